@@ -1,0 +1,47 @@
+# Fresh machine: `make demo` runs a simulated day end to end; `make test` runs every check.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo-out
+SEED   ?= 1
+
+.PHONY: install demo test lint typecheck pytest clean lock
+
+$(BIN)/truceline: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(BIN)/truceline
+
+demo: install
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(BIN)/truceline simulate --out $(DEMO)/scenario --seed $(SEED) --hours 24
+	$(BIN)/truceline ingest --db $(DEMO)/truceline.db $(DEMO)/scenario/observations.jsonl
+	$(BIN)/truceline analyze --db $(DEMO)/truceline.db --agreement $(DEMO)/scenario/agreement.yaml --out $(DEMO)/analysis
+	$(BIN)/truceline evaluate --truth $(DEMO)/scenario/truth.jsonl --incidents $(DEMO)/analysis/incidents.geojson
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+# Re-pin every dependency after changing pyproject.toml (needs the package registry).
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet --upgrade pip
+	.lockenv/bin/pip install --quiet -e '.[dev]'
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) $(DEMO) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,344 @@
+"""The ceasefire agreement as code: parties, control areas, the line of contact, clause rules.
+
+An :class:`Agreement` is read from ``agreement.yaml`` (FORMATS.md §1) and the GeoJSON layers
+it names. Every geometric question (who holds this point? how far from the line is it?) is
+answered in the agreement's :class:`~truceline.geo.LocalFrame`, in metres.
+
+Errors name the file, the line and the field (``agreement.yaml:14: clauses[1].rule.within_km:
+...``) or, for GeoJSON, the feature index (``control.geojson:feature 3: geometry: ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+import yaml
+from numpy.typing import ArrayLike, NDArray
+
+from ._geojson import read_polygons, read_lines
+from ._time import parse_time
+from .errors import AgreementError
+from .geo import LocalFrame, frame_for_bounds
+from .vocabulary import WEAPON_CLASSES
+
+__all__ = ["Agreement", "Clause", "Party", "Rule", "load_agreement"]
+
+RULE_KINDS = ("fire", "presence", "crossing", "air")
+SHARED_BORDER_TOLERANCE_M = 50.0
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A clause's machine-readable rule.
+
+    - ``fire``: any fire incident (of ``classes`` if given) is a violation.
+    - ``presence``: equipment of ``classes`` on its owner's side within ``within_km`` of the
+      line, or inside ``area``.
+    - ``crossing``: armed presence (of ``classes`` if given) on the far side of the line.
+    - ``air``: strikes by ``drone`` or ``aircraft`` (or ``classes`` if given).
+    """
+
+    kind: str
+    classes: tuple[str, ...] | None = None
+    within_km: float | None = None
+    area: shapely.Geometry | None = None  # lon/lat
+    area_local: shapely.Geometry | None = None  # metres, in the agreement's frame
+
+    def applies_to_weapon(self, weapon: str) -> bool:
+        if self.classes is None:
+            return self.kind != "air" or weapon in ("drone", "aircraft")
+        return weapon in self.classes
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    text: str
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A loaded, validated agreement. Geometry is kept both in lon/lat and in the local frame."""
+
+    id: str
+    title: str
+    effective_from_us: int
+    parties: tuple[Party, ...]
+    control: dict[str, shapely.Geometry]  # party id -> (Multi)Polygon, lon/lat
+    line: shapely.Geometry  # (Multi)LineString, lon/lat
+    clauses: tuple[Clause, ...]
+    frame: LocalFrame
+    path: str = ""
+    control_local: dict[str, shapely.Geometry] = field(default_factory=dict, repr=False)
+    line_local: shapely.Geometry = field(default=None, repr=False)
+
+    @property
+    def party_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.parties)
+
+    def owner_index(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.int64]:
+        """Index into :attr:`parties` of the control area holding each point (metres); -1 if none.
+
+        >>> from truceline.simulate.scenario import demo_agreement
+        >>> ag = demo_agreement()
+        >>> ag.owner_index([0.0, 0.0, 0.0], [40_000.0, -40_000.0, 900_000.0]).tolist()
+        [0, 1, -1]
+        """
+        xa, ya = np.asarray(x, float), np.asarray(y, float)
+        out = np.full(xa.shape, -1, dtype=np.int64)
+        for i, party in enumerate(self.parties):
+            inside = shapely.contains_xy(self.control_local[party.id], xa, ya)
+            out[(out < 0) & inside] = i
+        return out
+
+    def distance_to_line_m(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
+        """Distance in metres from each point (local frame) to the line of contact."""
+        pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
+        return np.asarray(shapely.distance(pts, self.line_local), dtype=float)
+
+    def signed_distance_m(self, x: ArrayLike, y: ArrayLike, party: str) -> NDArray[np.float64]:
+        """Distance to the line, positive on ``party``'s side and negative elsewhere."""
+        xa, ya = np.asarray(x, float), np.asarray(y, float)
+        d = self.distance_to_line_m(xa, ya)
+        inside = shapely.contains_xy(self.control_local[party], xa, ya)
+        return np.where(inside, d, -d)
+
+    def to_local(self, lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return self.frame.forward(lon, lat)
+
+    def to_lonlat(self, x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return self.frame.inverse(x, y)
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: times stay strings and are parsed as RFC 3339."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+
+
+def _lines_of(node: yaml.Node, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
+    """Map each field path (``clauses[1].rule.within_km``) to its 1-based line in the YAML."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            out[sub] = key.start_mark.line + 1
+            _lines_of(value, sub, out)
+            out[sub] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines_of(item, f"{path}[{i}]", out)
+    return out
+
+
+class _Reader:
+    """Field access into the parsed YAML that raises errors with file, line and field."""
+
+    def __init__(self, file: str, lines: dict[str, int]) -> None:
+        self.file = file
+        self.lines = lines
+
+    def error(self, path: str, message: str) -> AgreementError:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
+        return AgreementError(self.file, self.lines.get(probe, 1), path or None, message)
+
+    def get(self, obj: dict[str, Any], path: str, key: str, kind: type | tuple[type, ...],
+            required: bool = True) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in obj or obj[key] is None:
+            if required:
+                raise self.error(full, "required field is missing")
+            return None
+        value = obj[key]
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self.error(full, f"expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.error(full, f"expected {_kind_name(kind)}, got {type(value).__name__}")
+        return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
+
+
+def load_agreement(path: str | Path) -> Agreement:
+    """Read and validate ``agreement.yaml`` and the GeoJSON files it refers to."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AgreementError(file, None, None, f"cannot read: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise AgreementError(file, line, None, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(doc, dict) or node is None:
+        raise AgreementError(file, 1, None, "expected a YAML mapping at the top level")
+    r = _Reader(file, _lines_of(node))
+
+    ident = r.get(doc, "", "id", str)
+    title = r.get(doc, "", "title", str, required=False) or ident
+    eff = r.get(doc, "", "effective_from", str)
+    try:
+        effective = parse_time(eff)
+    except ValueError as exc:
+        raise r.error("effective_from", str(exc)) from None
+
+    raw_parties = r.get(doc, "", "parties", list)
+    parties: list[Party] = []
+    for i, p in enumerate(raw_parties):
+        if not isinstance(p, dict):
+            raise r.error(f"parties[{i}]", "expected a mapping {id, name}")
+        pid = r.get(p, f"parties[{i}]", "id", str)
+        if pid in {q.id for q in parties}:
+            raise r.error(f"parties[{i}].id", f"party {pid!r} is declared twice")
+        parties.append(Party(pid, r.get(p, f"parties[{i}]", "name", str, required=False) or pid))
+    if len(parties) < 2:
+        raise r.error("parties", "an agreement needs at least two parties")
+    ids = tuple(p.id for p in parties)
+
+    base = path.parent
+    control_file = base / r.get(doc, "", "control_areas", str)
+    control = _control_areas(control_file, ids)
+    lons, lats = [], []
+    for geom in control.values():
+        minx, miny, maxx, maxy = shapely.bounds(geom)
+        lons += [minx, maxx]
+        lats += [miny, maxy]
+    frame = frame_for_bounds(min(lons), min(lats), max(lons), max(lats))
+    control_local = {k: frame.to_local(g) for k, g in control.items()}
+    _check_overlap(str(control_file), control_local)
+
+    line_name = r.get(doc, "", "line_of_contact", str, required=False)
+    if line_name:
+        line = read_lines(base / line_name)
+        line_local = frame.to_local(line)
+    else:
+        line_local = _shared_border(control_local, str(control_file))
+        line = frame.to_lonlat(line_local)
+
+    clauses: list[Clause] = []
+    for i, c in enumerate(r.get(doc, "", "clauses", list)):
+        where = f"clauses[{i}]"
+        if not isinstance(c, dict):
+            raise r.error(where, "expected a mapping {id, text, rule}")
+        cid = str(r.get(c, where, "id", (str, int)))
+        if cid in {k.id for k in clauses}:
+            raise r.error(f"{where}.id", f"clause {cid!r} is declared twice")
+        ctext = r.get(c, where, "text", str, required=False) or ""
+        rule = _rule(r, r.get(c, where, "rule", dict), f"{where}.rule", base, frame)
+        clauses.append(Clause(cid, ctext, rule))
+    if not clauses:
+        raise r.error("clauses", "an agreement needs at least one clause")
+
+    return Agreement(
+        id=ident,
+        title=title,
+        effective_from_us=effective,
+        parties=tuple(parties),
+        control=control,
+        line=line,
+        clauses=tuple(clauses),
+        frame=frame,
+        path=file,
+        control_local=control_local,
+        line_local=line_local,
+    )
+
+
+def _rule(r: _Reader, raw: dict[str, Any], where: str, base: Path, frame: LocalFrame) -> Rule:
+    kind = r.get(raw, where, "kind", str)
+    if kind not in RULE_KINDS:
+        raise r.error(f"{where}.kind", f"{kind!r} is not one of {', '.join(RULE_KINDS)}")
+    classes_raw = r.get(raw, where, "classes", list, required=False)
+    classes: tuple[str, ...] | None = None
+    if classes_raw is not None:
+        for j, c in enumerate(classes_raw):
+            if c not in WEAPON_CLASSES:
+                raise r.error(f"{where}.classes[{j}]", f"{c!r} is not a weapon class of FORMATS.md")
+        classes = tuple(classes_raw)
+    within = r.get(raw, where, "within_km", (int, float), required=False)
+    if within is not None and not 0 < within <= 1000:
+        raise r.error(f"{where}.within_km", f"{within} is not in (0, 1000]")
+    area_name = r.get(raw, where, "area", str, required=False)
+    area = area_local = None
+    if area_name:
+        area = shapely.union_all(list(read_polygons(base / area_name).values()))
+        area_local = frame.to_local(area)
+    if kind == "presence":
+        if classes is None:
+            raise r.error(f"{where}.classes", "a presence rule needs the classes it restricts")
+        if within is None and area is None:
+            raise r.error(where, "a presence rule needs within_km or area")
+    return Rule(kind, classes, float(within) if within is not None else None, area, area_local)
+
+
+def _control_areas(path: Path, parties: Sequence[str]) -> dict[str, shapely.Geometry]:
+    features = read_polygons(path, key="party")
+    for party in features:
+        if party not in parties:
+            raise AgreementError(
+                str(path), None, "properties.party",
+                f"unknown party {party!r} (the agreement declares {', '.join(parties)})",
+            )
+    missing = [p for p in parties if p not in features]
+    if missing:
+        raise AgreementError(str(path), None, "properties.party", f"no control area for {missing[0]!r}")
+    return {p: features[p] for p in parties}
+
+
+def _check_overlap(file: str, areas: dict[str, shapely.Geometry]) -> None:
+    names = list(areas)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            overlap = shapely.area(shapely.intersection(areas[a], areas[b]))
+            small = min(shapely.area(areas[a]), shapely.area(areas[b]))
+            if overlap > 1e-4 * small:
+                raise AgreementError(
+                    file, None, "geometry",
+                    f"control areas of {a} and {b} overlap by {overlap / 1e6:.1f} km²",
+                )
+
+
+def _shared_border(areas: dict[str, shapely.Geometry], file: str) -> shapely.Geometry:
+    """The line of contact as the shared border of the control areas (metres)."""
+    names = list(areas)
+    parts = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            near = shapely.intersection(
+                shapely.boundary(areas[a]), shapely.buffer(areas[b], SHARED_BORDER_TOLERANCE_M)
+            )
+            parts.append(near)
+    border = shapely.line_merge(shapely.union_all(parts))
+    if shapely.is_empty(border) or shapely.length(border) == 0:
+        raise AgreementError(
+            file, None, "geometry",
+            "the control areas share no border: give line_of_contact in the agreement",
+        )
+    return border

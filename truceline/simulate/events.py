@@ -1,0 +1,202 @@
+"""Ground truth: what really happened on the simulated front (FORMATS.md §4).
+
+Firing events by both sides with realistic weapon classes, and equipment standing where it
+may or may not be (heavy weapons near the line, armour in the disengagement areas, troops
+across the line). Each truth event's ``violations`` are decided from its true position and
+class with the agreement's own geometry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from ..agreement import Agreement
+from ..weapons import WEAPONS
+from .scenario import Scenario
+
+__all__ = ["FireEvents", "PresenceEvents", "draw_fire", "draw_presence"]
+
+FIRE_MIX: dict[str, float] = {
+    "small_arms": 0.06,
+    "mortar_lt120": 0.24,
+    "mortar_ge120": 0.18,
+    "artillery_lt100": 0.08,
+    "artillery_ge100": 0.22,
+    "tank": 0.06,
+    "mlrs": 0.12,
+    "mlrs_heavy": 0.04,
+}
+
+
+@dataclass
+class FireEvents:
+    """Columns of true firing events (metres, seconds from the start of the run)."""
+
+    side: NDArray[np.int64]
+    weapon: NDArray[np.str_]
+    t_launch: NDArray[np.float64]
+    t_impact: NDArray[np.float64]
+    ox: NDArray[np.float64]
+    oy: NDArray[np.float64]
+    ix: NDArray[np.float64]
+    iy: NDArray[np.float64]
+    rounds: NDArray[np.int64]
+    violations: list[list[str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.side.size)
+
+
+@dataclass
+class PresenceEvents:
+    """Equipment standing somewhere for a while (seen by UAVs)."""
+
+    side: NDArray[np.int64]
+    weapon: NDArray[np.str_]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    t_start: NDArray[np.float64]
+    t_end: NDArray[np.float64]
+    count: NDArray[np.int64]
+    violations: list[list[str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.side.size)
+
+
+def _times(rng: np.random.Generator, rate_per_hour: float, hours: float) -> NDArray[np.float64]:
+    """Poisson times with a night-time peak (thinning of a homogeneous process)."""
+    peak = rate_per_hour * 1.8
+    n = rng.poisson(peak * hours)
+    t = np.sort(rng.uniform(0.0, hours * 3600.0, n))
+    hour = (t / 3600.0) % 24.0
+    intensity = 1.0 + 0.8 * np.cos(2 * np.pi * (hour - 2.0) / 24.0)
+    return t[rng.uniform(0.0, 1.8, n) < intensity]
+
+
+def draw_fire(
+    rng: np.random.Generator, sc: Scenario, ag: Agreement, hours: float, rate_per_hour: float
+) -> FireEvents:
+    t = _times(rng, rate_per_hour, hours)
+    n = t.size
+    names = list(FIRE_MIX)
+    weapon = rng.choice(names, n, p=np.array(list(FIRE_MIX.values())))
+    side = (rng.uniform(size=n) < 0.45).astype(np.int64)  # 55 % by the north party
+    sign = np.where(side == 0, 1.0, -1.0)
+    ox = rng.uniform(-sc.half_length_m + 25_000, sc.half_length_m - 25_000, n)
+    wmin = np.array([WEAPONS[w].min_range_m for w in weapon])
+    wmax = np.array([WEAPONS[w].max_range_m for w in weapon])
+    # Firing position behind the own line, then a range that carries across it.
+    depth = rng.uniform(0.02, 0.6, n) * wmax + 50.0
+    depth = np.minimum(depth, 45_000.0)
+    oy = sc.line_at(ox) + sign * depth
+    lo = np.maximum(wmin, depth + 300.0)
+    rng_m = np.where(lo < wmax, rng.uniform(lo, wmax), wmax)
+    heading = np.where(side == 0, np.pi, 0.0) + rng.normal(0.0, np.radians(18.0), n)
+    ix = ox + rng_m * np.sin(heading)
+    iy = oy + rng_m * np.cos(heading)
+    speed = np.array([WEAPONS[w].ground_speed_ms for w in weapon])
+    rel = np.array([WEAPONS[w].tof_rel_sigma for w in weapon])
+    tof = rng_m / speed * (1.0 + rel * rng.standard_normal(n))
+    smin = np.array([WEAPONS[w].salvo[0] for w in weapon])
+    smax = np.array([WEAPONS[w].salvo[1] for w in weapon])
+    rounds = rng.integers(smin, smax + 1)
+    ev = FireEvents(side, weapon, t, t + tof, ox, oy, ix, iy, rounds)
+    ev.violations = fire_violations(ag, ev)
+    return ev
+
+
+def fire_violations(ag: Agreement, ev: FireEvents) -> list[list[str]]:
+    """Clauses each true firing breaks: every fire rule, and presence rules at the origin."""
+    owner = ag.owner_index(ev.ox, ev.oy)
+    dist = ag.distance_to_line_m(ev.ox, ev.oy)
+    out: list[list[str]] = [[] for _ in range(len(ev))]
+    for clause in ag.clauses:
+        rule = clause.rule
+        for i in range(len(ev)):
+            w = str(ev.weapon[i])
+            if rule.kind == "fire" and rule.applies_to_weapon(w):
+                out[i].append(clause.id)
+            elif rule.kind == "air" and w in ("drone", "aircraft") and rule.applies_to_weapon(w):
+                out[i].append(clause.id)
+            elif rule.kind == "presence" and rule.applies_to_weapon(w) and owner[i] == ev.side[i]:
+                if rule.within_km is not None and dist[i] < rule.within_km * 1000.0:
+                    out[i].append(clause.id)
+                elif rule.area_local is not None and shapely.contains_xy(
+                    rule.area_local, ev.ox[i], ev.oy[i]
+                ):
+                    out[i].append(clause.id)
+    return out
+
+
+def draw_presence(
+    rng: np.random.Generator, sc: Scenario, ag: Agreement, hours: float, scale: float
+) -> PresenceEvents:
+    """Heavy weapons near the line, armour and troops in and near the disengagement areas,
+    and troops across the line."""
+    days = hours / 24.0
+    rows: list[tuple[int, str, float, float]] = []
+    limits = {"artillery_ge100": 25_000.0, "mlrs": 35_000.0, "mlrs_heavy": 70_000.0}
+    for _ in range(rng.poisson(14 * days * scale)):
+        w = str(rng.choice(list(limits), p=[0.5, 0.35, 0.15]))
+        s = int(rng.integers(0, 2))
+        x = rng.uniform(-sc.half_length_m + 20_000, sc.half_length_m - 20_000)
+        depth = rng.uniform(2_000.0, 1.7 * limits[w])
+        y = float(sc.line_at(x)) + (depth if s == 0 else -depth)
+        rows.append((s, w, x, y))
+    armour = ("troops", "tank", "apc")
+    for _ in range(rng.poisson(8 * days * scale)):
+        zone = sc.disengagement[int(rng.integers(0, len(sc.disengagement)))]
+        minx, miny, maxx, maxy = zone.bounds
+        inside = rng.uniform() < 0.5
+        x = rng.uniform(minx + 300, maxx - 300) if inside else rng.choice([minx - 3_000, maxx + 3_000])
+        s = int(rng.integers(0, 2))
+        line_y = float(sc.line_at(x))
+        room = (maxy - line_y if s == 0 else line_y - miny) - 300.0
+        depth = rng.uniform(200.0, max(min(3_500.0, room), 400.0))
+        y = line_y + (depth if s == 0 else -depth)
+        rows.append((s, str(rng.choice(armour)), float(x), y))
+    for _ in range(rng.poisson(3 * days * scale)):
+        s = int(rng.integers(0, 2))
+        x = rng.uniform(-sc.half_length_m + 20_000, sc.half_length_m - 20_000)
+        depth = rng.uniform(500.0, 3_000.0)
+        y = float(sc.line_at(x)) + (-depth if s == 0 else depth)  # on the far side
+        rows.append((s, "troops", x, y))
+    n = len(rows)
+    side = np.array([r[0] for r in rows], dtype=np.int64)
+    weapon = np.array([r[1] for r in rows], dtype=np.str_)
+    x = np.array([r[2] for r in rows], dtype=float)
+    y = np.array([r[3] for r in rows], dtype=float)
+    t0 = rng.uniform(0.0, hours * 3600.0 * 0.8, n)
+    t1 = np.minimum(t0 + rng.uniform(2 * 3600.0, 12 * 3600.0, n), hours * 3600.0)
+    count = rng.integers(1, 7, n)
+    ev = PresenceEvents(side, weapon, x, y, t0, t1, count)
+    ev.violations = presence_violations(ag, ev)
+    return ev
+
+
+def presence_violations(ag: Agreement, ev: PresenceEvents) -> list[list[str]]:
+    owner = ag.owner_index(ev.x, ev.y)
+    dist = ag.distance_to_line_m(ev.x, ev.y)
+    out: list[list[str]] = [[] for _ in range(len(ev))]
+    for clause in ag.clauses:
+        rule = clause.rule
+        for i in range(len(ev)):
+            w = str(ev.weapon[i])
+            if not rule.applies_to_weapon(w) and rule.kind != "crossing":
+                continue
+            if rule.kind == "crossing" and owner[i] >= 0 and owner[i] != ev.side[i]:
+                if rule.classes is None or w in rule.classes:
+                    out[i].append(clause.id)
+            elif rule.kind == "presence" and owner[i] == ev.side[i]:
+                if rule.within_km is not None and dist[i] < rule.within_km * 1000.0:
+                    out[i].append(clause.id)
+                elif rule.area_local is not None and shapely.contains_xy(
+                    rule.area_local, ev.x[i], ev.y[i]
+                ):
+                    out[i].append(clause.id)
+    return out
