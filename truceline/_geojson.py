@@ -49,10 +49,14 @@ def _geometry(feat: Any, file: str, i: int, allowed: tuple[str, ...]) -> shapely
     if not np.isfinite(coords).all():
         raise AgreementError(file, where, "geometry.coordinates", "coordinates must be finite")
     if (np.abs(coords[:, 0]) > 180).any():
-        raise AgreementError(file, where, "geometry.coordinates", "a longitude is outside [-180, 180]")
+        raise AgreementError(
+            file, where, "geometry.coordinates", "a longitude is outside [-180, 180]"
+        )
     if (np.abs(coords[:, 1]) > 90).any():
         bad = float(coords[np.abs(coords[:, 1]) > 90, 1][0])
-        raise AgreementError(file, where, "geometry.coordinates", f"latitude {bad:g} is outside [-90, 90]")
+        raise AgreementError(
+            file, where, "geometry.coordinates", f"latitude {bad:g} is outside [-90, 90]"
+        )
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
         raise AgreementError(file, where, "geometry", f"invalid geometry: {reason}")
@@ -65,12 +69,14 @@ def read_polygons(path: Path, key: str | None = None) -> dict[str, shapely.Geome
     groups: dict[str, list[shapely.Geometry]] = {}
     for i, feat in enumerate(_features(path)):
         geom = _geometry(feat, file, i, ("Polygon", "MultiPolygon"))
-        name = ""
+        name: Any = ""
         if key is not None:
             props = feat.get("properties") or {}
             name = props.get(key) if isinstance(props, dict) else None
             if not isinstance(name, str) or not name:
-                raise AgreementError(file, f"feature {i}", f"properties.{key}", "required field is missing")
+                raise AgreementError(
+                    file, f"feature {i}", f"properties.{key}", "required field is missing"
+                )
         groups.setdefault(name, []).append(geom)
     return {k: shapely.union_all(v) for k, v in groups.items()}
 

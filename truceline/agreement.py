@@ -20,7 +20,7 @@ import shapely
 import yaml
 from numpy.typing import ArrayLike, NDArray
 
-from ._geojson import read_polygons, read_lines
+from ._geojson import read_lines, read_polygons
 from ._time import parse_time
 from .errors import AgreementError
 from .geo import LocalFrame, frame_for_bounds
@@ -115,10 +115,14 @@ class Agreement:
         inside = shapely.contains_xy(self.control_local[party], xa, ya)
         return np.where(inside, d, -d)
 
-    def to_local(self, lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def to_local(
+        self, lon: ArrayLike, lat: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return self.frame.forward(lon, lat)
 
-    def to_lonlat(self, x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def to_lonlat(
+        self, x: ArrayLike, y: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return self.frame.inverse(x, y)
 
 
@@ -161,8 +165,14 @@ class _Reader:
             probe = probe.rsplit(".", 1)[0] if "." in probe else ""
         return AgreementError(self.file, self.lines.get(probe, 1), path or None, message)
 
-    def get(self, obj: dict[str, Any], path: str, key: str, kind: type | tuple[type, ...],
-            required: bool = True) -> Any:
+    def get(
+        self,
+        obj: dict[str, Any],
+        path: str,
+        key: str,
+        kind: type | tuple[type, ...],
+        required: bool = True,
+    ) -> Any:
         full = f"{path}.{key}" if path else key
         if key not in obj or obj[key] is None:
             if required:
@@ -192,11 +202,13 @@ def load_agreement(path: str | Path) -> Agreement:
         raise AgreementError(file, None, None, f"cannot read: {exc.strerror}") from None
     try:
         node = yaml.compose(text, Loader=_Loader)
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise AgreementError(file, line, None, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise AgreementError(
+            file, line, None, f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(doc, dict) or node is None:
         raise AgreementError(file, 1, None, "expected a YAML mapping at the top level")
     r = _Reader(file, _lines_of(node))
@@ -303,12 +315,16 @@ def _control_areas(path: Path, parties: Sequence[str]) -> dict[str, shapely.Geom
     for party in features:
         if party not in parties:
             raise AgreementError(
-                str(path), None, "properties.party",
+                str(path),
+                None,
+                "properties.party",
                 f"unknown party {party!r} (the agreement declares {', '.join(parties)})",
             )
     missing = [p for p in parties if p not in features]
     if missing:
-        raise AgreementError(str(path), None, "properties.party", f"no control area for {missing[0]!r}")
+        raise AgreementError(
+            str(path), None, "properties.party", f"no control area for {missing[0]!r}"
+        )
     return {p: features[p] for p in parties}
 
 
@@ -320,25 +336,38 @@ def _check_overlap(file: str, areas: dict[str, shapely.Geometry]) -> None:
             small = min(shapely.area(areas[a]), shapely.area(areas[b]))
             if overlap > 1e-4 * small:
                 raise AgreementError(
-                    file, None, "geometry",
+                    file,
+                    None,
+                    "geometry",
                     f"control areas of {a} and {b} overlap by {overlap / 1e6:.1f} km²",
                 )
 
 
 def _shared_border(areas: dict[str, shapely.Geometry], file: str) -> shapely.Geometry:
-    """The line of contact as the shared border of the control areas (metres)."""
+    """The line of contact as the shared border of the control areas (metres).
+
+    Where the areas share vertices exactly, the intersection of their boundaries is the
+    border; otherwise the part of one boundary within ``SHARED_BORDER_TOLERANCE_M`` of the
+    other area is taken.
+    """
     names = list(areas)
     parts = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            near = shapely.intersection(
-                shapely.boundary(areas[a]), shapely.buffer(areas[b], SHARED_BORDER_TOLERANCE_M)
-            )
-            parts.append(near)
+            ba, bb = shapely.boundary(areas[a]), shapely.boundary(areas[b])
+            exact = shapely.line_merge(shapely.intersection(ba, bb))
+            if shapely.length(exact) > 0:
+                parts.append(exact)
+            else:
+                parts.append(
+                    shapely.intersection(ba, shapely.buffer(areas[b], SHARED_BORDER_TOLERANCE_M))
+                )
     border = shapely.line_merge(shapely.union_all(parts))
     if shapely.is_empty(border) or shapely.length(border) == 0:
         raise AgreementError(
-            file, None, "geometry",
+            file,
+            None,
+            "geometry",
             "the control areas share no border: give line_of_contact in the agreement",
         )
     return border

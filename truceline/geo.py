@@ -43,12 +43,8 @@ class LocalFrame:
             f"+proj=tmerc +lat_0={float(self.lat0)!r} +lon_0={float(self.lon0)!r} +k=1 +x_0=0 +y_0=0 "
             "+ellps=WGS84 +units=m +no_defs"
         )
-        object.__setattr__(
-            self, "_fwd", Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        )
-        object.__setattr__(
-            self, "_inv", Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        )
+        object.__setattr__(self, "_fwd", Transformer.from_crs("EPSG:4326", crs, always_xy=True))
+        object.__setattr__(self, "_inv", Transformer.from_crs(crs, "EPSG:4326", always_xy=True))
 
     def forward(self, lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Longitude/latitude (degrees) to x/y (metres)."""

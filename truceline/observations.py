@@ -30,8 +30,11 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ._time import parse_time
 from .errors import InputError, InputErrors
@@ -71,7 +74,9 @@ def _check_lonlat(v: list[float]) -> list[float]:
 
 Time = Annotated[int, BeforeValidator(_time)]
 StrictFloat = Annotated[float, Field(strict=False, allow_inf_nan=False)]
-LonLat = Annotated[list[StrictFloat], Field(min_length=2, max_length=2), AfterValidator(_check_lonlat)]
+LonLat = Annotated[
+    list[StrictFloat], Field(min_length=2, max_length=2), AfterValidator(_check_lonlat)
+]
 LonLatElev = Annotated[
     list[StrictFloat], Field(min_length=2, max_length=3), AfterValidator(_check_lonlat)
 ]
@@ -105,11 +110,13 @@ class _Common(BaseModel):
     signature: str | None = None
     note: str | None = None
 
-    @model_validator(mode="after")
-    def _interval(self) -> _Common:
-        if self.time_end is not None and self.time_end < self.time:
+    @field_validator("time_end")
+    @classmethod
+    def _interval(cls, v: int | None, info: ValidationInfo) -> int | None:
+        start = info.data.get("time")
+        if v is not None and start is not None and v < start:
             raise ValueError("time_end is before time")
-        return self
+        return v
 
 
 class Patrol(_Common):
@@ -124,13 +131,12 @@ class Patrol(_Common):
     distance_km: Annotated[list[StrictFloat], Field(min_length=2, max_length=2)] | None = None
     weapon: Weapon | None = None
 
-    @model_validator(mode="after")
-    def _distance(self) -> Patrol:
-        if self.distance_km is not None:
-            lo, hi = self.distance_km
-            if not 0.0 <= lo <= hi:
-                raise ValueError("distance_km must be [min, max] with 0 <= min <= max")
-        return self
+    @field_validator("distance_km")
+    @classmethod
+    def _distance(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not 0.0 <= v[0] <= v[1]:
+            raise ValueError("must be [min, max] with 0 <= min <= max")
+        return v
 
 
 class Acoustic(_Common):
@@ -193,19 +199,24 @@ class Allegation(_Common):
     object: Weapon | None = None
     description: Annotated[str, Field(max_length=20_000)]
 
+    @field_validator("accused")
+    @classmethod
+    def _not_itself(cls, v: str, info: ValidationInfo) -> str:
+        if v == info.data.get("party"):
+            raise ValueError("a party cannot accuse itself")
+        return v
+
     @model_validator(mode="after")
     def _what(self) -> Allegation:
         if self.event is None and self.object is None:
-            raise ValueError("an allegation needs an event or an object")
-        if self.party == self.accused:
-            raise ValueError("a party cannot accuse itself")
+            raise PydanticCustomError(
+                "missing", "an allegation needs an event or an object", {"field": "event"}
+            )
         return self
 
 
 Model = Patrol | Acoustic | Thermal | Uav | Allegation
-_ADAPTER: TypeAdapter[Model] = TypeAdapter(
-    Annotated[Model, Field(discriminator="type")]  # type: ignore[arg-type]
-)
+_ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
 
 
 def canonical_json(value: Any) -> str:
@@ -270,7 +281,7 @@ def _message(err: Any) -> str:
     kind = err["type"]
     msg = str(err["msg"])
     if kind == "missing":
-        return "required field is missing"
+        return msg if msg.startswith("an ") else "required field is missing"
     if kind == "union_tag_invalid":
         return "type must be one of patrol, acoustic, thermal, uav, allegation"
     if kind == "union_tag_not_found":
@@ -294,9 +305,9 @@ def parse_record(record: Any, file: str, line: int) -> Observation:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = err["loc"]
-        if err["type"] == "union_tag_not_found":
-            loc = ("type",)
-        elif err["type"] == "union_tag_invalid":
+        if (err.get("ctx") or {}).get("field"):
+            loc = (err["ctx"]["field"],)
+        if err["type"] == "union_tag_not_found" or err["type"] == "union_tag_invalid":
             loc = ("type",)
         raise InputError(file, line, _field_of(loc), _message(err)) from None
     return Observation(model=model, raw=record, file=file, line=line)
@@ -312,7 +323,9 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
         try:
             decoded = json.loads(text)
         except json.JSONDecodeError as exc:
-            errors.append(InputError(file, number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            errors.append(
+                InputError(file, number, None, f"not valid JSON ({exc.msg}, column {exc.colno})")
+            )
         else:
             try:
                 records.append(parse_record(decoded, file, number))

@@ -39,4 +39,10 @@ PATROL_EVENTS: tuple[str, ...] = (
 ACOUSTIC_CLASSES: tuple[str, ...] = ("launch", "impact", "unknown")
 OBSERVATION_TYPES: tuple[str, ...] = ("patrol", "acoustic", "thermal", "uav", "allegation")
 INCIDENT_KINDS: tuple[str, ...] = ("fire", "presence", "crossing", "air", "unlocated")
-INCIDENT_STATUSES: tuple[str, ...] = ("automatic", "corroborated", "verified", "disputed", "rejected")
+INCIDENT_STATUSES: tuple[str, ...] = (
+    "automatic",
+    "corroborated",
+    "verified",
+    "disputed",
+    "rejected",
+)

@@ -106,28 +106,35 @@ def draw_fire(
     smax = np.array([WEAPONS[w].salvo[1] for w in weapon])
     rounds = rng.integers(smin, smax + 1)
     ev = FireEvents(side, weapon, t, t + tof, ox, oy, ix, iy, rounds)
-    ev.violations = fire_violations(ag, ev)
+    ev.violations = fire_violations(sc, ag, ev)
     return ev
 
 
-def fire_violations(ag: Agreement, ev: FireEvents) -> list[list[str]]:
+def _in_agreement_frame(
+    sc: Scenario, ag: Agreement, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Scenario metres -> the agreement's own frame (the two frames' centres differ)."""
+    return ag.frame.forward(*sc.frame.inverse(x, y))
+
+
+def fire_violations(sc: Scenario, ag: Agreement, ev: FireEvents) -> list[list[str]]:
     """Clauses each true firing breaks: every fire rule, and presence rules at the origin."""
-    owner = ag.owner_index(ev.ox, ev.oy)
-    dist = ag.distance_to_line_m(ev.ox, ev.oy)
+    ox, oy = _in_agreement_frame(sc, ag, ev.ox, ev.oy)
+    owner = ag.owner_index(ox, oy)
+    dist = ag.distance_to_line_m(ox, oy)
     out: list[list[str]] = [[] for _ in range(len(ev))]
     for clause in ag.clauses:
         rule = clause.rule
         for i in range(len(ev)):
             w = str(ev.weapon[i])
-            if rule.kind == "fire" and rule.applies_to_weapon(w):
-                out[i].append(clause.id)
-            elif rule.kind == "air" and w in ("drone", "aircraft") and rule.applies_to_weapon(w):
+            if (rule.kind == "fire" and rule.applies_to_weapon(w)) or (
+                rule.kind == "air" and w in ("drone", "aircraft") and rule.applies_to_weapon(w)
+            ):
                 out[i].append(clause.id)
             elif rule.kind == "presence" and rule.applies_to_weapon(w) and owner[i] == ev.side[i]:
-                if rule.within_km is not None and dist[i] < rule.within_km * 1000.0:
-                    out[i].append(clause.id)
-                elif rule.area_local is not None and shapely.contains_xy(
-                    rule.area_local, ev.ox[i], ev.oy[i]
+                if (rule.within_km is not None and dist[i] < rule.within_km * 1000.0) or (
+                    rule.area_local is not None
+                    and shapely.contains_xy(rule.area_local, ox[i], oy[i])
                 ):
                     out[i].append(clause.id)
     return out
@@ -153,7 +160,11 @@ def draw_presence(
         zone = sc.disengagement[int(rng.integers(0, len(sc.disengagement)))]
         minx, miny, maxx, maxy = zone.bounds
         inside = rng.uniform() < 0.5
-        x = rng.uniform(minx + 300, maxx - 300) if inside else rng.choice([minx - 3_000, maxx + 3_000])
+        x = (
+            rng.uniform(minx + 300, maxx - 300)
+            if inside
+            else rng.choice([minx - 3_000, maxx + 3_000])
+        )
         s = int(rng.integers(0, 2))
         line_y = float(sc.line_at(x))
         room = (maxy - line_y if s == 0 else line_y - miny) - 300.0
@@ -169,19 +180,21 @@ def draw_presence(
     n = len(rows)
     side = np.array([r[0] for r in rows], dtype=np.int64)
     weapon = np.array([r[1] for r in rows], dtype=np.str_)
-    x = np.array([r[2] for r in rows], dtype=float)
-    y = np.array([r[3] for r in rows], dtype=float)
+    xs = np.array([r[2] for r in rows], dtype=float)
+    ys = np.array([r[3] for r in rows], dtype=float)
     t0 = rng.uniform(0.0, hours * 3600.0 * 0.8, n)
     t1 = np.minimum(t0 + rng.uniform(2 * 3600.0, 12 * 3600.0, n), hours * 3600.0)
     count = rng.integers(1, 7, n)
-    ev = PresenceEvents(side, weapon, x, y, t0, t1, count)
-    ev.violations = presence_violations(ag, ev)
+    ev = PresenceEvents(side, weapon, xs, ys, t0, t1, count)
+    ev.violations = presence_violations(sc, ag, ev)
     return ev
 
 
-def presence_violations(ag: Agreement, ev: PresenceEvents) -> list[list[str]]:
-    owner = ag.owner_index(ev.x, ev.y)
-    dist = ag.distance_to_line_m(ev.x, ev.y)
+def presence_violations(sc: Scenario, ag: Agreement, ev: PresenceEvents) -> list[list[str]]:
+    """Clauses each piece of equipment breaks where it truly stands."""
+    x, y = _in_agreement_frame(sc, ag, ev.x, ev.y)
+    owner = ag.owner_index(x, y)
+    dist = ag.distance_to_line_m(x, y)
     out: list[list[str]] = [[] for _ in range(len(ev))]
     for clause in ag.clauses:
         rule = clause.rule
@@ -193,10 +206,8 @@ def presence_violations(ag: Agreement, ev: PresenceEvents) -> list[list[str]]:
                 if rule.classes is None or w in rule.classes:
                     out[i].append(clause.id)
             elif rule.kind == "presence" and owner[i] == ev.side[i]:
-                if rule.within_km is not None and dist[i] < rule.within_km * 1000.0:
-                    out[i].append(clause.id)
-                elif rule.area_local is not None and shapely.contains_xy(
-                    rule.area_local, ev.x[i], ev.y[i]
+                if (rule.within_km is not None and dist[i] < rule.within_km * 1000.0) or (
+                    rule.area_local is not None and shapely.contains_xy(rule.area_local, x[i], y[i])
                 ):
                     out[i].append(clause.id)
     return out

@@ -19,7 +19,15 @@ from ..weapons import WEAPONS
 from .events import FireEvents, PresenceEvents
 from .scenario import Scenario
 
-__all__ = ["ObservationWriter", "acoustic", "allegations", "patrols", "sound_speed", "thermal", "uav"]
+__all__ = [
+    "ObservationWriter",
+    "acoustic",
+    "allegations",
+    "patrols",
+    "sound_speed",
+    "thermal",
+    "uav",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -93,9 +101,7 @@ def acoustic(
         p = _detect_prob(d, r50[:, None])
         heard = rng.uniform(size=p.shape) < p
         ev_idx, s_idx = np.nonzero(heard)
-        temp = np.round(
-            air_temperature(et[ev_idx] / 3600.0 % 24.0, s["temp_offset"][s_idx]), 1
-        )
+        temp = np.round(air_temperature(et[ev_idx] / 3600.0 % 24.0, s["temp_offset"][s_idx]), 1)
         c = sound_speed(temp)
         arrival = et[ev_idx] + d[ev_idx, s_idx] / c
         up = ~((arrival >= down_from[s_idx]) & (arrival < down_to[s_idx]))
@@ -106,7 +112,11 @@ def acoustic(
         label = np.where(
             rng.uniform(size=arrival.size) < 0.85,
             phase,
-            np.where(rng.uniform(size=arrival.size) < 0.8, "unknown", "impact" if phase == "launch" else "launch"),
+            np.where(
+                rng.uniform(size=arrival.size) < 0.8,
+                "unknown",
+                "impact" if phase == "launch" else "launch",
+            ),
         )
         snr = 20.0 * np.log10(r50[ev_idx] / np.maximum(d[ev_idx, s_idx], 50.0)) + 12.0
         snr = np.round(snr + rng.normal(0, 2.0, arrival.size), 1)
@@ -150,7 +160,24 @@ def acoustic(
     return counts
 
 
-_COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
+_COMPASS = (
+    "N",
+    "NNE",
+    "NE",
+    "ENE",
+    "E",
+    "ESE",
+    "SE",
+    "SSE",
+    "S",
+    "SSW",
+    "SW",
+    "WSW",
+    "W",
+    "WNW",
+    "NW",
+    "NNW",
+)
 
 
 def patrols(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents) -> NDArray[np.int64]:
@@ -202,10 +229,17 @@ def patrols(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents) ->
     return reported
 
 
-OVERPASSES_H = ((0.5, "N", "VIIRS"), (1.3, "N20", "VIIRS"), (10.8, "N", "VIIRS"), (11.7, "N20", "VIIRS"))
+OVERPASSES_H = (
+    (0.5, "N", "VIIRS"),
+    (1.3, "N20", "VIIRS"),
+    (10.8, "N", "VIIRS"),
+    (11.7, "N20", "VIIRS"),
+)
 
 
-def thermal(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents, hours: float) -> NDArray[np.int64]:
+def thermal(
+    rng: np.random.Generator, w: ObservationWriter, fire: FireEvents, hours: float
+) -> NDArray[np.int64]:
     """VIIRS-like 375 m pixels of fires started by heavy impacts, plus unrelated fires."""
     heavy = np.isin(fire.weapon, ["artillery_ge100", "mlrs", "mlrs_heavy"])
     burns = heavy & (rng.uniform(size=len(fire)) < 0.3)

@@ -89,7 +89,10 @@ def build_scenario(
 
     # Acoustic sensors: three rows on each side of the line, jittered.
     spacing = sensor_spacing_km * 1000.0
-    xs, ys, sides, names = [], [], [], []
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    sides: list[int] = []
+    names: list[str] = []
     for side, sign in ((0, 1.0), (1, -1.0)):
         for row, offset in enumerate((3_000.0, 9_000.0, 16_000.0)):
             cols = np.arange(-half + spacing / 2 + (row % 2) * spacing / 2, half, spacing)

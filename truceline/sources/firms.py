@@ -23,6 +23,7 @@ __all__ = ["FirmsCsv"]
 
 _DAY_US = 86_400_000_000
 _REQUIRED = ("latitude", "longitude", "acq_date")
+_RESERVED = {"id", "type", "source", "time", "time_end", "signature", "note", "position"}
 _NUMERIC = {"frp": "frp_mw", "scan": "scan_km", "track": "track_km"}
 
 
@@ -103,7 +104,9 @@ class FirmsCsv(Source):
                 record[name] = _number(row[column], column, file, line)
         conf = row.get("confidence", "").strip()
         if conf:
-            record["confidence"] = conf if conf.isalpha() else _number(conf, "confidence", file, line)
+            record["confidence"] = (
+                conf if conf.isalpha() else _number(conf, "confidence", file, line)
+            )
         if sat:
             record["satellite"] = sat
         if row.get("instrument", "").strip():
@@ -111,5 +114,7 @@ class FirmsCsv(Source):
         known = {*_REQUIRED, "acq_time", "satellite", "instrument", "confidence", *_NUMERIC}
         for column, value in row.items():
             if column not in known and value.strip():
-                record[column] = value.strip()
+                # FIRMS columns that collide with our own names (MODIS ``type``) get a prefix
+                name = f"firms_{column}" if column in record or column in _RESERVED else column
+                record[name] = value.strip()
         return parse_record(record, file, line)

@@ -1,0 +1,148 @@
+"""The command line end to end: exit codes, messages, and the store left untouched on error."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from truceline.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("command", ["simulate", "ingest", "analyze", "evaluate"])
+def test_help(command: str) -> None:
+    code, text = run(command, "--help")
+    assert code == 0 and "Usage" in text
+
+
+def test_full_batch_run_and_determinism(scenario: Path, tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    code, text = run("ingest", "--db", db, scenario / "observations.jsonl")
+    assert code == 0 and "accepted" in text
+    code, text = run("ingest", "--db", db, scenario / "observations.jsonl")
+    assert code == 0 and "accepted 0" in text
+
+    code, text = run(
+        "analyze", "--db", db, "--agreement", scenario / "agreement.yaml", "--out", tmp_path / "a"
+    )
+    assert code == 0, text
+    assert "stored as run 1" in text
+
+    # the same observations, shuffled, straight from a file: byte-identical incidents
+    lines = (scenario / "observations.jsonl").read_text().splitlines()
+    random.Random(3).shuffle(lines)
+    shuffled = tmp_path / "shuffled.jsonl"
+    shuffled.write_text("\n".join(lines) + "\n")
+    code, text = run(
+        "analyze", "--agreement", scenario / "agreement.yaml", "--out", tmp_path / "b", shuffled
+    )
+    assert code == 0, text
+    a = (tmp_path / "a" / "incidents.geojson").read_bytes()
+    assert a == (tmp_path / "b" / "incidents.geojson").read_bytes()
+    doc = json.loads(a)
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) > 10
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["inputs"]["observations"] == len(lines)
+
+    code, text = run(
+        "evaluate",
+        "--truth",
+        scenario / "truth.jsonl",
+        "--incidents",
+        tmp_path / "a" / "incidents.geojson",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(text)["kinds"]["fire"]["matched"] > 0
+
+
+def _corrupt(line: str, how: str) -> str:
+    rec = json.loads(line)
+    if how == "missing":
+        rec.pop("time")
+    elif how == "type":
+        rec["position"] = "here"
+    elif how == "latitude":
+        rec["position"] = [rec["position"][0], 133.0] + rec["position"][2:]
+    elif how == "time":
+        rec["time"] = "2026-03-01 12:00"
+    elif how == "truncated":
+        return line[: len(line) // 2]
+    return json.dumps(rec)
+
+
+@pytest.mark.parametrize("how", ["missing", "type", "latitude", "time", "truncated"])
+def test_bad_input_leaves_the_store_byte_for_byte(scenario: Path, tmp_path: Path, how: str) -> None:
+    db = tmp_path / "t.db"
+    lines = (scenario / "observations.jsonl").read_text().splitlines()
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(lines[:100]) + "\n")
+    assert run("ingest", "--db", db, first)[0] == 0
+    before = db.read_bytes()
+
+    acoustic = next(i for i, line in enumerate(lines) if '"acoustic"' in line and i > 100)
+    bad_lines = lines[100:200] + [_corrupt(lines[acoustic], how)] + lines[200:300]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(bad_lines) + "\n")
+    code, text = run("ingest", "--db", db, bad)
+    assert code == 2
+    assert f"{bad}:101:" in text.replace("\n", "")
+    assert db.read_bytes() == before
+    assert not (tmp_path / "t.db-wal").exists() or (tmp_path / "t.db-wal").stat().st_size == 0
+
+
+def test_wrong_party_in_allegation_is_rejected_with_agreement(
+    scenario: Path, tmp_path: Path
+) -> None:
+    lines = (scenario / "observations.jsonl").read_text().splitlines()
+    i = next(i for i, line in enumerate(lines) if '"allegation"' in line)
+    rec = json.loads(lines[i])
+    rec["accused"] = "ZZ"
+    lines[i] = json.dumps(rec)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    code, text = run(
+        "ingest", "--db", tmp_path / "t.db", "--agreement", scenario / "agreement.yaml", bad
+    )
+    assert code == 2 and "accused: unknown party 'ZZ'" in text
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_bad_agreement_exit_code(scenario: Path, tmp_path: Path) -> None:
+    shutil.copytree(scenario, tmp_path / "s")
+    text = (
+        (tmp_path / "s" / "agreement.yaml").read_text().replace("within_km: 25", "within_km: far")
+    )
+    (tmp_path / "s" / "agreement.yaml").write_text(text)
+    code, out = run(
+        "analyze",
+        "--agreement",
+        tmp_path / "s" / "agreement.yaml",
+        "--out",
+        tmp_path / "o",
+        tmp_path / "s" / "observations.jsonl",
+    )
+    assert code == 2 and "within_km" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_simulate_is_reproducible(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert run("simulate", "--out", tmp_path / name, "--seed", "5", "--hours", "2")[0] == 0
+    for f in ("agreement.yaml", "control.geojson", "observations.jsonl", "truth.jsonl"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert run("simulate", "--out", tmp_path / "c", "--seed", "6", "--hours", "2")[0] == 0
+    assert (tmp_path / "a" / "observations.jsonl").read_bytes() != (
+        tmp_path / "c" / "observations.jsonl"
+    ).read_bytes()

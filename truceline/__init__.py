@@ -1,0 +1,37 @@
+"""Truceline: ceasefire monitoring and verification.
+
+Observations from acoustic sensors, drones, satellites and monitoring patrols are fused into
+located incidents, attributed to a party with a stated probability, and judged against the
+machine-readable terms of a ceasefire.
+
+The public API:
+
+- :func:`load_agreement` — the ceasefire as code (:mod:`truceline.agreement`)
+- :func:`read_observations` — validated observations (:mod:`truceline.observations`)
+- :func:`analyze` — localise, fuse, attribute and judge (:mod:`truceline.analysis`)
+- :func:`simulate` — a seeded simulated front with ground truth (:mod:`truceline.simulate`)
+- :func:`evaluate` — score incidents against ground truth (:mod:`truceline.evaluate`)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .agreement import Agreement, load_agreement
+from .analysis import analyze
+from .errors import InputError, TrucelineError
+from .evaluate import evaluate
+from .observations import read_observations
+from .simulate import simulate
+
+__all__ = [
+    "Agreement",
+    "InputError",
+    "TrucelineError",
+    "__version__",
+    "analyze",
+    "evaluate",
+    "load_agreement",
+    "read_observations",
+    "simulate",
+]

@@ -1,0 +1,121 @@
+"""One analysis run: localise, fuse, attribute and judge a batch of observations.
+
+>>> import tempfile, pathlib
+>>> from truceline.simulate import simulate
+>>> from truceline.agreement import load_agreement
+>>> from truceline.observations import read_observations
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     _ = simulate(pathlib.Path(tmp), seed=2, hours=1)
+...     ag = load_agreement(pathlib.Path(tmp) / "agreement.yaml")
+...     batch = read_observations([pathlib.Path(tmp) / "observations.jsonl"])
+...     run = analyze(batch.observations, ag)
+>>> run.summary["incidents"]["total"] > 0
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from ._time import format_time
+from .agreement import Agreement
+from .attribution import DEFAULT_THRESHOLD, attribute
+from .fusion import FusionParams, fuse
+from .incidents import Incident, write_incidents
+from .judge import judge
+from .observations import Observation, check_parties
+
+__all__ = ["AnalysisResult", "analyze", "inputs_digest", "write_outputs"]
+
+
+@dataclass
+class AnalysisResult:
+    incidents: list[Incident]
+    summary: dict[str, Any]
+
+
+def inputs_digest(observations: Sequence[Observation]) -> str:
+    """SHA-256 over the sorted canonical bodies: the same inputs in any order give one digest."""
+    h = hashlib.sha256()
+    for body in sorted(o.body for o in observations):
+        h.update(body.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _mark_crossings(incidents: list[Incident], ag: Agreement) -> None:
+    for inc in incidents:
+        if inc.kind == "presence" and inc.marking and inc.origin is not None:
+            owner = int(ag.owner_index([inc.origin.x], [inc.origin.y])[0])
+            if owner >= 0 and ag.party_ids[owner] != inc.marking:
+                inc.kind = "crossing"
+
+
+def analyze(
+    observations: Sequence[Observation],
+    ag: Agreement,
+    params: FusionParams | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Callable[[int], None] | None = None,
+) -> AnalysisResult:
+    """Run the whole pipeline; deterministic for the same set of observations in any order."""
+    prm = params or FusionParams()
+    from .observations import ObservationBatch
+
+    check_parties(ObservationBatch(list(observations)), ag.party_ids)
+    fused = fuse(observations, ag, prm, progress=progress)
+    incidents = fused.incidents
+    _mark_crossings(incidents, ag)
+    attribute(incidents, ag, threshold)
+    judge(incidents, ag)
+    times = [o.time_us for o in observations]
+    summary: dict[str, Any] = {
+        "truceline_version": __version__,
+        "agreement": ag.id,
+        "inputs": {
+            "observations": len(observations),
+            "by_type": dict(sorted(Counter(o.type for o in observations).items())),
+            "sha256": inputs_digest(observations),
+            "time_first": format_time(min(times)) if times else None,
+            "time_last": format_time(max(times)) if times else None,
+        },
+        "parameters": {**prm.as_dict(), "attribution_threshold": threshold},
+        "fusion": fused.stats,
+        "incidents": _counts(incidents),
+    }
+    return AnalysisResult(incidents, summary)
+
+
+def _counts(incidents: list[Incident]) -> dict[str, Any]:
+    violations = Counter(v for i in incidents for v in i.violations)
+    attributed = Counter(i.attributed_to or "undetermined" for i in incidents if i.violations)
+    conf = np.array([i.confidence for i in incidents]) if incidents else np.zeros(0)
+    return {
+        "total": len(incidents),
+        "by_kind": dict(sorted(Counter(i.kind for i in incidents).items())),
+        "by_status": dict(sorted(Counter(i.status for i in incidents).items())),
+        "by_weapon": dict(sorted(Counter(i.weapon for i in incidents).items())),
+        "confidence_ge_0_5": int((conf >= 0.5).sum()),
+        "violations_by_clause": dict(sorted(violations.items())),
+        "violating_incidents_by_party": dict(sorted(attributed.items())),
+    }
+
+
+def write_outputs(result: AnalysisResult, ag: Agreement, out: Path) -> tuple[Path, Path]:
+    """Write ``incidents.geojson`` and ``summary.json`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    geo = out / "incidents.geojson"
+    text = write_incidents(geo, result.incidents, ag.frame)
+    result.summary["outputs"] = {"incidents_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    summ = out / "summary.json"
+    summ.write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return geo, summ

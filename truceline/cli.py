@@ -1,0 +1,269 @@
+"""The ``truceline`` command line: thin wrappers over the library.
+
+Exit codes: 0 success, 2 bad input (the message names file, line and field), 1 internal
+error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import InputError, TrucelineError
+
+app = typer.Typer(
+    help="Truceline: ceasefire monitoring and verification.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+DbOption = Annotated[Path, typer.Option("--db", help="SQLite store file.")]
+DEFAULT_DB = Path("truceline.db")
+
+
+def _fail(exc: BaseException) -> None:
+    if isinstance(exc, InputError):
+        err.print(
+            f"[bold red]error:[/] input rejected, nothing was written\n{exc}", highlight=False
+        )
+        raise typer.Exit(2)
+    if isinstance(exc, TrucelineError):
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1)
+    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        _fail(exc)
+        raise  # unreachable: _fail always raises
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the scenario into.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
+    hours: Annotated[float, typer.Option(help="Simulated hours.", min=0.1, max=24 * 60)] = 24.0,
+    start: Annotated[str, typer.Option(help="Start time (RFC 3339).")] = "2026-03-01T00:00:00Z",
+    fire_rate: Annotated[float, typer.Option(help="Mean firing events per hour.", min=0.0)] = 12.0,
+) -> None:
+    """Simulate a front: agreement.yaml, control.geojson, observations.jsonl, truth.jsonl."""
+    from .simulate import simulate as run
+
+    res = _guard(
+        lambda: run(out_dir, seed=seed, hours=hours, start=start, fire_rate_per_hour=fire_rate)
+    )
+    kinds = ", ".join(f"{k} {v}" for k, v in res.by_type.items())
+    out.print(
+        f"wrote {res.observations} observations ({kinds}) and {res.truth} true events to {out_dir}"
+    )
+
+
+def _read(files: list[Path]) -> Any:
+    from .observations import read_observations
+
+    with _progress("reading observations", None):
+        return read_observations(files)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Observation files (.jsonl, FIRMS .csv).")],
+    db: DbOption = DEFAULT_DB,
+    agreement: Annotated[
+        Path | None, typer.Option(help="Agreement whose parties allegations must name.")
+    ] = None,
+) -> None:
+    """Validate observation files and add them to the store (all-or-nothing, idempotent)."""
+    from .agreement import load_agreement
+    from .observations import check_parties
+    from .store.sqlite import SqliteStore
+
+    def run() -> tuple[int, int, int]:
+        batch = _read(files)
+        if agreement is not None:
+            check_parties(batch, load_agreement(agreement).party_ids)
+        with SqliteStore(db) as store:
+            accepted, dup = store.add_observations(batch)
+            return accepted, dup, store.count_observations()
+
+    accepted, dup, total = _guard(run)
+    out.print(f"accepted {accepted}, duplicates {dup}; the store {db} holds {total} observations")
+
+
+@app.command()
+def analyze(
+    agreement: Annotated[Path, typer.Option(help="The agreement YAML.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for incidents.geojson and summary.json.")
+    ],
+    files: Annotated[list[Path] | None, typer.Argument(help="Observation files.")] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Store: analyse its observations (files given are ingested first) and keep the incidents.",
+        ),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Attribution threshold.", min=0.5, max=1.0)
+    ] = 0.95,
+) -> None:
+    """Localise, fuse, attribute and judge; write incidents.geojson and summary.json."""
+    from .agreement import load_agreement
+    from .analysis import analyze as run_analysis
+    from .analysis import write_outputs
+    from .observations import check_parties
+    from .store.sqlite import SqliteStore
+
+    if not files and db is None:
+        err.print("error: give observation files, --db, or both")
+        raise typer.Exit(2)
+
+    def run() -> tuple[Path, dict[str, Any], int | None]:
+        ag = load_agreement(agreement)
+        batch = _read(list(files or [])) if files else None
+        if batch is not None:
+            check_parties(batch, ag.party_ids)
+        run_id = None
+        if db is not None:
+            with SqliteStore(db) as store:
+                if batch is not None:
+                    store.add_observations(batch)
+                observations = list(store.iter_observations())
+        else:
+            observations = batch.observations if batch is not None else []
+        with _progress("locating acoustic events", len(observations)) as tick:
+            result = run_analysis(observations, ag, threshold=threshold, progress=tick)
+        geo, _ = write_outputs(result, ag, out_dir)
+        if db is not None:
+            features = json.loads(geo.read_text())["features"]
+            with SqliteStore(db) as store:
+                run_id = store.add_run(result.summary, features)
+        return geo, result.summary, run_id
+
+    geo, summary, run_id = _guard(run)
+    inc = summary["incidents"]
+    kinds = ", ".join(f"{k} {v}" for k, v in inc["by_kind"].items())
+    viol = ", ".join(f"{k} {v}" for k, v in inc["violations_by_clause"].items()) or "none"
+    out.print(f"{inc['total']} incidents ({kinds}); violations by clause: {viol}")
+    out.print(
+        f"wrote {geo} and {geo.parent / 'summary.json'}"
+        + (f"; stored as run {run_id}" if run_id else "")
+    )
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="Ground truth JSONL from the simulator.")],
+    incidents: Annotated[Path, typer.Option(help="incidents.geojson from analyze.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
+    min_confidence: Annotated[
+        float,
+        typer.Option(help="Incidents below this confidence are not counted.", min=0.0, max=1.0),
+    ] = 0.5,
+) -> None:
+    """Score incidents against ground truth: recall, precision, attribution, localisation."""
+    from .evaluate import evaluate as run
+
+    report = _guard(lambda: run(truth, incidents, min_confidence))
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    out.print(_kind_table(report))
+    out.print(_clause_table(report))
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def _kind_table(report: dict[str, Any]) -> Table:
+    t = Table(title=f"Evaluation (incidents with confidence ≥ {report['min_confidence']})")
+    t.add_column("figure")
+    kinds = report["kinds"]
+    for k in kinds:
+        t.add_column(k, justify="right")
+    rows = [
+        ("true events", "truth"),
+        ("locatable true events", "truth_locatable"),
+        ("incidents", "incidents"),
+        ("matched", "matched"),
+        ("recall", "recall"),
+        ("recall (locatable)", "recall_locatable"),
+        ("precision", "precision"),
+        ("attributed", "attributed"),
+        ("attribution accuracy", "attribution_accuracy"),
+        ("coverage (attributed / true)", "coverage"),
+        ("Brier score", "brier"),
+        ("weapon class accuracy", "weapon_accuracy"),
+    ]
+    for label, key in rows:
+        t.add_row(label, *(_fmt(kinds[k][key]) for k in kinds))
+    for label, key in (("origin error m", "origin_error_m"), ("impact error m", "impact_error_m")):
+        t.add_row(
+            f"{label} (median / p90)",
+            *(f"{_fmt(kinds[k][key]['median'])} / {_fmt(kinds[k][key]['p90'])}" for k in kinds),
+        )
+    return t
+
+
+def _clause_table(report: dict[str, Any]) -> Table:
+    t = Table(title="Violations by clause")
+    for col in ("clause", "TP", "FP", "FN", "precision", "recall", "F1"):
+        t.add_column(col, justify="right" if col != "clause" else "left")
+    for clause, c in report["clauses"].items():
+        t.add_row(
+            clause,
+            str(c["tp"]),
+            str(c["fp"]),
+            str(c["fn"]),
+            _fmt(c["precision"]),
+            _fmt(c["recall"]),
+            _fmt(c["f1"]),
+        )
+    return t
+
+
+def main() -> None:
+    """Entry point of the ``truceline`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Incidents: what fusion produces and what every later stage reads (FORMATS.md §3).
+
+An :class:`Incident` keeps its geometry in the agreement's local frame (metres) with full
+2x2 covariances; :func:`feature_collection` writes the GeoJSON of FORMATS §3 with rounded,
+deterministic numbers, so the same input always gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._time import format_time
+from .errors import InputError
+from .geo import LocalFrame
+
+__all__ = ["Incident", "feature_collection", "incident_id", "read_incidents", "write_incidents"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class Point:
+    """A located point (metres, local frame) with its covariance and time (µs)."""
+
+    x: float
+    y: float
+    cov: FloatArray
+    time_us: int
+
+    @property
+    def sigma_m(self) -> float:
+        """The radial 1-sigma (DRMS): √(σx² + σy²)."""
+        return float(np.sqrt(max(np.trace(self.cov), 0.0)))
+
+
+@dataclass
+class Incident:
+    kind: str
+    time_start_us: int
+    time_end_us: int
+    origin: Point | None = None
+    impact: Point | None = None
+    weapon: str = "unknown"
+    weapon_basis: str = ""
+    support: dict[str, list[str]] = field(default_factory=dict)  # observation type -> refs
+    source_strength: dict[str, float] = field(default_factory=dict)  # type -> P(real) by that type
+    marking: str | None = None  # party identified from markings (UAV), if any
+    alleged_by: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+    attribution: dict[str, float] = field(default_factory=dict)
+    attributed_to: str | None = None
+    attribution_basis: str = ""
+    violations: list[str] = field(default_factory=list)
+    status: str = "automatic"
+    id: str = ""
+
+    @property
+    def location(self) -> Point | None:
+        """Best location: the impact for fire, the equipment position for presence."""
+        return self.impact if self.impact is not None else self.origin
+
+    @property
+    def refs(self) -> list[str]:
+        return sorted(r for refs in self.support.values() for r in refs)
+
+    def add(self, kind: str, ref: str, strength: float) -> None:
+        self.support.setdefault(kind, []).append(ref)
+        prev = self.source_strength.get(kind, 0.0)
+        self.source_strength[kind] = 1.0 - (1.0 - prev) * (1.0 - strength)
+
+
+def incident_id(refs: list[str]) -> str:
+    """A stable id from the sorted supporting observation refs.
+
+    >>> incident_id(["b:2", "a:1"]) == incident_id(["a:1", "b:2"])
+    True
+    """
+    digest = hashlib.sha256("\n".join(sorted(refs)).encode()).hexdigest()
+    return f"inc-{digest[:16]}"
+
+
+def _lonlat(frame: LocalFrame, p: Point | None) -> list[float] | None:
+    if p is None:
+        return None
+    lon, lat = frame.inverse(np.array([p.x]), np.array([p.y]))
+    return [round(float(lon[0]), 7), round(float(lat[0]), 7)]
+
+
+def _cov(p: Point | None) -> list[float] | None:
+    if p is None:
+        return None
+    return [
+        round(float(p.cov[0, 0]), 1),
+        round(float(p.cov[0, 1]), 1),
+        round(float(p.cov[1, 1]), 1),
+    ]
+
+
+def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
+    loc = inc.location
+    geometry = None
+    if loc is not None:
+        geometry = {"type": "Point", "coordinates": _lonlat(frame, loc)}
+    props: dict[str, Any] = {
+        "id": inc.id,
+        "kind": inc.kind,
+        "time_start": format_time(inc.time_start_us),
+        "time_end": format_time(inc.time_end_us),
+        "weapon": inc.weapon,
+        "origin": _lonlat(frame, inc.origin),
+        "origin_sigma_m": None if inc.origin is None else round(inc.origin.sigma_m, 1),
+        "impact": _lonlat(frame, inc.impact),
+        "impact_sigma_m": None if inc.impact is None else round(inc.impact.sigma_m, 1),
+        "confidence": round(inc.confidence, 3),
+        "attribution": {k: round(v, 4) for k, v in sorted(inc.attribution.items())},
+        "attributed_to": inc.attributed_to,
+        "violations": inc.violations,
+        "status": inc.status,
+        "observations": inc.refs,
+        # optional fields (FORMATS allows additions)
+        "attribution_basis": inc.attribution_basis,
+        "weapon_basis": inc.weapon_basis,
+        "sources": {k: len(v) for k, v in sorted(inc.support.items())},
+        "origin_cov_m2": _cov(inc.origin),
+        "impact_cov_m2": _cov(inc.impact),
+    }
+    if inc.marking:
+        props["marking"] = inc.marking
+    if inc.alleged_by:
+        props["alleged_by"] = sorted(set(inc.alleged_by))
+    return {"type": "Feature", "id": inc.id, "geometry": geometry, "properties": props}
+
+
+def feature_collection(incidents: list[Incident], frame: LocalFrame) -> dict[str, Any]:
+    """FORMATS §3 FeatureCollection, incidents in (time_start, id) order."""
+    ordered = sorted(incidents, key=lambda i: (i.time_start_us, i.id))
+    return {"type": "FeatureCollection", "features": [to_feature(i, frame) for i in ordered]}
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Deterministic JSON text (one feature per line keeps diffs readable)."""
+    feats = doc["features"]
+    body = ",\n".join(json.dumps(f, separators=(",", ":"), ensure_ascii=False) for f in feats)
+    return '{"type":"FeatureCollection","features":[\n' + body + "\n]}\n"
+
+
+def write_incidents(path: Path, incidents: list[Incident], frame: LocalFrame) -> str:
+    """Write the GeoJSON; return its text (for hashing and storing)."""
+    text = dumps(feature_collection(incidents, frame))
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def read_incidents(path: Path) -> list[dict[str, Any]]:
+    """Read an incidents GeoJSON back as a list of property dicts (for evaluation)."""
+    file = str(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(file, None, None, f"cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(file, exc.lineno, None, f"not valid JSON ({exc.msg})") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise InputError(file, None, "type", "expected a GeoJSON FeatureCollection")
+    out = []
+    for i, feat in enumerate(doc.get("features", [])):
+        props = feat.get("properties") if isinstance(feat, dict) else None
+        if not isinstance(props, dict):
+            raise InputError(file, f"feature {i}", "properties", "required field is missing")
+        for key in ("id", "kind", "time_start", "confidence", "attribution"):
+            if key not in props:
+                raise InputError(
+                    file, f"feature {i}", f"properties.{key}", "required field is missing"
+                )
+        out.append(props)
+    return out
