@@ -106,7 +106,7 @@ def test_wrong_party_id_in_control_areas(files: Path) -> None:
     doc = json.loads((files / "control.geojson").read_text())
     doc["features"][1]["properties"]["party"] = "XX"
     (files / "control.geojson").write_text(json.dumps(doc))
-    with pytest.raises(AgreementError, match="properties.party: unknown party 'XX'"):
+    with pytest.raises(AgreementError, match=r"properties\.party: unknown party 'XX'"):
         load_agreement(files / "agreement.yaml")
 
 
@@ -132,7 +132,7 @@ def test_latitude_out_of_range_in_geojson(files: Path) -> None:
 
 def test_missing_file_and_bad_yaml(files: Path, tmp_path: Path) -> None:
     (files / "control.geojson").unlink()
-    with pytest.raises(AgreementError, match="control.geojson: cannot read"):
+    with pytest.raises(AgreementError, match=r"control\.geojson: cannot read"):
         load_agreement(files / "agreement.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nparties: [\n")

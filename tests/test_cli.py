@@ -74,7 +74,7 @@ def _corrupt(line: str, how: str) -> str:
     elif how == "type":
         rec["position"] = "here"
     elif how == "latitude":
-        rec["position"] = [rec["position"][0], 133.0] + rec["position"][2:]
+        rec["position"] = [rec["position"][0], 133.0, *rec["position"][2:]]
     elif how == "time":
         rec["time"] = "2026-03-01 12:00"
     elif how == "truncated":
@@ -92,7 +92,7 @@ def test_bad_input_leaves_the_store_byte_for_byte(scenario: Path, tmp_path: Path
     before = db.read_bytes()
 
     acoustic = next(i for i, line in enumerate(lines) if '"acoustic"' in line and i > 100)
-    bad_lines = lines[100:200] + [_corrupt(lines[acoustic], how)] + lines[200:300]
+    bad_lines = [*lines[100:200], _corrupt(lines[acoustic], how), *lines[200:300]]
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(bad_lines) + "\n")
     code, text = run("ingest", "--db", db, bad)

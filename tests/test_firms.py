@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from truceline.errors import InputErrors
+from truceline.errors import InputError, InputErrors
 from truceline.sources import FirmsCsv, read_source
 
 from .conftest import shared_data
@@ -80,7 +80,7 @@ def test_bad_rows_name_line_and_field(tmp_path: Path, row: str, field: str | Non
 def test_header_without_required_column(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("LATITUDE,LON,ACQ_DATE\n48.0,37.0,2022-03-01\n")
-    with pytest.raises(Exception, match="bad.csv:1: longitude: column missing"):
+    with pytest.raises(InputError, match=r"bad\.csv:1: longitude: column missing"):
         FirmsCsv().read(path)
 
 
