@@ -153,23 +153,24 @@ def associate(
         span = max_distance_m / c_min
         hi = np.searchsorted(p.t, p.t + span, side="right")
         done = 0
-        for a in range(n):
-            if progress is not None and a - done >= 2000:
-                progress(a - done)
-                done = a
-            if used[a]:
-                continue
-            cand = np.arange(a, hi[a])
-            cand = cand[~used[cand]]
-            near = np.hypot(p.x[cand] - p.x[a], p.y[cand] - p.y[a]) <= max_distance_m
-            cand = cand[near]
-            if np.unique(p.sensor[cand]).size < min_picks:
-                continue
-            group, start = _best_event(p, a, cand, grid, min_picks, model_sigma_s)
-            if group is not None:
-                used[group] = True
-                groups.append(group)
-                starts.append(start)
+        for sweep in range(2):  # a second sweep finds events whose picks others blocked
+            for a in range(n):
+                if sweep == 0 and progress is not None and a - done >= 2000:
+                    progress(a - done)
+                    done = a
+                if used[a]:
+                    continue
+                cand = np.arange(a, hi[a])
+                cand = cand[~used[cand]]
+                near = np.hypot(p.x[cand] - p.x[a], p.y[cand] - p.y[a]) <= max_distance_m
+                cand = cand[near]
+                if np.unique(p.sensor[cand]).size < min_picks:
+                    continue
+                group, start = _best_event(p, a, cand, grid, min_picks, model_sigma_s)
+                if group is not None:
+                    used[group] = True
+                    groups.append(group)
+                    starts.append(start)
         if progress is not None:
             progress(n - done)
     if not groups:
@@ -220,8 +221,10 @@ def _best_event(
     grid: FloatArray,
     min_picks: int,
     model_sigma_s: float,
+    n_starts: int = 3,
 ) -> tuple[NDArray[np.int64] | None, tuple[float, float]]:
-    """Back-project ``cand`` around anchor ``a``; refine; return the event's picks or None."""
+    """Back-project ``cand`` around anchor ``a``; refine the best few grid nodes; return the
+    picks of the refined event that explains the most picks (with the anchor), or None."""
     gx = p.x[a] + grid[:, 0]
     gy = p.y[a] + grid[:, 1]
     da = np.hypot(gx - p.x[a], gy - p.y[a]) / p.c[a]
@@ -230,15 +233,41 @@ def _best_event(
     tol = 2.5
     score = np.clip(1.0 - (r / tol) ** 2, 0.0, None)
     # one vote per sensor: a sensor's best pick counts, never two of its picks
-    best = int(np.argmax(_per_sensor_max(score, p.sensor[cand])))
-    x, y = float(gx[best]), float(gy[best])
-    chosen = _select(r[best], cand, p, tol)
+    total = _per_sensor_max(score, p.sensor[cand])
+    best: tuple[int, float, NDArray[np.int64], tuple[float, float]] | None = None
+    taken: list[tuple[float, float]] = []
+    for node in np.argsort(-total, kind="stable")[: 50 * n_starts]:
+        if len(taken) >= n_starts:
+            break
+        x, y = float(gx[node]), float(gy[node])
+        if any(np.hypot(x - u, y - v) < 3_000.0 for u, v in taken):
+            continue
+        taken.append((x, y))
+        got = _refine(p, a, cand, _select(r[node], cand, p, tol), x, y, min_picks, model_sigma_s)
+        if got is not None and (best is None or (got[0].size, -got[1]) > (best[2].size, -best[1])):
+            best = (int(node), got[1], got[0], got[2])
+    if best is None:
+        return None, taken[0] if taken else (float(p.x[a]), float(p.y[a]))
+    return best[2], best[3]
+
+
+def _refine(
+    p: Picks,
+    a: int,
+    cand: NDArray[np.int64],
+    chosen: NDArray[np.int64],
+    x: float,
+    y: float,
+    min_picks: int,
+    model_sigma_s: float,
+) -> tuple[NDArray[np.int64], float, tuple[float, float]] | None:
+    """Least squares from a grid node while the tolerance shrinks to the picks' own noise."""
     for tol_k in (1.0, 0.4, None):
         if chosen.size < min_picks or a not in chosen:
-            return None, (x, y)
+            return None
         fit = _fit_one(p, chosen, x, y, model_sigma_s, min_picks)
         if fit.ill_conditioned[0] or not np.isfinite(fit.x[0]):
-            return None, (x, y)
+            return None
         x, y = float(fit.x[0]), float(fit.y[0])
         t0 = float(fit.t0[0])
         pred = t0 + np.sqrt((x - p.x[cand]) ** 2 + (y - p.y[cand]) ** 2) / p.c[cand]
@@ -248,12 +277,12 @@ def _best_event(
             limit = np.maximum(limit, tol_k)
         chosen = _select(res, cand, p, limit)
     if chosen.size < min_picks or a not in chosen:
-        return None, (x, y)
+        return None
     fit = _fit_one(p, chosen, x, y, model_sigma_s, min_picks)
     kept = chosen[fit.mask[0]]
     if kept.size < min_picks or a not in kept or fit.ill_conditioned[0]:
-        return None, (x, y)
-    return np.sort(kept), (float(fit.x[0]), float(fit.y[0]))
+        return None
+    return np.sort(kept), float(fit.chi2[0]), (float(fit.x[0]), float(fit.y[0]))
 
 
 def _per_sensor_max(score: FloatArray, sensors: NDArray[np.int64]) -> FloatArray:

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from truceline.agreement import Agreement
+from truceline.localize.association import associate, picks_from
+from truceline.observations import ObservationBatch, parse_lines
+
+
+def test_association_finds_the_simulated_events(
+    batch: ObservationBatch, agreement: Agreement, scenario: Path
+) -> None:
+    picks = picks_from(batch.observations, agreement.frame)
+    ev = associate(picks)
+    truth = [json.loads(line) for line in (scenario / "truth.jsonl").read_text().splitlines()]
+    points = []
+    for t in truth:
+        if t["kind"] != "fire":
+            continue
+        for phase, heard in (("origin", "launch"), ("impact", "impact")):
+            if t["detections"][heard] >= 5:
+                points.append(agreement.frame.forward(*t[phase]))
+    pts = np.array([[float(x), float(y)] for x, y in points])
+    found = np.column_stack([ev.fit.x, ev.fit.y])
+    d = np.hypot(pts[:, None, 0] - found[None, :, 0], pts[:, None, 1] - found[None, :, 1]).min(
+        axis=1
+    )
+    assert (d < 200).mean() >= 0.95  # recall of emissions heard by >= 5 sensors
+    assert np.median(d[d < 200]) < 20.0
+    assert ev.stats["events"] <= 1.1 * len(pts) + 20
+
+
+def test_input_order_does_not_change_association(
+    batch: ObservationBatch, agreement: Agreement
+) -> None:
+    acoustic = [o for o in batch.observations if o.type == "acoustic"][:1500]
+    lines = [json.dumps(o.raw) for o in acoustic]
+    random.Random(5).shuffle(lines)
+    shuffled = parse_lines(lines, "s.jsonl").observations
+    a = associate(picks_from(acoustic, agreement.frame))
+    b = associate(picks_from(shuffled, agreement.frame))
+    assert np.array_equal(a.fit.x, b.fit.x) and np.array_equal(a.fit.y, b.fit.y)

@@ -1,0 +1,86 @@
+"""The batch pipeline on the standard scenario: accuracy thresholds (with margin) and
+invariants (order independence, idempotence)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from truceline.agreement import Agreement
+from truceline.analysis import AnalysisResult, analyze
+from truceline.evaluate import evaluate
+from truceline.incidents import dumps, feature_collection
+from truceline.observations import ObservationBatch
+
+
+def test_accuracy_on_the_standard_scenario(
+    scenario: Path, analysis: tuple[AnalysisResult, Path]
+) -> None:
+    _, out = analysis
+    report = evaluate(scenario / "truth.jsonl", out / "incidents.geojson")
+    fire, presence = report["kinds"]["fire"], report["kinds"]["presence"]
+    assert fire["recall_locatable"] >= 0.95
+    assert fire["precision"] >= 0.90
+    assert fire["attribution_accuracy"] >= 0.98
+    assert fire["coverage"] >= 0.80
+    assert fire["origin_error_m"]["median"] <= 15.0
+    assert presence["recall"] >= 0.95 and presence["precision"] >= 0.95
+    assert report["clauses"]["C1"]["f1"] >= 0.90
+
+
+def test_every_observation_supports_at_most_one_incident(
+    analysis: tuple[AnalysisResult, Path],
+) -> None:
+    result, _ = analysis
+    refs = [r for inc in result.incidents for r in inc.refs]
+    assert len(refs) == len(set(refs))
+
+
+def test_lone_allegations_stay_unlocated_and_weak(analysis: tuple[AnalysisResult, Path]) -> None:
+    result, _ = analysis
+    lone = [i for i in result.incidents if set(i.support) == {"allegation"}]
+    assert lone and all(i.kind == "unlocated" and i.confidence < 0.2 for i in lone)
+    assert all(not i.attributed_to for i in lone)
+
+
+def test_order_of_input_does_not_matter(
+    batch: ObservationBatch, agreement: Agreement, analysis: tuple[AnalysisResult, Path]
+) -> None:
+    result, _ = analysis
+    shuffled = list(batch.observations)
+    random.Random(11).shuffle(shuffled)
+    again = analyze(shuffled, agreement)
+    assert dumps(feature_collection(again.incidents, agreement.frame)) == dumps(
+        feature_collection(result.incidents, agreement.frame)
+    )
+
+
+def test_output_follows_formats(analysis: tuple[AnalysisResult, Path]) -> None:
+    _, out = analysis
+    doc = json.loads((out / "incidents.geojson").read_text())
+    required = {
+        "id",
+        "kind",
+        "time_start",
+        "time_end",
+        "weapon",
+        "origin",
+        "origin_sigma_m",
+        "impact",
+        "impact_sigma_m",
+        "confidence",
+        "attribution",
+        "attributed_to",
+        "violations",
+        "status",
+        "observations",
+    }
+    for f in doc["features"]:
+        p = f["properties"]
+        assert required <= set(p)
+        assert p["kind"] in {"fire", "presence", "crossing", "air", "unlocated"}
+        assert p["status"] in {"automatic", "corroborated", "verified", "disputed", "rejected"}
+        assert sum(p["attribution"].values()) <= 1.0 + 1e-9
+        assert 0.0 <= p["confidence"] <= 1.0
+        assert all(":" in r for r in p["observations"])

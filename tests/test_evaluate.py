@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from truceline.evaluate import evaluate
+
+
+def _perfect(truth_path: Path, out: Path) -> Path:
+    feats = []
+    for line in truth_path.read_text().splitlines():
+        t = json.loads(line)
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": t["impact"] or t["origin"]},
+                "properties": {
+                    "id": t["id"],
+                    "kind": t["kind"],
+                    "time_start": t["time"],
+                    "time_end": t.get("time_impact") or t.get("time_end") or t["time"],
+                    "weapon": t["weapon"],
+                    "origin": t["origin"],
+                    "origin_sigma_m": 10.0,
+                    "impact": t["impact"],
+                    "impact_sigma_m": 10.0 if t["impact"] else None,
+                    "confidence": 1.0,
+                    "attribution": {t["side"]: 1.0},
+                    "attributed_to": t["side"],
+                    "violations": t["violations"],
+                    "status": "automatic",
+                    "observations": [],
+                },
+            }
+        )
+    path = out / "perfect.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+def test_perfect_incidents_score_perfectly(scenario: Path, tmp_path: Path) -> None:
+    report = evaluate(scenario / "truth.jsonl", _perfect(scenario / "truth.jsonl", tmp_path))
+    for kind in ("fire", "presence"):
+        k = report["kinds"][kind]
+        assert k["recall"] == 1.0 and k["precision"] == 1.0 and k["attribution_accuracy"] == 1.0
+        assert k["brier"] == 0.0 and k["origin_error_m"]["median"] == 0.0
+    assert all(c["f1"] == 1.0 for c in report["clauses"].values())
+
+
+def test_wrong_sides_and_missing_incidents_are_counted(scenario: Path, tmp_path: Path) -> None:
+    path = _perfect(scenario / "truth.jsonl", tmp_path)
+    doc = json.loads(path.read_text())
+    fire = [f for f in doc["features"] if f["properties"]["kind"] == "fire"]
+    for f in fire[:10]:  # wrong attribution
+        p = f["properties"]
+        other = "S" if p["attributed_to"] == "N" else "N"
+        p["attribution"], p["attributed_to"] = {other: 1.0}, other
+    doc["features"] = [f for f in doc["features"] if f not in fire[10:20]]  # 10 missed
+    path.write_text(json.dumps(doc))
+    k = evaluate(scenario / "truth.jsonl", path)["kinds"]["fire"]
+    assert k["matched"] == k["truth"] - 10
+    assert k["attribution_accuracy"] == round((k["attributed"] - 10) / k["attributed"], 4)
+    assert k["brier"] > 0
