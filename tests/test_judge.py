@@ -40,7 +40,7 @@ def test_fire_and_withdrawal_distances(ag: Agreement) -> None:
         _inc(ag, "fire", "artillery_ge100", 10_000.0),  # fired from 10 km: C1 and C2
         _inc(ag, "fire", "artillery_ge100", -45_000.0),  # from 45 km (south side): C1 only
         _inc(ag, "presence", "mlrs", 30_000.0),  # MLRS at 30 km < 35: C3
-        _inc(ag, "presence", "mlrs", -40_000.0),  # at 40 km: fine
+        _inc(ag, "presence", "mlrs", -55_000.0),  # 55 km south of the wavy line: fine
         _inc(ag, "presence", "mlrs_heavy", 60_000.0),  # heavy MLRS at 60 km < 70: C4
         _inc(ag, "presence", "tank", 30_000.0),  # a tank far from any zone: fine
     )
