@@ -47,29 +47,45 @@ def _seeds(text: str) -> list[int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seeds", default="1-10")
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     reports = {s: run_seed(s, args.hours) for s in _seeds(args.seeds)}
     rows = [
-        ("fire", "recall"), ("fire", "recall_locatable"), ("fire", "precision"),
-        ("fire", "attribution_accuracy"), ("fire", "coverage"), ("fire", "brier"),
-        ("fire", "weapon_accuracy"), ("presence", "recall"), ("presence", "precision"),
+        ("fire", "recall"),
+        ("fire", "recall_locatable"),
+        ("fire", "precision"),
+        ("fire", "attribution_accuracy"),
+        ("fire", "coverage"),
+        ("fire", "brier"),
+        ("fire", "weapon_accuracy"),
+        ("presence", "recall"),
+        ("presence", "precision"),
         ("presence", "attribution_accuracy"),
     ]
     print(f"| figure | mean over {len(reports)} seeds | worst seed |")
     print("|---|---|---|")
     for kind, key in rows:
-        vals = [r["kinds"][kind][key] for r in reports.values() if r["kinds"][kind][key] is not None]
+        vals = [
+            r["kinds"][kind][key] for r in reports.values() if r["kinds"][kind][key] is not None
+        ]
         worst = max(vals) if key == "brier" else min(vals)
         print(f"| {kind} {key.replace('_', ' ')} | {statistics.mean(vals):.3f} | {worst:.3f} |")
-    for kind, key in (("fire", "origin_error_m"), ("fire", "impact_error_m"), ("presence", "origin_error_m")):
+    for kind, key in (
+        ("fire", "origin_error_m"),
+        ("fire", "impact_error_m"),
+        ("presence", "origin_error_m"),
+    ):
         med = [r["kinds"][kind][key]["median"] for r in reports.values()]
         p90 = [r["kinds"][kind][key]["p90"] for r in reports.values()]
-        print(f"| {kind} {key.replace('_', ' ')} median / p90 | {statistics.mean(med):.1f} / "
-              f"{statistics.mean(p90):.1f} | {max(med):.1f} / {max(p90):.1f} |")
+        print(
+            f"| {kind} {key.replace('_', ' ')} median / p90 | {statistics.mean(med):.1f} / "
+            f"{statistics.mean(p90):.1f} | {max(med):.1f} / {max(p90):.1f} |"
+        )
     clauses = sorted({c for r in reports.values() for c in r["clauses"]})
     for c in clauses:
         tp = sum(r["clauses"].get(c, {}).get("tp", 0) for r in reports.values())
@@ -81,8 +97,10 @@ def main() -> None:
         print(f"| violations {c} F1 (pooled: TP {tp}, FP {fp}, FN {fn}) | {f1:.3f} | |")
     secs = [r["analyze_seconds"] for r in reports.values()]
     obs = [r["observations"] for r in reports.values()]
-    print(f"\n{statistics.mean(obs):.0f} observations per day on average; "
-          f"analyze took {statistics.median(secs):.1f} s (median) per day")
+    print(
+        f"\n{statistics.mean(obs):.0f} observations per day on average; "
+        f"analyze took {statistics.median(secs):.1f} s (median) per day"
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(reports, indent=1, sort_keys=True) + "\n")
