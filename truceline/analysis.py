@@ -95,16 +95,23 @@ def analyze(
     return AnalysisResult(incidents, summary)
 
 
+REPORT_CONFIDENCE = 0.5  # incidents below this are kept and published, but not counted
+
+
 def _counts(incidents: list[Incident]) -> dict[str, Any]:
-    violations = Counter(v for i in incidents for v in i.violations)
-    attributed = Counter(i.attributed_to or "undetermined" for i in incidents if i.violations)
+    """Counts for the summary; violation counts are of incidents with confidence >= 0.5 (a
+    lone thermal anomaly or allegation is kept, but is not counted as a violation)."""
+    firm = [i for i in incidents if i.confidence >= REPORT_CONFIDENCE]
+    violations = Counter(v for i in firm for v in i.violations)
+    attributed = Counter(i.attributed_to or "undetermined" for i in firm if i.violations)
     conf = np.array([i.confidence for i in incidents]) if incidents else np.zeros(0)
     return {
         "total": len(incidents),
         "by_kind": dict(sorted(Counter(i.kind for i in incidents).items())),
         "by_status": dict(sorted(Counter(i.status for i in incidents).items())),
         "by_weapon": dict(sorted(Counter(i.weapon for i in incidents).items())),
-        "confidence_ge_0_5": int((conf >= 0.5).sum()),
+        "confidence_ge_0_5": int((conf >= REPORT_CONFIDENCE).sum()),
+        "violation_counts_min_confidence": REPORT_CONFIDENCE,
         "violations_by_clause": dict(sorted(violations.items())),
         "violating_incidents_by_party": dict(sorted(attributed.items())),
     }

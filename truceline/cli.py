@@ -181,7 +181,10 @@ def analyze(
     inc = summary["incidents"]
     kinds = ", ".join(f"{k} {v}" for k, v in inc["by_kind"].items())
     viol = ", ".join(f"{k} {v}" for k, v in inc["violations_by_clause"].items()) or "none"
-    out.print(f"{inc['total']} incidents ({kinds}); violations by clause: {viol}")
+    out.print(
+        f"{inc['total']} incidents ({kinds}); {inc['confidence_ge_0_5']} with confidence ≥ 0.5"
+    )
+    out.print(f"violations by clause (confidence ≥ 0.5): {viol}")
     out.print(
         f"wrote {geo} and {geo.parent / 'summary.json'}"
         + (f"; stored as run {run_id}" if run_id else "")
@@ -213,6 +216,10 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
+def _m(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
 def _kind_table(report: dict[str, Any]) -> Table:
     t = Table(title=f"Evaluation (incidents with confidence ≥ {report['min_confidence']})")
     t.add_column("figure")
@@ -238,7 +245,7 @@ def _kind_table(report: dict[str, Any]) -> Table:
     for label, key in (("origin error m", "origin_error_m"), ("impact error m", "impact_error_m")):
         t.add_row(
             f"{label} (median / p90)",
-            *(f"{_fmt(kinds[k][key]['median'])} / {_fmt(kinds[k][key]['p90'])}" for k in kinds),
+            *(f"{_m(kinds[k][key]['median'])} / {_m(kinds[k][key]['p90'])}" for k in kinds),
         )
     return t
 
