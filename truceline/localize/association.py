@@ -1,103 +1,54 @@
 """Association of acoustic detections into events, then batched TDOA localisation.
 
 Which detections belong to the same bang is not given: the input is a flat stream of picks
-from many sensors, with overlapping events, misses and false alarms. The associator works
-like the back-projection associators of seismology (REAL, GaMMA): it takes the earliest
-unexplained pick as the *anchor* (for a source inside the network the nearest sensor hears
-it first), back-projects every later pick of nearby sensors onto a grid of candidate
-sources around the anchor, and keeps the grid node whose predicted time differences explain
-the most picks. The candidate set is then refined by least squares while the tolerance
-shrinks from the grid's resolution to the picks' own timing noise. An event is accepted
-when at least ``min_picks`` sensors agree with a plausible chi-square; its picks are then
-explained and never reused. Anchors that explain nothing are left as unassociated picks
-(false alarms, or events heard by too few sensors).
+from many sensors, with overlapping events, misses and false alarms. The associator borrows
+from seismology's phase associators (REAL, GaMMA, PyOcto) the two ideas that make them
+fast and robust: work outward from one pick at a time, and prune with physics before any
+search.
+
+1. **Anchor.** Take the earliest pick not yet explained. For a source inside the network,
+   the nearest sensor hears it first.
+2. **Causal window.** A pick at sensor *j* can belong to the anchor's event only if it came
+   no later than the sound needs to cross from the anchor's sensor to *j*:
+   ``0 <= t_j - t_a <= d_aj / c``. On a busy night this removes almost everything.
+3. **Hypotheses.** Every way of choosing one pick at each of three of the nearest sensors
+   with candidates, together with the anchor, fixes a source in closed form (four arrival
+   times, three unknowns x, y, t0: a 3x3 linear system in the anchor's frame, as in the
+   first step of Chan & Ho 1994; the spare equation ``|p - s_a| = r_a`` is the consistency
+   check). All hypotheses are solved at once.
+4. **Votes.** Each hypothesis predicts an arrival time at every candidate sensor; the one
+   that explains the most sensors (one pick each) wins.
+5. **Refinement.** A few Gauss-Newton steps on the winners; picks are reselected within four
+   standard deviations of their own timing noise, and the event is accepted if at least
+   ``min_picks`` sensors (the anchor among them) agree. Its picks are never reused.
+6. **Second sweep.** Anchors that explained nothing get a second chance with more
+   neighbours, once events that blocked them are gone.
+
+Finally all events are located together by :func:`~truceline.localize.tdoa.locate`
+(vectorised Gauss-Newton with a chi-square outlier test). With ``workers > 1`` the stream is
+cut into time chunks processed in parallel; an event found in two chunks is kept once.
 
 The result does not depend on input order: picks are processed in ``(time, ref)`` order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+import multiprocessing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
-from ..geo import LocalFrame
-from ..observations import Acoustic, Observation
-from .tdoa import TdoaFit, locate, sound_speed
+from .picks import CLASS_CODES, Picks, picks_from
+from .tdoa import TdoaFit, locate
 
-__all__ = ["AcousticEvents", "Picks", "associate", "picks_from"]
+__all__ = ["CLASS_CODES", "AcousticEvents", "Picks", "associate", "picks_from"]
 
 FloatArray = NDArray[np.float64]
-CLASS_CODES = {"launch": 0, "impact": 1, "unknown": 2}
-
-
-@dataclass
-class Picks:
-    """Acoustic detections as arrays, sorted by (time, ref); times in s from ``t_ref_us``."""
-
-    ref: NDArray[np.object_]
-    sensor: NDArray[np.int64]
-    x: FloatArray
-    y: FloatArray
-    z: FloatArray
-    t: FloatArray
-    sigma: FloatArray
-    c: FloatArray
-    cls: NDArray[np.int8]
-    t_ref_us: int
-
-    def __len__(self) -> int:
-        return int(self.t.size)
-
-
-def picks_from(
-    observations: Sequence[Observation], frame: LocalFrame, default_temperature_c: float = 10.0
-) -> Picks:
-    """Build :class:`Picks` from ``acoustic`` observations (others are ignored)."""
-    obs = [o for o in observations if isinstance(o.model, Acoustic)]
-    if not obs:
-        empty = np.zeros(0)
-        return Picks(
-            np.zeros(0, object),
-            np.zeros(0, np.int64),
-            empty,
-            empty,
-            empty,
-            empty,
-            empty,
-            empty,
-            np.zeros(0, np.int8),
-            0,
-        )
-    models = [o.model for o in obs if isinstance(o.model, Acoustic)]
-    t_us = np.array([m.time for m in models], dtype=np.int64)
-    t_ref = int(t_us.min())
-    refs = np.array([o.ref for o in obs], dtype=object)
-    order = np.lexsort((refs.astype(str), t_us))
-    models = [models[i] for i in order]
-    sensors = [m.sensor for m in models]
-    _, sensor_idx = np.unique(np.array(sensors), return_inverse=True)
-    lon = np.array([m.position[0] for m in models])
-    lat = np.array([m.position[1] for m in models])
-    z = np.array([m.position[2] if len(m.position) > 2 else 0.0 for m in models])
-    x, y = frame.forward(lon, lat)
-    temp = np.array(
-        [default_temperature_c if m.temperature_c is None else m.temperature_c for m in models]
-    )
-    return Picks(
-        ref=refs[order],
-        sensor=sensor_idx.astype(np.int64),
-        x=x,
-        y=y,
-        z=z,
-        t=(t_us[order] - t_ref) / 1e6,
-        sigma=np.array([m.sigma_s for m in models]),
-        c=sound_speed(temp),
-        cls=np.array([CLASS_CODES[m.class_] for m in models], dtype=np.int8),
-        t_ref_us=t_ref,
-    )
+IntArray = NDArray[np.int64]
 
 
 @dataclass
@@ -105,74 +56,288 @@ class AcousticEvents:
     """Located acoustic events: one row per event, ``picks[i]`` the indices of its picks."""
 
     fit: TdoaFit
-    picks: list[NDArray[np.int64]]
+    picks: list[IntArray]
     cls: NDArray[np.int8]  # 0 launch, 1 impact, 2 unknown (majority of the picks' labels)
-    unassociated: NDArray[np.int64]
-    rejected: NDArray[np.int64]  # picks dropped by the chi-square test
+    unassociated: IntArray
+    rejected: IntArray  # picks dropped by the chi-square test
     stats: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.picks)
 
 
-def _grid(radius_m: float, spacing_m: float) -> FloatArray:
-    ax = np.arange(-radius_m, radius_m + spacing_m / 2, spacing_m)
-    gx, gy = np.meshgrid(ax, ax)
-    keep = gx**2 + gy**2 <= radius_m**2
-    return np.column_stack([gx[keep], gy[keep]])
+@dataclass(frozen=True)
+class _Params:
+    min_picks: int
+    max_range_m: float
+    model_sigma_s: float
+    neighbours: int
+    loose_s: float
+    min_pick_fraction: float
 
 
-def _pad(groups: list[NDArray[np.int64]], p: Picks) -> tuple[FloatArray, ...]:
-    k = max(len(g) for g in groups)
-    idx = np.zeros((len(groups), k), dtype=np.int64)
-    mask = np.zeros((len(groups), k), dtype=bool)
-    for i, g in enumerate(groups):
-        idx[i, : len(g)] = g
-        mask[i, : len(g)] = True
-    return (p.x[idx], p.y[idx], p.z[idx], p.t[idx], p.sigma[idx], p.c[idx], mask, idx)  # type: ignore[return-value]
+# The picks being associated and a tree of the sensors' positions, shared with forked worker
+# processes (read-only).
+_SHARED: Picks | None = None
+_SENSORS: cKDTree | None = None
 
 
 def associate(
     p: Picks,
     *,
     min_picks: int = 4,
-    max_distance_m: float = 50_000.0,
-    source_radius_m: float = 40_000.0,
-    grid_spacing_m: float = 1_000.0,
+    max_range_m: float = 30_000.0,
+    min_pick_fraction: float = 0.4,
     model_sigma_s: float = 0.02,
+    neighbours: int = 5,
+    workers: int = 1,
+    chunk_s: float = 1_800.0,
     progress: Callable[[int], None] | None = None,
 ) -> AcousticEvents:
-    """Group picks into events and locate every event (batched)."""
+    """Group picks into events and locate every event (batched).
+
+    ``max_range_m`` is the farthest a sensor can hear an event (picks farther from the
+    source are never joined to it); ``min_pick_fraction`` is the share of the sensors within
+    the distance of the event's fourth-nearest pick that must have heard it (a handful of
+    scattered coincident picks among many silent sensors is not an event).
+    """
+    prm = _Params(min_picks, max_range_m, model_sigma_s, neighbours, 0.3, min_pick_fraction)
     n = len(p)
+    if n == 0:
+        return _events(p, [], prm, np.zeros(0, bool))
+    span = 2 * max_range_m / float(p.c.min()) + 1.0
+    t_lo, t_hi = float(p.t[0]), float(p.t[-1])
+    edges = np.arange(t_lo, t_hi + chunk_s, chunk_s) if workers > 1 else np.array([t_lo])
+    ranges = [
+        (float(a), float(b) if i + 1 < len(edges) else np.inf)
+        for i, (a, b) in enumerate(itertools.zip_longest(edges, edges[1:], fillvalue=np.inf))
+    ]
+    global _SHARED, _SENSORS
+    _SHARED = p
+    first = np.unique(p.sensor, return_index=True)[1]
+    _SENSORS = cKDTree(np.column_stack([p.x[first], p.y[first]]))
+    try:
+        if workers > 1 and len(ranges) > 1:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(workers) as pool:
+                parts = pool.starmap(_chunk, [(a, b, span, prm) for a, b in ranges])
+        else:
+            parts = [_chunk(a, b, span, prm, progress) for a, b in ranges]
+    finally:
+        _SHARED, _SENSORS = None, None
+    groups, used = _merge(parts, n, prm.min_picks)
+    return _events(p, groups, prm, used)
+
+
+Event = tuple[IntArray, float, float]  # pick indices, start position x, y
+
+
+def _merge(
+    parts: list[list[Event]], n: int, min_picks: int
+) -> tuple[list[Event], NDArray[np.bool_]]:
+    """Join the chunks' events in time order; a pick claimed twice stays with the earlier event."""
     used = np.zeros(n, bool)
-    groups: list[NDArray[np.int64]] = []
-    starts: list[tuple[float, float]] = []
-    if n:
-        grid = _grid(source_radius_m, grid_spacing_m)
-        c_min = float(p.c.min())
-        span = max_distance_m / c_min
-        hi = np.searchsorted(p.t, p.t + span, side="right")
-        done = 0
-        for sweep in range(2):  # a second sweep finds events whose picks others blocked
-            for a in range(n):
-                if sweep == 0 and progress is not None and a - done >= 2000:
-                    progress(a - done)
-                    done = a
-                if used[a]:
-                    continue
-                cand = np.arange(a, hi[a])
-                cand = cand[~used[cand]]
-                near = np.hypot(p.x[cand] - p.x[a], p.y[cand] - p.y[a]) <= max_distance_m
-                cand = cand[near]
-                if np.unique(p.sensor[cand]).size < min_picks:
-                    continue
-                group, start = _best_event(p, a, cand, grid, min_picks, model_sigma_s)
-                if group is not None:
-                    used[group] = True
-                    groups.append(group)
-                    starts.append(start)
-        if progress is not None:
-            progress(n - done)
+    groups: list[Event] = []
+    for part in parts:
+        for g, x, y in part:
+            free = g[~used[g]]
+            if free.size >= min_picks:
+                used[free] = True
+                groups.append((free, x, y))
+    return groups, used
+
+
+def _chunk(
+    t_start: float,
+    t_end: float,
+    span: float,
+    prm: _Params,
+    progress: Callable[[int], None] | None = None,
+) -> list[Event]:
+    """Associate the events anchored in ``[t_start, t_end)`` (their picks may lie later)."""
+    p = _SHARED
+    assert p is not None
+    lo = int(np.searchsorted(p.t, t_start, side="left"))
+    hi_all = int(np.searchsorted(p.t, t_end + span, side="right"))
+    anchor_end = int(np.searchsorted(p.t, t_end, side="left"))
+    used = np.zeros(hi_all - lo, bool)
+    t = p.t[lo:hi_all]
+    window_end = np.searchsorted(t, t + span, side="right")
+    groups: list[Event] = []
+    done = 0
+    for sweep, neighbours in enumerate((prm.neighbours, 2 * prm.neighbours)):
+        for a in range(anchor_end - lo):
+            if progress is not None and sweep == 0 and a - done >= 5_000:
+                progress(a - done)
+                done = a
+            if used[a]:
+                continue
+            found = _event_at(p, lo, a, int(window_end[a]), used, neighbours, prm)
+            if found is not None:
+                used[found[0]] = True
+                groups.append((found[0] + lo, found[1], found[2]))
+    if progress is not None:
+        progress(anchor_end - lo - done)
+    groups.sort(key=lambda g: int(g[0][0]))
+    return groups
+
+
+def _event_at(
+    p: Picks, lo: int, a: int, end: int, used: NDArray[np.bool_], neighbours: int, prm: _Params
+) -> tuple[IntArray, float, float] | None:
+    """The event anchored at local pick ``a``: local pick indices and position, or None."""
+    ga = lo + a
+    cand = np.arange(a + 1, end)
+    cand = cand[~used[cand]]
+    if cand.size < prm.min_picks - 1:
+        return None
+    gc = cand + lo
+    dx, dy = p.x[gc] - p.x[ga], p.y[gc] - p.y[ga]
+    dist = np.hypot(dx, dy)
+    dt = p.t[gc] - p.t[ga]
+    ok = (dist <= 2 * prm.max_range_m) & (dt <= dist / p.c[gc] + prm.loose_s)
+    ok &= p.sensor[gc] != p.sensor[ga]
+    cand, dist = cand[ok], dist[ok]
+    if np.unique(p.sensor[cand + lo]).size < prm.min_picks - 1:
+        return None
+    hyp = _hypotheses(p, lo, a, cand, dist, neighbours)
+    if hyp is None:
+        return None
+    hx, hy, ht0 = hyp
+    # votes: distinct sensors whose pick fits each hypothesis within the loose tolerance
+    gc = cand + lo
+    pred = ht0[:, None] + np.hypot(hx[:, None] - p.x[gc], hy[:, None] - p.y[gc]) / p.c[gc]
+    res = np.abs(p.t[gc] - pred)
+    order = np.argsort(p.sensor[gc], kind="stable")
+    sensors = p.sensor[gc][order]
+    starts = np.flatnonzero(np.r_[True, sensors[1:] != sensors[:-1]])
+    fits = (res[:, order] < prm.loose_s).astype(np.int8)
+    votes = np.maximum.reduceat(fits, starts, axis=1).sum(axis=1)
+    spread = np.where(res < prm.loose_s, res, 0.0).sum(axis=1)
+    best = int(np.lexsort((spread, -votes))[0])
+    if votes[best] + 1 < prm.min_picks:
+        return None
+    x, y, t0 = float(hx[best]), float(hy[best]), float(ht0[best])
+    chosen = np.r_[a, cand[res[best] < prm.loose_s]]
+    for tight in (False, True):
+        chosen = _one_per_sensor(p, lo, chosen, x, y, t0)
+        if chosen.size < prm.min_picks or chosen[0] != a:
+            return None
+        x, y, t0 = _gauss_newton(p, chosen + lo, x, y, t0, prm.model_sigma_s)
+        every = np.r_[a, cand] + lo
+        resid = p.t[every] - t0 - np.hypot(x - p.x[every], y - p.y[every]) / p.c[every]
+        limit = 4.0 * np.sqrt(p.sigma[every] ** 2 + prm.model_sigma_s**2)
+        if not tight:
+            limit = np.maximum(limit, 0.1)
+        keep = (np.abs(resid) <= limit) & (
+            np.hypot(x - p.x[every], y - p.y[every]) <= prm.max_range_m
+        )
+        if not keep[0]:
+            return None
+        chosen = np.r_[a, cand[keep[1:]]]
+    chosen = _one_per_sensor(p, lo, chosen, x, y, t0)
+    if chosen.size < prm.min_picks or chosen[0] != a:
+        return None
+    if _pick_fraction(p, chosen + lo, x, y, prm.min_picks) < prm.min_pick_fraction:
+        return None
+    return np.sort(chosen), x, y
+
+
+def _pick_fraction(p: Picks, g: IntArray, x: float, y: float, k: int) -> float:
+    """Share of the known sensors within the distance of the k-th nearest pick that heard it."""
+    assert _SENSORS is not None
+    radius = float(np.sort(np.hypot(p.x[g] - x, p.y[g] - y))[k - 1]) + 1.0
+    around = len(_SENSORS.query_ball_point([x, y], radius))
+    heard = int(np.sum(np.hypot(p.x[g] - x, p.y[g] - y) <= radius))
+    return heard / max(around, heard)
+
+
+def _hypotheses(
+    p: Picks, lo: int, a: int, cand: IntArray, dist: FloatArray, neighbours: int
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+    """Closed-form sources from the anchor and one pick at each of three near sensors."""
+    ga = lo + a
+    gc = cand + lo
+    sens = p.sensor[gc]
+    near_order = np.lexsort((p.t[gc], dist))
+    chosen_sensors: list[int] = []
+    per_sensor: dict[int, list[int]] = {}
+    for k in near_order:
+        s = int(sens[k])
+        if s not in per_sensor:
+            if len(chosen_sensors) >= neighbours:
+                continue
+            chosen_sensors.append(s)
+            per_sensor[s] = []
+        if len(per_sensor[s]) < 3:
+            per_sensor[s].append(int(cand[k]))
+    if len(chosen_sensors) < 3:
+        return None
+    triples = [
+        combo
+        for trio in itertools.combinations(chosen_sensors, 3)
+        for combo in itertools.product(*(per_sensor[s] for s in trio))
+    ]
+    idx = np.array(triples, dtype=np.int64) + lo  # (H, 3)
+    sx = p.x[idx] - p.x[ga]
+    sy = p.y[idx] - p.y[ga]
+    c = 0.5 * (p.c[idx] + p.c[ga])
+    delta = c * (p.t[idx] - p.t[ga])  # range differences to the anchor
+    mat = np.stack([2 * sx, 2 * sy, 2 * delta], axis=-1)
+    rhs = sx**2 + sy**2 - delta**2
+    det = np.linalg.det(mat)
+    good = np.abs(det) > 1e-6 * np.abs(mat).max(axis=(1, 2)) ** 3
+    if not good.any():
+        return None
+    sol = np.linalg.solve(mat[good], rhs[good][..., None])[..., 0]
+    x, y, r = sol[:, 0], sol[:, 1], sol[:, 2]
+    rng = np.hypot(x, y)
+    consistent = (r >= -50.0) & (np.abs(rng - r) <= np.maximum(150.0, 0.05 * rng))
+    if not consistent.any():
+        return None
+    x, y = x[consistent] + p.x[ga], y[consistent] + p.y[ga]
+    t0 = p.t[ga] - rng[consistent] / p.c[ga]
+    return x, y, t0
+
+
+def _one_per_sensor(p: Picks, lo: int, local: IntArray, x: float, y: float, t0: float) -> IntArray:
+    """Keep, per sensor, the pick that best fits the source; the anchor (first) always stays."""
+    g = local + lo
+    res = np.abs(p.t[g] - t0 - np.hypot(x - p.x[g], y - p.y[g]) / p.c[g])
+    res[0] = -1.0  # the anchor wins its sensor
+    order = np.lexsort((res, p.sensor[g]))
+    s = p.sensor[g][order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    kept = order[first]
+    kept = np.r_[0, np.sort(kept[kept != 0])]
+    return local[kept]
+
+
+def _gauss_newton(
+    p: Picks, g: IntArray, x: float, y: float, t0: float, model_sigma_s: float, steps: int = 3
+) -> tuple[float, float, float]:
+    """A few Gauss-Newton steps for one event (association only needs a good start)."""
+    px, py, c, t = p.x[g], p.y[g], p.c[g], p.t[g]
+    w = 1.0 / (p.sigma[g] ** 2 + model_sigma_s**2)
+    for _ in range(steps):
+        dx, dy = x - px, y - py
+        d = np.maximum(np.hypot(dx, dy), 1.0)
+        r = t - t0 - d / c
+        jac = np.column_stack([dx / (d * c), dy / (d * c), np.ones_like(d)])
+        a = (jac * w[:, None]).T @ jac
+        try:
+            step = np.linalg.solve(a, (jac * w[:, None]).T @ r)
+        except np.linalg.LinAlgError:
+            break
+        x, y, t0 = x + float(step[0]), y + float(step[1]), t0 + float(step[2])
+        if abs(step[0]) + abs(step[1]) < 0.01:
+            break
+    return x, y, t0
+
+
+def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]) -> AcousticEvents:
+    n = len(p)
+    groups = [e[0] for e in events]
     if not groups:
         z = np.zeros((0, 1))
         empty = locate(z, z, z, z, z, z, np.zeros((0, 1), bool), np.zeros(0), np.zeros(0))
@@ -182,16 +347,23 @@ def associate(
             np.zeros(0, np.int8),
             np.flatnonzero(~used),
             np.zeros(0, np.int64),
-            {"picks": n, "events": 0},
+            {"picks": n, "events": 0, "associated": 0, "unassociated": n},
         )
-    px, py, pz, pt, ps, pc, mask, idx = _pad(groups, p)
-    sig = np.sqrt(ps**2 + model_sigma_s**2)
-    x0 = np.array([s[0] for s in starts])
-    y0 = np.array([s[1] for s in starts])
-    fit = locate(px, py, pz, pt, sig, pc, mask.astype(bool), x0, y0, min_picks=min_picks)
-    idx_i = idx.astype(np.int64)
-    picks = [idx_i[i][fit.mask[i]] for i in range(len(groups))]
-    rejected = idx_i[fit.rejected.astype(bool)]
+    k = max(len(g) for g in groups)
+    idx = np.zeros((len(groups), k), dtype=np.int64)
+    mask = np.zeros((len(groups), k), dtype=bool)
+    for i, g in enumerate(groups):
+        idx[i, : len(g)] = g
+        mask[i, : len(g)] = True
+    sig = np.sqrt(p.sigma[idx] ** 2 + prm.model_sigma_s**2)
+    x0 = np.array([e[1] for e in events])
+    y0 = np.array([e[2] for e in events])
+    fit = locate(
+        p.x[idx], p.y[idx], p.z[idx], p.t[idx], sig, p.c[idx], mask, x0, y0, min_picks=prm.min_picks
+    )
+    picks = [idx[i][fit.mask[i]] for i in range(len(groups))]
+    rejected = idx[fit.rejected]
+    used = used.copy()
     used[rejected] = False
     cls = np.array([_majority(p.cls[g]) for g in picks], dtype=np.int8)
     stats = {
@@ -212,115 +384,3 @@ def _majority(labels: NDArray[np.int8]) -> int:
     if impact > launch:
         return 1
     return 2
-
-
-def _best_event(
-    p: Picks,
-    a: int,
-    cand: NDArray[np.int64],
-    grid: FloatArray,
-    min_picks: int,
-    model_sigma_s: float,
-    n_starts: int = 3,
-) -> tuple[NDArray[np.int64] | None, tuple[float, float]]:
-    """Back-project ``cand`` around anchor ``a``; refine the best few grid nodes; return the
-    picks of the refined event that explains the most picks (with the anchor), or None."""
-    gx = p.x[a] + grid[:, 0]
-    gy = p.y[a] + grid[:, 1]
-    da = np.hypot(gx - p.x[a], gy - p.y[a]) / p.c[a]
-    dj = np.hypot(gx[:, None] - p.x[cand], gy[:, None] - p.y[cand]) / p.c[cand]
-    r = (p.t[cand] - p.t[a])[None, :] - (dj - da[:, None])
-    tol = 2.5
-    score = np.clip(1.0 - (r / tol) ** 2, 0.0, None)
-    # one vote per sensor: a sensor's best pick counts, never two of its picks
-    total = _per_sensor_max(score, p.sensor[cand])
-    best: tuple[int, float, NDArray[np.int64], tuple[float, float]] | None = None
-    taken: list[tuple[float, float]] = []
-    for node in np.argsort(-total, kind="stable")[: 50 * n_starts]:
-        if len(taken) >= n_starts:
-            break
-        x, y = float(gx[node]), float(gy[node])
-        if any(np.hypot(x - u, y - v) < 3_000.0 for u, v in taken):
-            continue
-        taken.append((x, y))
-        got = _refine(p, a, cand, _select(r[node], cand, p, tol), x, y, min_picks, model_sigma_s)
-        if got is not None and (best is None or (got[0].size, -got[1]) > (best[2].size, -best[1])):
-            best = (int(node), got[1], got[0], got[2])
-    if best is None:
-        return None, taken[0] if taken else (float(p.x[a]), float(p.y[a]))
-    return best[2], best[3]
-
-
-def _refine(
-    p: Picks,
-    a: int,
-    cand: NDArray[np.int64],
-    chosen: NDArray[np.int64],
-    x: float,
-    y: float,
-    min_picks: int,
-    model_sigma_s: float,
-) -> tuple[NDArray[np.int64], float, tuple[float, float]] | None:
-    """Least squares from a grid node while the tolerance shrinks to the picks' own noise."""
-    for tol_k in (1.0, 0.4, None):
-        if chosen.size < min_picks or a not in chosen:
-            return None
-        fit = _fit_one(p, chosen, x, y, model_sigma_s, min_picks)
-        if fit.ill_conditioned[0] or not np.isfinite(fit.x[0]):
-            return None
-        x, y = float(fit.x[0]), float(fit.y[0])
-        t0 = float(fit.t0[0])
-        pred = t0 + np.sqrt((x - p.x[cand]) ** 2 + (y - p.y[cand]) ** 2) / p.c[cand]
-        res = p.t[cand] - pred
-        limit = 4.0 * np.sqrt(p.sigma[cand] ** 2 + model_sigma_s**2)
-        if tol_k is not None:
-            limit = np.maximum(limit, tol_k)
-        chosen = _select(res, cand, p, limit)
-    if chosen.size < min_picks or a not in chosen:
-        return None
-    fit = _fit_one(p, chosen, x, y, model_sigma_s, min_picks)
-    kept = chosen[fit.mask[0]]
-    if kept.size < min_picks or a not in kept or fit.ill_conditioned[0]:
-        return None
-    return np.sort(kept), float(fit.chi2[0]), (float(fit.x[0]), float(fit.y[0]))
-
-
-def _per_sensor_max(score: FloatArray, sensors: NDArray[np.int64]) -> FloatArray:
-    uniq, inv = np.unique(sensors, return_inverse=True)
-    if uniq.size == sensors.size:
-        return score.sum(axis=1)
-    best = np.zeros((score.shape[0], uniq.size))
-    np.maximum.at(best.T, inv, score.T)
-    return best.sum(axis=1)
-
-
-def _select(
-    res: FloatArray, cand: NDArray[np.int64], p: Picks, limit: FloatArray | float
-) -> NDArray[np.int64]:
-    """Picks within ``limit`` of the prediction, one per sensor (the closest)."""
-    ok = np.abs(res) <= limit
-    idx, r = cand[ok], np.abs(res[ok])
-    order = np.lexsort((r, p.sensor[idx]))
-    idx = idx[order]
-    first = np.ones(idx.size, bool)
-    first[1:] = p.sensor[idx][1:] != p.sensor[idx][:-1]
-    return np.sort(idx[first])
-
-
-def _fit_one(
-    p: Picks, chosen: NDArray[np.int64], x: float, y: float, model_sigma_s: float, min_picks: int
-) -> TdoaFit:
-    sl = chosen[None, :]
-    return locate(
-        p.x[sl],
-        p.y[sl],
-        p.z[sl],
-        p.t[sl],
-        np.sqrt(p.sigma[sl] ** 2 + model_sigma_s**2),
-        p.c[sl],
-        np.ones(sl.shape, bool),
-        np.array([x]),
-        np.array([y]),
-        min_picks=min_picks,
-        iterations=15,
-    )
