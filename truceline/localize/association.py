@@ -74,6 +74,7 @@ class _Params:
     neighbours: int
     loose_s: float
     min_pick_fraction: float
+    strong_picks: int
 
 
 # The picks being associated and a tree of the sensors' positions, shared with forked worker
@@ -88,6 +89,7 @@ def associate(
     min_picks: int = 4,
     max_range_m: float = 30_000.0,
     min_pick_fraction: float = 0.4,
+    strong_picks: int = 8,
     model_sigma_s: float = 0.02,
     neighbours: int = 5,
     workers: int = 1,
@@ -99,9 +101,12 @@ def associate(
     ``max_range_m`` is the farthest a sensor can hear an event (picks farther from the
     source are never joined to it); ``min_pick_fraction`` is the share of the sensors within
     the distance of the event's fourth-nearest pick that must have heard it (a handful of
-    scattered coincident picks among many silent sensors is not an event).
+    scattered coincident picks among many silent sensors is not an event). Events heard by
+    at least ``strong_picks`` sensors are found in a first sweep, weaker ones in a second.
     """
-    prm = _Params(min_picks, max_range_m, model_sigma_s, neighbours, 0.3, min_pick_fraction)
+    prm = _Params(
+        min_picks, max_range_m, model_sigma_s, neighbours, 0.3, min_pick_fraction, strong_picks
+    )
     n = len(p)
     if n == 0:
         return _events(p, [], prm, np.zeros(0, bool))
@@ -165,14 +170,20 @@ def _chunk(
     window_end = np.searchsorted(t, t + span, side="right")
     groups: list[Event] = []
     done = 0
-    for sweep, neighbours in enumerate((prm.neighbours, 2 * prm.neighbours)):
+    # Strong events first, so that a weak coincidence cannot take picks from them; then the
+    # weak ones from what is left, with more neighbours to form hypotheses from.
+    sweeps = (
+        (prm.neighbours, max(prm.min_picks, prm.strong_picks)),
+        (2 * prm.neighbours, prm.min_picks),
+    )
+    for sweep, (neighbours, accept) in enumerate(sweeps):
         for a in range(anchor_end - lo):
             if progress is not None and sweep == 0 and a - done >= 5_000:
                 progress(a - done)
                 done = a
             if used[a]:
                 continue
-            found = _event_at(p, lo, a, int(window_end[a]), used, neighbours, prm)
+            found = _event_at(p, lo, a, int(window_end[a]), used, neighbours, accept, prm)
             if found is not None:
                 used[found[0]] = True
                 groups.append((found[0] + lo, found[1], found[2]))
@@ -183,7 +194,14 @@ def _chunk(
 
 
 def _event_at(
-    p: Picks, lo: int, a: int, end: int, used: NDArray[np.bool_], neighbours: int, prm: _Params
+    p: Picks,
+    lo: int,
+    a: int,
+    end: int,
+    used: NDArray[np.bool_],
+    neighbours: int,
+    accept: int,
+    prm: _Params,
 ) -> tuple[IntArray, float, float] | None:
     """The event anchored at local pick ``a``: local pick indices and position, or None."""
     ga = lo + a
@@ -206,7 +224,10 @@ def _event_at(
     hx, hy, ht0 = hyp
     # votes: distinct sensors whose pick fits each hypothesis within the loose tolerance
     gc = cand + lo
-    pred = ht0[:, None] + np.hypot(hx[:, None] - p.x[gc], hy[:, None] - p.y[gc]) / p.c[gc]
+    zs = float(p.z[ga])
+    pred = (
+        ht0[:, None] + _dist3(hx[:, None] - p.x[gc], hy[:, None] - p.y[gc], zs - p.z[gc]) / p.c[gc]
+    )
     res = np.abs(p.t[gc] - pred)
     order = np.argsort(p.sensor[gc], kind="stable")
     sensors = p.sensor[gc][order]
@@ -215,17 +236,19 @@ def _event_at(
     votes = np.maximum.reduceat(fits, starts, axis=1).sum(axis=1)
     spread = np.where(res < prm.loose_s, res, 0.0).sum(axis=1)
     best = int(np.lexsort((spread, -votes))[0])
-    if votes[best] + 1 < prm.min_picks:
+    if votes[best] + 1 < accept:
         return None
     x, y, t0 = float(hx[best]), float(hy[best]), float(ht0[best])
     chosen = np.r_[a, cand[res[best] < prm.loose_s]]
     for tight in (False, True):
-        chosen = _one_per_sensor(p, lo, chosen, x, y, t0)
+        chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs)
         if chosen.size < prm.min_picks or chosen[0] != a:
             return None
-        x, y, t0 = _gauss_newton(p, chosen + lo, x, y, t0, prm.model_sigma_s)
+        x, y, t0 = _gauss_newton(p, chosen + lo, x, y, t0, zs, prm.model_sigma_s)
         every = np.r_[a, cand] + lo
-        resid = p.t[every] - t0 - np.hypot(x - p.x[every], y - p.y[every]) / p.c[every]
+        resid = (
+            p.t[every] - t0 - _dist3(x - p.x[every], y - p.y[every], zs - p.z[every]) / p.c[every]
+        )
         limit = 4.0 * np.sqrt(p.sigma[every] ** 2 + prm.model_sigma_s**2)
         if not tight:
             limit = np.maximum(limit, 0.1)
@@ -235,8 +258,8 @@ def _event_at(
         if not keep[0]:
             return None
         chosen = np.r_[a, cand[keep[1:]]]
-    chosen = _one_per_sensor(p, lo, chosen, x, y, t0)
-    if chosen.size < prm.min_picks or chosen[0] != a:
+    chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs)
+    if chosen.size < accept or chosen[0] != a:
         return None
     if _pick_fraction(p, chosen + lo, x, y, prm.min_picks) < prm.min_pick_fraction:
         return None
@@ -296,14 +319,20 @@ def _hypotheses(
     if not consistent.any():
         return None
     x, y = x[consistent] + p.x[ga], y[consistent] + p.y[ga]
-    t0 = p.t[ga] - rng[consistent] / p.c[ga]
+    t0 = p.t[ga] - rng[consistent] / p.c[ga]  # the anchor's own height is the source's
     return x, y, t0
 
 
-def _one_per_sensor(p: Picks, lo: int, local: IntArray, x: float, y: float, t0: float) -> IntArray:
+def _dist3(dx: FloatArray | float, dy: FloatArray | float, dz: FloatArray | float) -> FloatArray:
+    return np.sqrt(np.square(dx) + np.square(dy) + np.square(dz))
+
+
+def _one_per_sensor(
+    p: Picks, lo: int, local: IntArray, x: float, y: float, t0: float, zs: float
+) -> IntArray:
     """Keep, per sensor, the pick that best fits the source; the anchor (first) always stays."""
     g = local + lo
-    res = np.abs(p.t[g] - t0 - np.hypot(x - p.x[g], y - p.y[g]) / p.c[g])
+    res = np.abs(p.t[g] - t0 - _dist3(x - p.x[g], y - p.y[g], zs - p.z[g]) / p.c[g])
     res[0] = -1.0  # the anchor wins its sensor
     order = np.lexsort((res, p.sensor[g]))
     s = p.sensor[g][order]
@@ -314,14 +343,22 @@ def _one_per_sensor(p: Picks, lo: int, local: IntArray, x: float, y: float, t0: 
 
 
 def _gauss_newton(
-    p: Picks, g: IntArray, x: float, y: float, t0: float, model_sigma_s: float, steps: int = 3
+    p: Picks,
+    g: IntArray,
+    x: float,
+    y: float,
+    t0: float,
+    zs: float,
+    model_sigma_s: float,
+    steps: int = 3,
 ) -> tuple[float, float, float]:
     """A few Gauss-Newton steps for one event (association only needs a good start)."""
     px, py, c, t = p.x[g], p.y[g], p.c[g], p.t[g]
+    dz2 = (zs - p.z[g]) ** 2
     w = 1.0 / (p.sigma[g] ** 2 + model_sigma_s**2)
     for _ in range(steps):
         dx, dy = x - px, y - py
-        d = np.maximum(np.hypot(dx, dy), 1.0)
+        d = np.maximum(np.sqrt(dx * dx + dy * dy + dz2), 1.0)
         r = t - t0 - d / c
         jac = np.column_stack([dx / (d * c), dy / (d * c), np.ones_like(d)])
         a = (jac * w[:, None]).T @ jac
@@ -349,22 +386,17 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
             np.zeros(0, np.int64),
             {"picks": n, "events": 0, "associated": 0, "unassociated": n},
         )
-    k = max(len(g) for g in groups)
-    idx = np.zeros((len(groups), k), dtype=np.int64)
-    mask = np.zeros((len(groups), k), dtype=bool)
-    for i, g in enumerate(groups):
-        idx[i, : len(g)] = g
-        mask[i, : len(g)] = True
-    sig = np.sqrt(p.sigma[idx] ** 2 + prm.model_sigma_s**2)
     x0 = np.array([e[1] for e in events])
     y0 = np.array([e[2] for e in events])
-    fit = locate(
-        p.x[idx], p.y[idx], p.z[idx], p.t[idx], sig, p.c[idx], mask, x0, y0, min_picks=prm.min_picks
-    )
+    fit, idx = _locate_groups(p, groups, x0, y0, prm)
+    groups, merged = _merge_duplicates(p, [idx[i][fit.mask[i]] for i in range(len(groups))], fit)
+    if merged:
+        fit, idx = _locate_groups(p, groups, fit.x[np.array(merged)], fit.y[np.array(merged)], prm)
     picks = [idx[i][fit.mask[i]] for i in range(len(groups))]
     rejected = idx[fit.rejected]
-    used = used.copy()
-    used[rejected] = False
+    used = np.zeros(n, bool)
+    for g in picks:
+        used[g] = True
     cls = np.array([_majority(p.cls[g]) for g in picks], dtype=np.int8)
     stats = {
         "picks": n,
@@ -372,9 +404,68 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
         "associated": int(sum(len(g) for g in picks)),
         "unassociated": int((~used).sum()),
         "rejected_by_chi2": int(rejected.size),
+        "merged_duplicates": len(events) - len(groups),
         "ill_conditioned": int(fit.ill_conditioned.sum()),
     }
     return AcousticEvents(fit, picks, cls, np.flatnonzero(~used), rejected, stats)
+
+
+def _locate_groups(
+    p: Picks, groups: list[IntArray], x0: FloatArray, y0: FloatArray, prm: _Params
+) -> tuple[TdoaFit, IntArray]:
+    k = max(len(g) for g in groups)
+    idx = np.zeros((len(groups), k), dtype=np.int64)
+    mask = np.zeros((len(groups), k), dtype=bool)
+    for i, g in enumerate(groups):
+        idx[i, : len(g)] = g
+        mask[i, : len(g)] = True
+    sig = np.sqrt(p.sigma[idx] ** 2 + prm.model_sigma_s**2)
+    fit = locate(
+        p.x[idx], p.y[idx], p.z[idx], p.t[idx], sig, p.c[idx], mask, x0, y0, min_picks=prm.min_picks
+    )
+    return fit, idx
+
+
+def _merge_duplicates(
+    p: Picks, groups: list[IntArray], fit: TdoaFit
+) -> tuple[list[IntArray], list[int]]:
+    """Join events that are one bang found twice (same place within their uncertainty, same
+    emission time within a second): each keeps, per sensor, its earlier-found pick. Returns
+    the groups and, per group, the index of the event whose position starts it."""
+    n = len(groups)
+    sd = np.sqrt(np.nan_to_num(np.trace(fit.cov, axis1=1, axis2=2), nan=1e6))
+    order = np.argsort(fit.t0, kind="stable")
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    pairs = 0
+    for pos, i in enumerate(order):
+        for j in order[pos + 1 :]:
+            if fit.t0[j] - fit.t0[i] > 1.0:
+                break
+            gate = max(500.0, 4.0 * float(np.hypot(sd[i], sd[j])))
+            if np.hypot(fit.x[i] - fit.x[j], fit.y[i] - fit.y[j]) <= gate:
+                ri, rj = root(int(i)), root(int(j))
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+                    pairs += 1
+    if not pairs:
+        return groups, []
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        members.setdefault(root(i), []).append(i)
+    out, starts = [], []
+    for head in sorted(members):
+        picks = np.concatenate([groups[i] for i in members[head]])
+        _, first = np.unique(p.sensor[picks], return_index=True)  # first-found pick per sensor
+        out.append(np.sort(picks[np.sort(first)]))
+        starts.append(head)
+    return out, starts
 
 
 def _majority(labels: NDArray[np.int8]) -> int:
