@@ -86,8 +86,11 @@ def acoustic_strength(n_picks: int) -> float:
     return 1.0 - 0.7 * 0.5 ** (n_picks - 4)
 
 
-def _point(x: float, y: float, cov: FloatArray, t_us: int) -> Point:
-    return Point(float(x), float(y), np.asarray(cov, float), int(t_us))
+def _point(
+    x: float, y: float, cov: FloatArray, t_us: int, bound: FloatArray | None = None
+) -> Point:
+    crlb_m = None if bound is None else float(np.sqrt(np.trace(bound)))
+    return Point(float(x), float(y), np.asarray(cov, float), int(t_us), crlb_m)
 
 
 def _acoustic_incidents(
@@ -130,8 +133,8 @@ def _acoustic_incidents(
             kind="fire",
             time_start_us=int(t_us[e]),
             time_end_us=int(t_us[f]),
-            origin=_point(fit.x[e], fit.y[e], fit.cov[e], t_us[e]),
-            impact=_point(fit.x[f], fit.y[f], fit.cov[f], t_us[f]),
+            origin=_point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e]),
+            impact=_point(fit.x[f], fit.y[f], fit.cov[f], t_us[f], fit.crlb[f]),
             weapon=str(w),
             weapon_basis="range and time of flight of the launch-impact pair",
         )
@@ -144,7 +147,7 @@ def _acoustic_incidents(
                 "fire",
                 int(t_us[e]),
                 int(t_us[e]),
-                origin=_point(fit.x[e], fit.y[e], fit.cov[e], t_us[e]),
+                origin=_point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e]),
             )
             support(inc, e)
             out.append(inc)
@@ -154,7 +157,7 @@ def _acoustic_incidents(
                 "fire",
                 int(t_us[f]),
                 int(t_us[f]),
-                impact=_point(fit.x[f], fit.y[f], fit.cov[f], t_us[f]),
+                impact=_point(fit.x[f], fit.y[f], fit.cov[f], t_us[f], fit.crlb[f]),
             )
             support(inc, f)
             out.append(inc)

@@ -33,6 +33,7 @@ class Point:
     y: float
     cov: FloatArray
     time_us: int
+    crlb_m: float | None = None  # √trace of the Cramér-Rao bound, where the geometry gives one
 
     @property
     def sigma_m(self) -> float:
@@ -103,6 +104,12 @@ def _cov(p: Point | None) -> list[float] | None:
     ]
 
 
+def _crlb(p: Point | None) -> float | None:
+    if p is None or p.crlb_m is None or not np.isfinite(p.crlb_m):
+        return None
+    return round(float(p.crlb_m), 1)
+
+
 def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
     loc = inc.location
     geometry = None
@@ -130,6 +137,8 @@ def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
         "sources": {k: len(v) for k, v in sorted(inc.support.items())},
         "origin_cov_m2": _cov(inc.origin),
         "impact_cov_m2": _cov(inc.impact),
+        "origin_crlb_m": _crlb(inc.origin),
+        "impact_crlb_m": _crlb(inc.impact),
     }
     if inc.marking:
         props["marking"] = inc.marking

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,34 +218,33 @@ def _event_at(
     cand, dist = cand[ok], dist[ok]
     if np.unique(p.sensor[cand + lo]).size < prm.min_picks - 1:
         return None
-    hyp = _hypotheses(p, lo, a, cand, dist, neighbours)
-    if hyp is None:
+    members = _near_members(p, lo, cand, dist, neighbours)
+    if members is None:
         return None
-    hx, hy, ht0 = hyp
-    # votes: distinct sensors whose pick fits each hypothesis within the loose tolerance
-    gc = cand + lo
     zs = float(p.z[ga])
-    pred = (
-        ht0[:, None] + _dist3(hx[:, None] - p.x[gc], hy[:, None] - p.y[gc], zs - p.z[gc]) / p.c[gc]
-    )
-    res = np.abs(p.t[gc] - pred)
-    order = np.argsort(p.sensor[gc], kind="stable")
-    sensors = p.sensor[gc][order]
-    starts = np.flatnonzero(np.r_[True, sensors[1:] != sensors[:-1]])
-    fits = (res[:, order] < prm.loose_s).astype(np.int8)
-    votes = np.maximum.reduceat(fits, starts, axis=1).sum(axis=1)
-    spread = np.where(res < prm.loose_s, res, 0.0).sum(axis=1)
-    best = int(np.lexsort((spread, -votes))[0])
-    if votes[best] + 1 < accept:
+    # the nearest three sensors first; all trios only when they explain too little
+    nearest = [(0, 1, 2)]
+    every_trio = list(itertools.combinations(range(len(members)), 3))
+    found = None
+    for trios in (nearest, every_trio):
+        hyp = _solve_trios(p, lo, a, members, trios)
+        if hyp is None:
+            continue
+        vote = _vote(p, lo, cand, hyp, zs, prm.loose_s)
+        if found is None or vote[1] > found[1]:
+            found = vote
+        if found[1] + 1 >= accept or len(every_trio) == 1:
+            break
+    if found is None or found[1] + 1 < accept:
         return None
-    x, y, t0 = float(hx[best]), float(hy[best]), float(ht0[best])
-    chosen = np.r_[a, cand[res[best] < prm.loose_s]]
+    (x, y, t0), _, res_best = found
+    chosen = np.concatenate(([a], cand[res_best < prm.loose_s]))
     for tight in (False, True):
         chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs)
         if chosen.size < prm.min_picks or chosen[0] != a:
             return None
         x, y, t0 = _gauss_newton(p, chosen + lo, x, y, t0, zs, prm.model_sigma_s)
-        every = np.r_[a, cand] + lo
+        every = np.concatenate(([a], cand)) + lo
         resid = (
             p.t[every] - t0 - _dist3(x - p.x[every], y - p.y[every], zs - p.z[every]) / p.c[every]
         )
@@ -257,7 +256,7 @@ def _event_at(
         )
         if not keep[0]:
             return None
-        chosen = np.r_[a, cand[keep[1:]]]
+        chosen = np.concatenate(([a], cand[keep[1:]]))
     chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs)
     if chosen.size < accept or chosen[0] != a:
         return None
@@ -275,33 +274,48 @@ def _pick_fraction(p: Picks, g: IntArray, x: float, y: float, k: int) -> float:
     return heard / max(around, heard)
 
 
-def _hypotheses(
-    p: Picks, lo: int, a: int, cand: IntArray, dist: FloatArray, neighbours: int
-) -> tuple[FloatArray, FloatArray, FloatArray] | None:
-    """Closed-form sources from the anchor and one pick at each of three near sensors."""
-    ga = lo + a
+def _near_members(
+    p: Picks, lo: int, cand: IntArray, dist: FloatArray, neighbours: int
+) -> list[IntArray] | None:
+    """Candidates of the nearest ``neighbours`` sensors (up to three earliest picks each)."""
     gc = cand + lo
     sens = p.sensor[gc]
-    near_order = np.lexsort((p.t[gc], dist))
-    chosen_sensors: list[int] = []
-    per_sensor: dict[int, list[int]] = {}
-    for k in near_order:
-        s = int(sens[k])
-        if s not in per_sensor:
-            if len(chosen_sensors) >= neighbours:
-                continue
-            chosen_sensors.append(s)
-            per_sensor[s] = []
-        if len(per_sensor[s]) < 3:
-            per_sensor[s].append(int(cand[k]))
-    if len(chosen_sensors) < 3:
+    near_order = np.lexsort((p.t[gc], sens, dist))
+    s_sorted = sens[near_order]
+    new = np.empty(s_sorted.size, bool)
+    new[0] = True
+    np.not_equal(s_sorted[1:], s_sorted[:-1], out=new[1:])
+    bounds = np.append(np.flatnonzero(new), s_sorted.size)
+    n_groups = min(bounds.size - 1, neighbours)
+    if n_groups < 3:
         return None
-    triples = [
-        combo
-        for trio in itertools.combinations(chosen_sensors, 3)
-        for combo in itertools.product(*(per_sensor[s] for s in trio))
+    return [
+        cand[near_order[bounds[g] : min(bounds[g] + 3, bounds[g + 1])]] for g in range(n_groups)
     ]
-    idx = np.array(triples, dtype=np.int64) + lo  # (H, 3)
+
+
+#: the 27 ways to take one of (up to) three picks at each of three sensors
+_PICK = np.array(list(itertools.product(range(3), repeat=3)), dtype=np.int64).T
+
+
+def _solve_trios(
+    p: Picks, lo: int, a: int, members: list[IntArray], trios: Sequence[tuple[int, ...]]
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+    """Closed-form sources from the anchor and one pick at each sensor of each trio."""
+    ga = lo + a
+    table = np.full((len(members), 3), -1, dtype=np.int64)
+    for g, m in enumerate(members):
+        table[g, : m.size] = m
+    tri = np.asarray(trios, dtype=np.int64)
+    idx = np.stack(
+        [
+            table[tri[:, 0]][:, _PICK[0]],
+            table[tri[:, 1]][:, _PICK[1]],
+            table[tri[:, 2]][:, _PICK[2]],
+        ],
+        axis=-1,
+    ).reshape(-1, 3)
+    idx = idx[(idx >= 0).all(axis=1)] + lo  # (H, 3): one candidate pick at each sensor
     sx = p.x[idx] - p.x[ga]
     sy = p.y[idx] - p.y[ga]
     c = 0.5 * (p.c[idx] + p.c[ga])
@@ -323,6 +337,32 @@ def _hypotheses(
     return x, y, t0
 
 
+def _vote(
+    p: Picks,
+    lo: int,
+    cand: IntArray,
+    hyp: tuple[FloatArray, FloatArray, FloatArray],
+    zs: float,
+    loose_s: float,
+) -> tuple[tuple[float, float, float], int, FloatArray]:
+    """The hypothesis explaining the most sensors (one pick each): its source, its votes and
+    the residuals of every candidate under it."""
+    hx, hy, ht0 = hyp
+    gc = cand + lo
+    pred = (
+        ht0[:, None] + _dist3(hx[:, None] - p.x[gc], hy[:, None] - p.y[gc], zs - p.z[gc]) / p.c[gc]
+    )
+    res = np.abs(p.t[gc] - pred)
+    order = np.argsort(p.sensor[gc], kind="stable")
+    sensors = p.sensor[gc][order]
+    starts = np.flatnonzero(np.concatenate(([True], sensors[1:] != sensors[:-1])))
+    fits = (res[:, order] < loose_s).astype(np.int8)
+    votes = np.maximum.reduceat(fits, starts, axis=1).sum(axis=1)
+    spread = np.where(res < loose_s, res, 0.0).sum(axis=1)
+    best = int(np.lexsort((spread, -votes))[0])
+    return (float(hx[best]), float(hy[best]), float(ht0[best])), int(votes[best]), res[best]
+
+
 def _dist3(dx: FloatArray | float, dy: FloatArray | float, dz: FloatArray | float) -> FloatArray:
     return np.sqrt(np.square(dx) + np.square(dy) + np.square(dz))
 
@@ -336,9 +376,9 @@ def _one_per_sensor(
     res[0] = -1.0  # the anchor wins its sensor
     order = np.lexsort((res, p.sensor[g]))
     s = p.sensor[g][order]
-    first = np.r_[True, s[1:] != s[:-1]]
+    first = np.concatenate(([True], s[1:] != s[:-1]))
     kept = order[first]
-    kept = np.r_[0, np.sort(kept[kept != 0])]
+    kept = np.concatenate(([0], np.sort(kept[kept != 0])))
     return local[kept]
 
 

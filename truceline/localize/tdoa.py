@@ -27,6 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
+from .bounds import crlb
+
 __all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "locate", "sound_speed"]
 
 FloatArray = NDArray[np.float64]
@@ -59,6 +61,7 @@ class TdoaFit:
     rejected: BoolArray  # (E, K) picks dropped by the chi-square test
     ill_conditioned: BoolArray  # geometry cannot fix the position (e.g. collinear sensors)
     converged: BoolArray
+    crlb: FloatArray  # (E, 2, 2) Cramér-Rao bound of the position at the estimate, m²
 
     @property
     def n_picks(self) -> NDArray[np.int64]:
@@ -128,6 +131,74 @@ def _solve(
     return x, y, t0, fisher, current, converged
 
 
+def chan_ho(
+    px: FloatArray, py: FloatArray, t: FloatArray, c: FloatArray, mask: BoolArray
+) -> tuple[FloatArray, FloatArray]:
+    """Closed-form TDOA positions (Chan & Ho 1994, 2-D), batched over events.
+
+    Stage 1 solves the equations linearised by treating the range to the reference sensor
+    (the first valid pick of each row) as a third unknown, by weighted least squares with
+    the TDOA noise covariance (I + 11ᵀ), re-weighted once by the ranges it finds. Stage 2
+    uses the relation between that range and the position to refine it; where stage 2 is
+    ill-posed (the source on a sensor axis) the stage 1 answer is kept.
+
+    >>> import numpy as np
+    >>> px = np.array([[-5e3, 5e3, 5e3, -5e3, 0.0]]); py = np.array([[-5e3, -5e3, 5e3, 5e3, 8e3]])
+    >>> t = np.hypot(px - 1200.0, py + 700.0) / 340.0 + 3.0
+    >>> x, y = chan_ho(px, py, t, np.full_like(px, 340.0), np.ones_like(px, bool))
+    >>> round(float(x[0]), 3), round(float(y[0]), 3)
+    (1200.0, -700.0)
+    """
+    e = px.shape[0]
+    rows = np.arange(e)
+    ref = np.argmax(mask, axis=1)
+    x1, y1, t1 = px[rows, ref], py[rows, ref], t[rows, ref]
+    valid = mask.copy()
+    valid[rows, ref] = False
+    cbar = np.where(mask, c, 0.0).sum(1) / np.maximum(mask.sum(1), 1)
+    xs, ys = px - x1[:, None], py - y1[:, None]
+    r = cbar[:, None] * (t - t1[:, None])
+    g = -np.stack([xs, ys, r], -1)  # (E, K, 3)
+    h = 0.5 * (r**2 - xs**2 - ys**2)
+    v = valid.astype(float)
+    m = v.sum(1)
+
+    def wls(scale: FloatArray) -> tuple[FloatArray, FloatArray]:
+        # W = B⁻¹ (I + 11ᵀ)⁻¹ B⁻¹ on the valid rows, B = diag(scale)
+        bi = np.where(valid, 1.0 / np.maximum(scale, 1e-9), 0.0)
+        gb, hb = g * bi[..., None], h * bi
+        sg, sh = gb.sum(1), hb.sum(1)
+        k = 1.0 / (1.0 + m)
+        a = np.einsum("ekp,ekq->epq", gb, gb) - k[:, None, None] * np.einsum("ep,eq->epq", sg, sg)
+        b = np.einsum("ekp,ek->ep", gb, hb) - k[:, None] * sg * sh[:, None]
+        a = a + np.eye(3) * 1e-12 * np.abs(a).max(axis=(1, 2), keepdims=True)
+        return np.linalg.solve(a, b[..., None])[..., 0], a
+
+    za, _ = wls(np.ones_like(px))
+    dist = np.hypot(za[:, :1] - xs, za[:, 1:2] - ys)
+    za, info = wls(dist)
+    x, y = za[:, 0], za[:, 1]
+    # stage 2: (x - x1)², (y - y1)², r1² are all functions of (x, y)
+    with np.errstate(all="ignore"):
+        cov_a = np.linalg.inv(info)
+        bp = np.stack([za[:, 0], za[:, 1], za[:, 2]], -1)
+        psi = 4.0 * bp[:, :, None] * cov_a * bp[:, None, :]
+        gp = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        hp = bp**2
+        psi_inv = np.linalg.pinv(psi)
+        a2 = np.einsum("ip,eij,jq->epq", gp, psi_inv, gp)
+        b2 = np.einsum("ip,eij,ej->ep", gp, psi_inv, hp)
+        z2 = np.linalg.solve(a2 + np.eye(2) * 1e-18, b2[..., None])[..., 0]
+        x2 = np.sign(x) * np.sqrt(np.abs(z2[:, 0]))
+        y2 = np.sign(y) * np.sqrt(np.abs(z2[:, 1]))
+    better = (
+        np.isfinite(x2) & np.isfinite(y2) & (np.hypot(x2 - x, y2 - y) < 0.1 * np.hypot(x, y) + 50)
+    )
+    x = np.where(better, x2, x)
+    y = np.where(better, y2, y)
+    return x + x1, y + y1
+
+
 def _collinear(px: FloatArray, py: FloatArray, mask: BoolArray, ratio: float = 0.02) -> BoolArray:
     """Sensors (nearly) on one line: the source and its mirror image fit equally well."""
     n = np.maximum(mask.sum(1), 1)
@@ -150,8 +221,8 @@ def locate(
     sigma: FloatArray,
     c: FloatArray,
     mask: BoolArray,
-    x0: FloatArray,
-    y0: FloatArray,
+    x0: FloatArray | None = None,
+    y0: FloatArray | None = None,
     *,
     min_picks: int = 4,
     p_outlier: float = 1e-3,
@@ -159,7 +230,8 @@ def locate(
 ) -> TdoaFit:
     """Locate ``E`` events from padded ``(E, K)`` pick arrays (metres, seconds).
 
-    ``x0, y0`` are starting positions (e.g. from association). Picks whose normalised
+    ``x0, y0`` are starting positions (e.g. from association); without them the closed-form
+    :func:`chan_ho` solution is the start. Picks whose normalised
     residual makes the fit's chi-square exceed its ``1 - p_outlier`` quantile are dropped,
     worst first, while more than ``min_picks`` remain.
     """
@@ -168,6 +240,13 @@ def locate(
     zmean = np.where(mask, pz, 0.0).sum(1) / np.maximum(mask.sum(1), 1)
     dz2 = (pz - (zmean + SOURCE_HEIGHT_M)[:, None]) ** 2
     w = 1.0 / np.maximum(sigma, 1e-6) ** 2
+    if x0 is None or y0 is None:
+        x0, y0 = chan_ho(px, py, t, c, mask)
+        bad = ~(np.isfinite(x0) & np.isfinite(y0))
+        if bad.any():  # fall back to the centroid of the sensors
+            n = np.maximum(mask.sum(1), 1)
+            x0 = np.where(bad, np.where(mask, px, 0.0).sum(1) / n, x0)
+            y0 = np.where(bad, np.where(mask, py, 0.0).sum(1) / n, y0)
     x, y = np.asarray(x0, float).copy(), np.asarray(y0, float).copy()
     active = np.ones(x.shape, bool)
     t0 = np.zeros_like(x)
@@ -213,7 +292,9 @@ def locate(
     ok = ~ill
     if ok.any():
         cov[ok] = np.linalg.inv(fisher[ok])[:, :2, :2]
+    bound = crlb(px, py, pz, x, y, c, np.sqrt(1.0 / w), mask, source_z=zmean + SOURCE_HEIGHT_M)
     return TdoaFit(
+        crlb=bound,
         x=x,
         y=y,
         t0=t0,
