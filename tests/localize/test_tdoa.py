@@ -127,3 +127,22 @@ def test_arrival_order_does_not_matter(order: list[int]) -> None:
 def test_sound_speed_formula() -> None:
     assert abs(float(sound_speed(0.0)) - 331.3) < 1e-9
     assert abs(float(sound_speed(20.0)) - 343.21) < 0.01
+
+
+def test_buckets_give_the_same_answer_as_one_padded_batch() -> None:
+    from truceline.localize.tdoa import _locate_padded
+
+    rng = np.random.default_rng(9)
+    e, k = 1500, 12
+    sx = rng.uniform(-10_000, 10_000, (e, k))
+    sy = rng.uniform(-10_000, 10_000, (e, k))
+    x, y = rng.uniform(-3_000, 3_000, e), rng.uniform(-3_000, 3_000, e)
+    t = np.hypot(sx - x[:, None], sy - y[:, None]) / 340.0 + rng.normal(0, 0.02, (e, k))
+    t[::50, 2] += 2.0  # outliers to reject
+    mask = np.arange(k)[None, :] < rng.integers(4, k + 1, e)[:, None]
+    mask = np.take_along_axis(mask, rng.permuted(np.tile(np.arange(k), (e, 1)), axis=1), axis=1)
+    args = (sx, sy, np.zeros_like(sx), t, np.full_like(sx, 0.02), np.full_like(sx, 340.0), mask)
+    a, b = locate(*args), _locate_padded(*args)
+    assert np.allclose(a.x, b.x, atol=1e-6) and np.allclose(a.y, b.y, atol=1e-6)
+    assert np.array_equal(a.mask, b.mask) and np.array_equal(a.rejected, b.rejected)
+    assert np.array_equal(a.ill_conditioned, b.ill_conditioned)

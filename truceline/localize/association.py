@@ -461,7 +461,17 @@ def _locate_groups(
         mask[i, : len(g)] = True
     sig = np.sqrt(p.sigma[idx] ** 2 + prm.model_sigma_s**2)
     fit = locate(
-        p.x[idx], p.y[idx], p.z[idx], p.t[idx], sig, p.c[idx], mask, x0, y0, min_picks=prm.min_picks
+        p.x[idx],
+        p.y[idx],
+        p.z[idx],
+        p.t[idx],
+        sig,
+        p.c[idx],
+        mask,
+        x0,
+        y0,
+        min_picks=prm.min_picks,
+        sigma_pick=p.sigma[idx],
     )
     return fit, idx
 

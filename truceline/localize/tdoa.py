@@ -27,8 +27,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
-from .bounds import crlb
-
 __all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "locate", "sound_speed"]
 
 FloatArray = NDArray[np.float64]
@@ -68,6 +66,112 @@ class TdoaFit:
         return self.mask.sum(axis=1)
 
 
+def _inv3(a: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse of each symmetric-or-not (E, 3, 3) matrix by cofactors, and the determinants
+    (much faster than a batched LAPACK call for 3x3; singular rows give inf/nan)."""
+    c00 = a[:, 1, 1] * a[:, 2, 2] - a[:, 1, 2] * a[:, 2, 1]
+    c01 = a[:, 1, 2] * a[:, 2, 0] - a[:, 1, 0] * a[:, 2, 2]
+    c02 = a[:, 1, 0] * a[:, 2, 1] - a[:, 1, 1] * a[:, 2, 0]
+    det = a[:, 0, 0] * c00 + a[:, 0, 1] * c01 + a[:, 0, 2] * c02
+    adj = np.empty_like(a)
+    adj[:, 0, 0] = c00
+    adj[:, 1, 0] = c01
+    adj[:, 2, 0] = c02
+    adj[:, 0, 1] = a[:, 0, 2] * a[:, 2, 1] - a[:, 0, 1] * a[:, 2, 2]
+    adj[:, 1, 1] = a[:, 0, 0] * a[:, 2, 2] - a[:, 0, 2] * a[:, 2, 0]
+    adj[:, 2, 1] = a[:, 0, 1] * a[:, 2, 0] - a[:, 0, 0] * a[:, 2, 1]
+    adj[:, 0, 2] = a[:, 0, 1] * a[:, 1, 2] - a[:, 0, 2] * a[:, 1, 1]
+    adj[:, 1, 2] = a[:, 0, 2] * a[:, 1, 0] - a[:, 0, 0] * a[:, 1, 2]
+    adj[:, 2, 2] = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return adj / det[:, None, None], det
+
+
+@dataclass
+class _System:
+    """Normal equations JᵀWJ (upper triangle) and JᵀWr of the TOA model, and the cost rᵀWr."""
+
+    a11: FloatArray
+    a12: FloatArray
+    a13: FloatArray
+    a22: FloatArray
+    a23: FloatArray
+    a33: FloatArray
+    g1: FloatArray
+    g2: FloatArray
+    g3: FloatArray
+    cost: FloatArray
+
+    def where(self, keep: BoolArray, other: _System) -> _System:
+        return _System(
+            *(
+                np.where(keep, a, b)
+                for a, b in zip(self.__dict__.values(), other.__dict__.values(), strict=True)
+            )
+        )
+
+    def position_info(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The 2x2 information of (x, y) with t0 eliminated (Schur complement)."""
+        a33 = np.maximum(self.a33, 1e-300)
+        return (
+            self.a11 - self.a13**2 / a33,
+            self.a12 - self.a13 * self.a23 / a33,
+            self.a22 - self.a23**2 / a33,
+        )
+
+
+def _system(
+    px: FloatArray,
+    py: FloatArray,
+    dz2: FloatArray,
+    t: FloatArray,
+    w: FloatArray,
+    c: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    t0: FloatArray,
+) -> _System:
+    dx = x[:, None] - px
+    dy = y[:, None] - py
+    d = np.maximum(np.sqrt(dx * dx + dy * dy + dz2), 1e-3)
+    dc = d * c
+    jx = dx / dc
+    jy = dy / dc
+    r = t - t0[:, None] - d / c
+    wjx = w * jx
+    wjy = w * jy
+    wr = w * r
+    return _System(
+        (wjx * jx).sum(1),
+        (wjx * jy).sum(1),
+        wjx.sum(1),
+        (wjy * jy).sum(1),
+        wjy.sum(1),
+        w.sum(1),
+        (wr * jx).sum(1),
+        (wr * jy).sum(1),
+        wr.sum(1),
+        (wr * r).sum(1),
+    )
+
+
+def _step(s: _System, lam: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Solve (A + λ·diag(A)) δ = g for every event (Levenberg-Marquardt step)."""
+    a = np.empty((s.a11.size, 3, 3))
+    a[:, 0, 0] = s.a11 * (1 + lam)
+    a[:, 1, 1] = s.a22 * (1 + lam)
+    a[:, 2, 2] = s.a33 * (1 + lam)
+    a[:, 0, 1] = a[:, 1, 0] = s.a12
+    a[:, 0, 2] = a[:, 2, 0] = s.a13
+    a[:, 1, 2] = a[:, 2, 1] = s.a23
+    inv, _ = _inv3(a)
+    dx = inv[:, 0, 0] * s.g1 + inv[:, 0, 1] * s.g2 + inv[:, 0, 2] * s.g3
+    dy = inv[:, 1, 0] * s.g1 + inv[:, 1, 1] * s.g2 + inv[:, 1, 2] * s.g3
+    dt = inv[:, 2, 0] * s.g1 + inv[:, 2, 1] * s.g2 + inv[:, 2, 2] * s.g3
+    bad = ~(np.isfinite(dx) & np.isfinite(dy) & np.isfinite(dt))
+    return np.where(bad, 0.0, dx), np.where(bad, 0.0, dy), np.where(bad, 0.0, dt)
+
+
 def _solve(
     px: FloatArray,
     py: FloatArray,
@@ -75,60 +179,45 @@ def _solve(
     t: FloatArray,
     w: FloatArray,
     c: FloatArray,
-    mask: BoolArray,
     x: FloatArray,
     y: FloatArray,
     iterations: int,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, BoolArray]:
-    """Levenberg-Marquardt over all events at once. ``w`` = 1/sigma² (0 where masked)."""
-    w = np.where(mask, w, 0.0)
+) -> tuple[FloatArray, FloatArray, FloatArray, _System, BoolArray]:
+    """Levenberg-Marquardt over all events at once. ``w`` = 1/sigma², 0 where masked.
+
+    Events leave the working set as soon as they converge, so a few slow ones do not make
+    the whole batch iterate.
+    """
+    x, y = x.copy(), y.copy()
     d = np.sqrt((x[:, None] - px) ** 2 + (y[:, None] - py) ** 2 + dz2)
-    wsum = np.maximum(w.sum(axis=1), 1e-300)
-    t0 = (w * (t - d / c)).sum(axis=1) / wsum
-    lam = np.full(x.shape, 1e-3)
+    t0 = (w * (t - d / c)).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-300)
+    state = _system(px, py, dz2, t, w, c, x, y, t0)
+    lam = np.full(x.shape, 1e-4)
     converged = np.zeros(x.shape, bool)
-
-    def cost(x_: FloatArray, y_: FloatArray, t0_: FloatArray) -> FloatArray:
-        d_ = np.sqrt((x_[:, None] - px) ** 2 + (y_[:, None] - py) ** 2 + dz2)
-        r_ = t - t0_[:, None] - d_ / c
-        return (w * r_ * r_).sum(axis=1)
-
-    current = cost(x, y, t0)
-    eye = np.eye(3)
+    act = np.arange(x.size)
+    sub = state
+    a_px, a_py, a_dz2, a_t, a_w, a_c = px, py, dz2, t, w, c
     for _ in range(iterations):
-        d = np.sqrt((x[:, None] - px) ** 2 + (y[:, None] - py) ** 2 + dz2)
-        d = np.maximum(d, 1e-3)
-        r = t - t0[:, None] - d / c
-        jac = np.stack(
-            [(x[:, None] - px) / (d * c), (y[:, None] - py) / (d * c), np.ones_like(d)], -1
-        )
-        jtw = jac * w[..., None]
-        a = np.einsum("ekp,ekq->epq", jtw, jac)
-        g = np.einsum("ekp,ek->ep", jtw, r)
-        diag = np.einsum("epp->ep", a)
-        damped = a + (lam[:, None] * np.maximum(diag, 1e-12))[:, :, None] * eye
-        try:
-            step = np.linalg.solve(damped, g[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(damped.reshape(-1, 3), g.reshape(-1), rcond=None)[0].reshape(
-                g.shape
-            )
-        nx, ny, nt = x + step[:, 0], y + step[:, 1], t0 + step[:, 2]
-        trial = cost(nx, ny, nt)
-        better = trial <= current
-        x = np.where(better, nx, x)
-        y = np.where(better, ny, y)
-        t0 = np.where(better, nt, t0)
-        small = np.hypot(step[:, 0], step[:, 1]) < 1e-3
-        converged |= better & small
-        current = np.where(better, trial, current)
-        lam = np.where(better, lam * 0.3, lam * 10.0)
-        if converged.all():
+        sx, sy, st = _step(sub, lam[act])
+        nx, ny, nt = x[act] + sx, y[act] + sy, t0[act] + st
+        trial = _system(a_px, a_py, a_dz2, a_t, a_w, a_c, nx, ny, nt)
+        better = trial.cost <= sub.cost * (1 + 1e-12) + 1e-300
+        x[act] = np.where(better, nx, x[act])
+        y[act] = np.where(better, ny, y[act])
+        t0[act] = np.where(better, nt, t0[act])
+        sub = trial.where(better, sub)
+        done = better & (np.abs(sx) + np.abs(sy) < 1e-3)
+        lam[act] = np.where(better, np.maximum(lam[act] * 0.1, 1e-9), lam[act] * 10.0)
+        for name, value in sub.__dict__.items():
+            getattr(state, name)[act] = value
+        converged[act[done]] = True
+        if done.all():
             break
-    d = np.maximum(np.sqrt((x[:, None] - px) ** 2 + (y[:, None] - py) ** 2 + dz2), 1e-3)
-    jac = np.stack([(x[:, None] - px) / (d * c), (y[:, None] - py) / (d * c), np.ones_like(d)], -1)
-    fisher = np.einsum("ekp,ekq->epq", jac * w[..., None], jac)
-    return x, y, t0, fisher, current, converged
+        keep = ~done
+        act = act[keep]
+        sub = _System(*(v[keep] for v in sub.__dict__.values()))
+        a_px, a_py, a_dz2, a_t, a_w, a_c = (a[keep] for a in (a_px, a_py, a_dz2, a_t, a_w, a_c))
+    return x, y, t0, state, converged
 
 
 def chan_ho(
@@ -158,39 +247,46 @@ def chan_ho(
     cbar = np.where(mask, c, 0.0).sum(1) / np.maximum(mask.sum(1), 1)
     xs, ys = px - x1[:, None], py - y1[:, None]
     r = cbar[:, None] * (t - t1[:, None])
-    g = -np.stack([xs, ys, r], -1)  # (E, K, 3)
     h = 0.5 * (r**2 - xs**2 - ys**2)
-    v = valid.astype(float)
-    m = v.sum(1)
+    k = 1.0 / (1.0 + valid.sum(1))
+    cols = (-xs, -ys, -r)
 
     def wls(scale: FloatArray) -> tuple[FloatArray, FloatArray]:
-        # W = B⁻¹ (I + 11ᵀ)⁻¹ B⁻¹ on the valid rows, B = diag(scale)
+        # weighted least squares with W = B⁻¹(I + 11ᵀ)⁻¹B⁻¹ on the valid rows, B = diag(scale);
+        # (I + 11ᵀ)⁻¹ = I − 11ᵀ/(1 + m) (Sherman-Morrison)
         bi = np.where(valid, 1.0 / np.maximum(scale, 1e-9), 0.0)
-        gb, hb = g * bi[..., None], h * bi
-        sg, sh = gb.sum(1), hb.sum(1)
-        k = 1.0 / (1.0 + m)
-        a = np.einsum("ekp,ekq->epq", gb, gb) - k[:, None, None] * np.einsum("ep,eq->epq", sg, sg)
-        b = np.einsum("ekp,ek->ep", gb, hb) - k[:, None] * sg * sh[:, None]
-        a = a + np.eye(3) * 1e-12 * np.abs(a).max(axis=(1, 2), keepdims=True)
-        return np.linalg.solve(a, b[..., None])[..., 0], a
+        gb = [col * bi for col in cols]
+        hb = h * bi
+        sg = [v.sum(1) for v in gb]
+        sh = hb.sum(1)
+        a = np.empty((e, 3, 3))
+        for i in range(3):
+            for j in range(i, 3):
+                a[:, i, j] = a[:, j, i] = (gb[i] * gb[j]).sum(1) - k * sg[i] * sg[j]
+        b = np.stack([(gb[i] * hb).sum(1) - k * sg[i] * sh for i in range(3)], -1)
+        inv, _ = _inv3(a)
+        return np.einsum("epq,eq->ep", inv, b), a
 
     za, _ = wls(np.ones_like(px))
     dist = np.hypot(za[:, :1] - xs, za[:, 1:2] - ys)
     za, info = wls(dist)
     x, y = za[:, 0], za[:, 1]
-    # stage 2: (x - x1)², (y - y1)², r1² are all functions of (x, y)
+    # Stage 2: (x − x1)², (y − y1)² and r1² are all functions of (x, y). With B' = diag(za),
+    # Ψ' = 4B'cov(za)B', so Ψ'⁻¹ = B'⁻¹·info·B'⁻¹ / 4 needs no inversion.
     with np.errstate(all="ignore"):
-        cov_a = np.linalg.inv(info)
-        bp = np.stack([za[:, 0], za[:, 1], za[:, 2]], -1)
-        psi = 4.0 * bp[:, :, None] * cov_a * bp[:, None, :]
-        gp = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-        hp = bp**2
-        psi_inv = np.linalg.pinv(psi)
-        a2 = np.einsum("ip,eij,jq->epq", gp, psi_inv, gp)
-        b2 = np.einsum("ip,eij,ej->ep", gp, psi_inv, hp)
-        z2 = np.linalg.solve(a2 + np.eye(2) * 1e-18, b2[..., None])[..., 0]
-        x2 = np.sign(x) * np.sqrt(np.abs(z2[:, 0]))
-        y2 = np.sign(y) * np.sqrt(np.abs(z2[:, 1]))
+        pinv = info / (4.0 * za[:, :, None] * za[:, None, :])
+        hp = za**2
+        # G' = [[1, 0], [0, 1], [1, 1]]: (G'ᵀΨ'⁻¹G') and G'ᵀΨ'⁻¹h' written out
+        a11 = pinv[:, 0, 0] + 2 * pinv[:, 0, 2] + pinv[:, 2, 2]
+        a22 = pinv[:, 1, 1] + 2 * pinv[:, 1, 2] + pinv[:, 2, 2]
+        a12 = pinv[:, 0, 1] + pinv[:, 0, 2] + pinv[:, 1, 2] + pinv[:, 2, 2]
+        ph = np.einsum("eij,ej->ei", pinv, hp)
+        b1, b2 = ph[:, 0] + ph[:, 2], ph[:, 1] + ph[:, 2]
+        det = a11 * a22 - a12 * a12
+        z1 = (a22 * b1 - a12 * b2) / det
+        z2 = (a11 * b2 - a12 * b1) / det
+        x2 = np.sign(x) * np.sqrt(np.abs(z1))
+        y2 = np.sign(y) * np.sqrt(np.abs(z2))
     better = (
         np.isfinite(x2) & np.isfinite(y2) & (np.hypot(x2 - x, y2 - y) < 0.1 * np.hypot(x, y) + 50)
     )
@@ -227,6 +323,7 @@ def locate(
     min_picks: int = 4,
     p_outlier: float = 1e-3,
     iterations: int = 25,
+    sigma_pick: FloatArray | None = None,
 ) -> TdoaFit:
     """Locate ``E`` events from padded ``(E, K)`` pick arrays (metres, seconds).
 
@@ -234,7 +331,105 @@ def locate(
     :func:`chan_ho` solution is the start. Picks whose normalised
     residual makes the fit's chi-square exceed its ``1 - p_outlier`` quantile are dropped,
     worst first, while more than ``min_picks`` remain.
+
+    ``crlb`` is the Cramér-Rao bound at the estimate for timing noise ``sigma_pick`` (the
+    pick noise alone, when ``sigma`` also carries a model error); without it, ``sigma``.
     """
+    e, k = mask.shape
+    n = mask.sum(1)
+    if e < 1024 or k <= 8:
+        return _locate_padded(
+            px,
+            py,
+            pz,
+            t,
+            sigma,
+            c,
+            mask,
+            x0,
+            y0,
+            min_picks=min_picks,
+            p_outlier=p_outlier,
+            iterations=iterations,
+            sigma_pick=sigma_pick,
+        )
+    # Events heard by few sensors need few columns: solve them in buckets of similar size,
+    # each with its own padding (the answer is the same, the work is less).
+    if x0 is None or y0 is None:
+        x0, y0 = chan_ho(px, py, t, c, mask)
+    order = np.argsort(~mask, axis=1, kind="stable")  # valid columns first, in their order
+    edges = np.unique(np.quantile(n, [0.0, 0.5, 0.8, 1.0]).astype(int))
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], TdoaFit]] = []
+    lo = -1
+    for hi in edges[1:] if edges.size > 1 else edges:
+        rows = np.flatnonzero((n > lo) & (n <= hi))
+        lo = hi
+        if rows.size == 0:
+            continue
+        cols = order[rows, : max(int(n[rows].max()), 1)]
+        r = rows[:, None]
+        fit = _locate_padded(
+            px[r, cols],
+            py[r, cols],
+            pz[r, cols],
+            t[r, cols],
+            sigma[r, cols],
+            c[r, cols],
+            mask[r, cols],
+            x0[rows],
+            y0[rows],
+            min_picks=min_picks,
+            p_outlier=p_outlier,
+            iterations=iterations,
+            sigma_pick=None if sigma_pick is None else sigma_pick[r, cols],
+        )
+        parts.append((rows, cols, fit))
+    return _scatter(parts, e, k)
+
+
+def _scatter(
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], TdoaFit]], e: int, k: int
+) -> TdoaFit:
+    """Put the buckets' results back in the original row and column order."""
+    out = TdoaFit(
+        x=np.zeros(e),
+        y=np.zeros(e),
+        t0=np.zeros(e),
+        cov=np.zeros((e, 2, 2)),
+        chi2=np.zeros(e),
+        dof=np.zeros(e, np.int64),
+        mask=np.zeros((e, k), bool),
+        rejected=np.zeros((e, k), bool),
+        ill_conditioned=np.zeros(e, bool),
+        converged=np.zeros(e, bool),
+        crlb=np.zeros((e, 2, 2)),
+    )
+    for rows, cols, fit in parts:
+        for name in ("x", "y", "t0", "cov", "chi2", "dof", "ill_conditioned", "converged", "crlb"):
+            getattr(out, name)[rows] = getattr(fit, name)
+        r = rows[:, None]
+        out.mask[r, cols] = fit.mask
+        out.rejected[r, cols] = fit.rejected
+    return out
+
+
+def _locate_padded(
+    px: FloatArray,
+    py: FloatArray,
+    pz: FloatArray,
+    t: FloatArray,
+    sigma: FloatArray,
+    c: FloatArray,
+    mask: BoolArray,
+    x0: FloatArray | None = None,
+    y0: FloatArray | None = None,
+    *,
+    min_picks: int = 4,
+    p_outlier: float = 1e-3,
+    iterations: int = 25,
+    sigma_pick: FloatArray | None = None,
+) -> TdoaFit:
+    """Solve one padded batch (see :func:`locate`)."""
     mask = mask.copy()
     rejected = np.zeros_like(mask)
     zmean = np.where(mask, pz, 0.0).sum(1) / np.maximum(mask.sum(1), 1)
@@ -248,32 +443,29 @@ def locate(
             x0 = np.where(bad, np.where(mask, px, 0.0).sum(1) / n, x0)
             y0 = np.where(bad, np.where(mask, py, 0.0).sum(1) / n, y0)
     x, y = np.asarray(x0, float).copy(), np.asarray(y0, float).copy()
+    w = np.where(mask, w, 0.0)
     active = np.ones(x.shape, bool)
     t0 = np.zeros_like(x)
-    fisher = np.zeros((x.size, 3, 3))
-    cost = np.zeros_like(x)
+    state: _System | None = None
     converged = np.zeros(x.shape, bool)
     for _ in range(max(1, int(mask.shape[1]) - min_picks + 1)):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        sx, sy, st0, sf, sc, sconv = _solve(
-            px[idx],
-            py[idx],
-            dz2[idx],
-            t[idx],
-            w[idx],
-            c[idx],
-            mask[idx],
-            x[idx],
-            y[idx],
-            iterations,
+        every = idx.size == x.size
+        sl = slice(None) if every else idx
+        sx, sy, st0, sub_state, sconv = _solve(
+            px[sl], py[sl], dz2[sl], t[sl], w[sl], c[sl], x[sl], y[sl], iterations
         )
-        x[idx], y[idx], t0[idx], fisher[idx], cost[idx], converged[idx] = sx, sy, st0, sf, sc, sconv
-        n = mask[idx].sum(1)
-        dof = n - 3
-        limit = chi2.isf(p_outlier, np.maximum(dof, 1))
-        bad = (sc > limit) & (n > min_picks)
+        x[sl], y[sl], t0[sl], converged[sl] = sx, sy, st0, sconv
+        if state is None:
+            state = sub_state
+        else:
+            for name, value in sub_state.__dict__.items():
+                getattr(state, name)[idx] = value
+        n = mask[sl].sum(1)
+        limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
+        bad = (sub_state.cost > limit) & (n > min_picks)
         if not bad.any():
             break
         sub = idx[bad]
@@ -282,27 +474,45 @@ def locate(
         z = np.where(mask[sub], z, -1.0)
         worst = np.argmax(z, axis=1)
         mask[sub, worst] = False
+        w[sub, worst] = 0.0
         rejected[sub, worst] = True
         active[:] = False
         active[sub] = True
-    scale = 1.0 / np.sqrt(np.maximum(np.einsum("epp->ep", fisher), 1e-300))
-    cond = np.linalg.cond(fisher * scale[:, :, None] * scale[:, None, :])
-    ill = ~np.isfinite(cond) | (cond > ILL_CONDITIONED) | _collinear(px, py, mask)
-    cov = np.full((x.size, 2, 2), np.nan)
-    ok = ~ill
-    if ok.any():
-        cov[ok] = np.linalg.inv(fisher[ok])[:, :2, :2]
-    bound = crlb(px, py, pz, x, y, c, np.sqrt(1.0 / w), mask, source_z=zmean + SOURCE_HEIGHT_M)
+    assert state is not None
+    cov, ill = _position_covariance(state)
+    ill |= _collinear(px, py, mask)
+    cov[ill] = np.nan
+    if sigma_pick is None:
+        bound = cov.copy()
+    else:
+        wp = np.where(mask, 1.0 / np.maximum(sigma_pick, 1e-6) ** 2, 0.0)
+        bound, _ = _position_covariance(_system(px, py, dz2, t, wp, c, x, y, t0))
+        bound[ill] = np.nan
     return TdoaFit(
         crlb=bound,
         x=x,
         y=y,
         t0=t0,
         cov=cov,
-        chi2=cost,
+        chi2=state.cost,
         dof=(mask.sum(1) - 3).astype(np.int64),
         mask=mask,
         rejected=rejected,
         ill_conditioned=ill,
         converged=converged,
     )
+
+
+def _position_covariance(state: _System) -> tuple[FloatArray, BoolArray]:
+    """(E, 2, 2) covariance of (x, y) with t0 eliminated, and which geometries are degenerate."""
+    p11, p12, p22 = state.position_info()
+    det = p11 * p22 - p12 * p12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(p12) / np.sqrt(p11 * p22)
+        cond = (1 + r) / (1 - r) * np.maximum(p11, p22) / np.minimum(p11, p22)
+        cov = (
+            np.stack([np.stack([p22, -p12], -1), np.stack([-p12, p11], -1)], -2)
+            / det[:, None, None]
+        )
+    ill = ~np.isfinite(cond) | (cond > ILL_CONDITIONED) | (det <= 0) | (p11 <= 0) | (p22 <= 0)
+    return cov, ill
