@@ -3,10 +3,12 @@
 For a **fire** incident whose origin was located, the probability that party P fired is the
 probability that the origin lies in P's control area, integrated over the origin's
 uncertainty (a bivariate normal with the localisation covariance). The integral is computed
-by evaluating a fixed set of quasi-random points (a scrambled-free Sobol sequence mapped
-through the normal quantile, the same for every incident and every run, so results are
-reproducible to the last digit) and counting the share that falls in each area. Points that
-fall in no control area (beyond the agreement's map) are "undetermined".
+by evaluating a fixed set of quasi-random points (an unscrambled Sobol sequence mapped
+through the normal quantile and completed with its mirror images, the same for every
+incident and every run, so results are reproducible to the last digit) placed along the
+covariance's principal axes, and counting the share that falls in each area. Because the
+point set is symmetric, mirroring the map mirrors every probability exactly. Points that fall
+in no control area (beyond the agreement's map) are "undetermined".
 
 For a fire incident known only by its **impact**, the direction of fire is unknown: no party
 is given any probability, and the incident says so.
@@ -38,17 +40,20 @@ N_SAMPLES = 1024
 
 @cache
 def standard_normal_points(n: int = N_SAMPLES) -> NDArray[np.float64]:
-    """``n`` fixed 2-D standard-normal points (unscrambled Sobol, first point skipped).
+    """``n`` fixed 2-D standard-normal points, symmetric under either axis' sign flip: a
+    quarter are unscrambled Sobol points mapped through the normal quantile, the rest their
+    mirror images.
 
     >>> pts = standard_normal_points(1024)
-    >>> pts.shape, bool(abs(pts.mean()) < 0.01), bool(abs(pts.std() - 1) < 0.02)
+    >>> pts.shape, float(abs(pts.mean())) < 1e-12, bool(abs(pts.std() - 1) < 0.02)
     ((1024, 2), True, True)
     """
-    m = int(np.ceil(np.log2(max(n, 2))))
-    u = qmc.Sobol(d=2, scramble=False).random_base2(m)[:n]
+    quarter = max(n // 4, 1)
+    m = int(np.ceil(np.log2(quarter)))
+    u = qmc.Sobol(d=2, scramble=False).random_base2(m)[:quarter]
     # Sobol points lie on a lattice starting at 0; shift by half a cell so none is 0 or 1.
-    u = (u + 0.5 / 2**m) % 1.0
-    return np.asarray(norm.ppf(u), dtype=float)
+    z = np.asarray(norm.ppf((u + 0.5 / 2**m) % 1.0), dtype=float)
+    return np.concatenate([z * np.array(s) for s in ((1, 1), (-1, 1), (1, -1), (-1, -1))])
 
 
 def _probabilities(
@@ -56,9 +61,12 @@ def _probabilities(
 ) -> NDArray[np.float64]:
     """(N, parties) probability that each point lies in each party's control area."""
     z = standard_normal_points()
-    chol = np.linalg.cholesky(cov + np.eye(2) * 1e-6)
-    sx = x[:, None] + np.einsum("nij,kj->nki", chol, z)[..., 0]
-    sy = y[:, None] + np.einsum("nij,kj->nki", chol, z)[..., 1]
+    # principal axes: a mirrored covariance has mirrored axes, so the points mirror too
+    values, vectors = np.linalg.eigh(cov)
+    scaled = vectors * np.sqrt(np.maximum(values, 1e-6))[:, None, :]
+    offsets = np.einsum("nij,kj->nki", scaled, z)
+    sx = x[:, None] + offsets[..., 0]
+    sy = y[:, None] + offsets[..., 1]
     owner = ag.owner_index(sx.ravel(), sy.ravel()).reshape(sx.shape)
     return np.stack([(owner == k).mean(axis=1) for k in range(len(ag.parties))], axis=1)
 
