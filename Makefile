@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= demo-out
 SEED   ?= 1
 
-.PHONY: install demo test lint typecheck pytest clean lock
+.PHONY: install demo test lint typecheck pytest clean lock real-data
 
 $(BIN)/truceline: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: install
 	$(BIN)/truceline ingest --db $(DEMO)/truceline.db $(DEMO)/scenario/observations.jsonl
 	$(BIN)/truceline analyze --db $(DEMO)/truceline.db --agreement $(DEMO)/scenario/agreement.yaml --out $(DEMO)/analysis
 	$(BIN)/truceline evaluate --truth $(DEMO)/scenario/truth.jsonl --incidents $(DEMO)/analysis/incidents.geojson
+
+# Real data beside the repository (never copied into it): fires of spring 2022 against the front.
+DATA ?= ../shared/data
+real-data: install
+	$(BIN)/truceline frontline --points $(DATA)/firms_ukraine_2022/firms_ukraine_20220224_20220515.csv \
+		--snapshots $(DATA)/deepstate_raw_2022 \
+		--border $(DATA)/ukraine_oblasts/ukraine_oblasts_minregion_2020.geojson --out real-data-out
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,56 @@
+"""Charts (matplotlib, rendered offline to PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .frontline import SIDES, SidedPoints
+
+__all__ = ["fires_against_front"]
+
+COLOURS = {"held": "#1f77b4", "occupied": "#b2182b", "contested": "#9e9e9e", "outside": "#dddddd"}
+
+
+def fires_against_front(sided: SidedPoints, summary: dict[str, Any], out: Path, title: str) -> Path:
+    """Two panels: fires per week by side; signed distance to the line of contact."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8.5), constrained_layout=True)
+    weeks = list(summary["by_week"])
+    bottom_stack = np.zeros(len(weeks))
+    for side in SIDES:
+        counts = np.array([summary["by_week"][w][side] for w in weeks])
+        top.bar(weeks, counts, bottom=bottom_stack, label=side, color=COLOURS[side])
+        bottom_stack += counts
+    top.set_ylabel("fire detections per week")
+    top.set_title(title)
+    top.tick_params(axis="x", rotation=60)
+    top.legend(title="side of the front (nearest earlier snapshot)")
+    first = summary.get("first_snapshot_week")
+    if first in weeks:
+        top.axvline(weeks.index(first) - 0.5, color="k", lw=1, ls="--")
+        top.text(
+            weeks.index(first) - 0.4, top.get_ylim()[1] * 0.9, "first front snapshot", fontsize=8
+        )
+    proper = sided.lag_days >= 0
+    km = sided.distance_m / 1000.0
+    bins = np.arange(-60, 61, 2.5)
+    for i, side in enumerate(SIDES[:3]):
+        sel = proper & (sided.side == i)
+        bottom.hist(
+            np.clip(km[sel], -60, 60), bins=bins, color=COLOURS[side], alpha=0.85, label=side
+        )
+    bottom.axvline(0, color="k", lw=1)
+    bottom.set_xlabel("signed distance to the line of contact, km (negative: occupied side)")
+    bottom.set_ylabel("fire detections")
+    bottom.set_title("Fires with an earlier front snapshot (clipped at ±60 km)")
+    bottom.legend()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
