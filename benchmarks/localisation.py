@@ -140,21 +140,6 @@ def accuracy_and_speed(n_events: int, baseline_events: int, repeats: int) -> dic
     }
 
 
-def score(field: AcousticField, groups: list[np.ndarray]) -> tuple[float, float]:
-    """Recall of events heard by >= 4 sensors, share of false (or duplicate) events."""
-    found: set[int] = set()
-    false = 0
-    for g in groups:
-        labels = field.event_of[g]
-        values, counts = np.unique(labels[labels >= 0], return_counts=True)
-        if counts.size and counts.max() >= len(g) / 2 and int(values[counts.argmax()]) not in found:
-            found.add(int(values[counts.argmax()]))
-        else:
-            false += 1
-    locatable = set(np.flatnonzero(field.heard_by() >= 4).tolist())
-    return len(found & locatable) / len(locatable), false / max(len(groups), 1)
-
-
 def busy_night(seeds: list[int]) -> list[dict[str, Any]]:
     out = []
     for seed in seeds:
@@ -162,7 +147,7 @@ def busy_night(seeds: list[int]) -> list[dict[str, Any]]:
         t = time.perf_counter()
         ev = associate(field.picks, max_range_m=20_000.0)
         elapsed = time.perf_counter() - t
-        recall, false = score(field, ev.picks)
+        recall, false = field.score(ev.picks)
         out.append(
             {
                 "seed": seed,
@@ -181,7 +166,7 @@ def million(n_events: int, workers: int) -> dict[str, Any]:
     t = time.perf_counter()
     ev = associate(field.picks, max_range_m=20_000.0, workers=workers)
     elapsed = time.perf_counter() - t
-    recall, false = score(field, ev.picks)
+    recall, false = field.score(ev.picks)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {

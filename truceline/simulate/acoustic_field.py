@@ -39,6 +39,24 @@ class AcousticField:
     def false_fraction(self) -> float:
         return float((self.event_of < 0).mean()) if self.event_of.size else 0.0
 
+    def score(self, groups: list[NDArray[np.int64]], min_sensors: int = 4) -> tuple[float, float]:
+        """Recall of the events heard by at least ``min_sensors`` sensors, and the share of
+        associated events that are false: an event is true when at least half its picks come
+        from one true event not matched before; otherwise (a mixture, or a duplicate) false."""
+        found: set[int] = set()
+        false = 0
+        for g in groups:
+            labels = self.event_of[g]
+            values, counts = np.unique(labels[labels >= 0], return_counts=True)
+            best = int(values[counts.argmax()]) if counts.size else -1
+            if counts.size and counts.max() >= len(g) / 2 and best not in found:
+                found.add(best)
+            else:
+                false += 1
+        locatable = set(np.flatnonzero(self.heard_by() >= min_sensors).tolist())
+        recall = len(found & locatable) / max(len(locatable), 1)
+        return recall, false / max(len(groups), 1)
+
     def heard_by(self) -> NDArray[np.int64]:
         """Number of distinct sensors that detected each true event."""
         ok = self.event_of >= 0
