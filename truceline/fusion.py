@@ -117,50 +117,36 @@ def _acoustic_incidents(
     same = (own_l[:, None] == own_i[None, :]) & (own_l[:, None] >= 0)
     pairs = pair_events(lx, ly, fit.t0[launch], ix, iy, fit.t0[impact], same_side=same)
 
-    def support(inc: Incident, e: int | np.integer) -> None:
-        strength = acoustic_strength(int(fit.n_picks[e]))
-        for k in ev.picks[e]:
-            inc.support.setdefault("acoustic", []).append(str(picks.ref[k]))
-        prev = inc.source_strength.get("acoustic", 0.0)
-        inc.source_strength["acoustic"] = 1.0 - (1.0 - prev) * (1.0 - strength)
+    def at(e: int) -> Point:
+        return _point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e])
+
+    def support(inc: Incident, e: int) -> Incident:
+        refs = [str(picks.ref[k]) for k in ev.picks[e]]
+        inc.add_many("acoustic", refs, acoustic_strength(int(fit.n_picks[e])))
+        return inc
 
     out: list[Incident] = []
-    paired_l = set(pairs.launch.tolist())
-    paired_i = set(pairs.impact.tolist())
     for a, b, w in zip(pairs.launch, pairs.impact, pairs.weapon, strict=True):
-        e, f = launch[a], impact[b]
+        e, f = int(launch[a]), int(impact[b])
         inc = Incident(
-            kind="fire",
-            time_start_us=int(t_us[e]),
-            time_end_us=int(t_us[f]),
-            origin=_point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e]),
-            impact=_point(fit.x[f], fit.y[f], fit.cov[f], t_us[f], fit.crlb[f]),
+            "fire",
+            int(t_us[e]),
+            int(t_us[f]),
+            origin=at(e),
+            impact=at(f),
             weapon=str(w),
             weapon_basis="range and time of flight of the launch-impact pair",
         )
-        support(inc, e)
-        support(inc, f)
-        out.append(inc)
-    for a, e in enumerate(launch):
-        if a not in paired_l:
-            inc = Incident(
-                "fire",
-                int(t_us[e]),
-                int(t_us[e]),
-                origin=_point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e]),
-            )
-            support(inc, e)
-            out.append(inc)
-    for b, f in enumerate(impact):
-        if b not in paired_i:
-            inc = Incident(
-                "fire",
-                int(t_us[f]),
-                int(t_us[f]),
-                impact=_point(fit.x[f], fit.y[f], fit.cov[f], t_us[f], fit.crlb[f]),
-            )
-            support(inc, f)
-            out.append(inc)
+        out.append(support(support(inc, e), f))
+    # events left unpaired: a launch with no impact heard, an impact with no launch heard
+    for events, paired, role in (
+        (launch, pairs.launch, "origin"),
+        (impact, pairs.impact, "impact"),
+    ):
+        for k in np.setdiff1d(np.arange(events.size), paired):
+            e = int(events[k])
+            inc = Incident("fire", int(t_us[e]), int(t_us[e]), **{role: at(e)})
+            out.append(support(inc, e))
     return out, ev
 
 

@@ -72,7 +72,12 @@ class Incident:
         return sorted(r for refs in self.support.values() for r in refs)
 
     def add(self, kind: str, ref: str, strength: float) -> None:
-        self.support.setdefault(kind, []).append(ref)
+        """One more independent observation of ``kind``, itself ``strength`` likely real."""
+        self.add_many(kind, [ref], strength)
+
+    def add_many(self, kind: str, refs: list[str], strength: float) -> None:
+        """Observations that together are one piece of evidence (the picks of one event)."""
+        self.support.setdefault(kind, []).extend(refs)
         prev = self.source_strength.get(kind, 0.0)
         self.source_strength[kind] = 1.0 - (1.0 - prev) * (1.0 - strength)
 
