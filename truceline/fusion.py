@@ -139,13 +139,14 @@ def _acoustic_incidents(
         )
         out.append(support(support(inc, e), f))
     # events left unpaired: a launch with no impact heard, an impact with no launch heard
-    for events, paired, role in (
-        (launch, pairs.launch, "origin"),
-        (impact, pairs.impact, "impact"),
-    ):
+    for events, paired, is_launch in ((launch, pairs.launch, True), (impact, pairs.impact, False)):
         for k in np.setdiff1d(np.arange(events.size), paired):
             e = int(events[k])
-            inc = Incident("fire", int(t_us[e]), int(t_us[e]), **{role: at(e)})
+            inc = Incident("fire", int(t_us[e]), int(t_us[e]))
+            if is_launch:
+                inc.origin = at(e)
+            else:
+                inc.impact = at(e)
             out.append(support(inc, e))
     return out, ev
 
