@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -81,6 +82,7 @@ class _Params:
 # processes (read-only).
 _SHARED: Picks | None = None
 _SENSORS: cKDTree | None = None
+_LOCK = threading.Lock()
 
 
 def associate(
@@ -104,6 +106,7 @@ def associate(
     scattered coincident picks among many silent sensors is not an event). Events heard by
     at least ``strong_picks`` sensors are found in a first sweep, weaker ones in a second.
     """
+    global _SHARED, _SENSORS
     prm = _Params(
         min_picks, max_range_m, model_sigma_s, neighbours, 0.3, min_pick_fraction, strong_picks
     )
@@ -117,19 +120,19 @@ def associate(
         (float(a), float(b) if i + 1 < len(edges) else np.inf)
         for i, (a, b) in enumerate(itertools.zip_longest(edges, edges[1:], fillvalue=np.inf))
     ]
-    global _SHARED, _SENSORS
-    _SHARED = p
-    first = np.unique(p.sensor, return_index=True)[1]
-    _SENSORS = cKDTree(np.column_stack([p.x[first], p.y[first]]))
-    try:
-        if workers > 1 and len(ranges) > 1:
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(workers) as pool:
-                parts = pool.starmap(_chunk, [(a, b, span, prm) for a, b in ranges])
-        else:
-            parts = [_chunk(a, b, span, prm, progress) for a, b in ranges]
-    finally:
-        _SHARED, _SENSORS = None, None
+    with _LOCK:  # the globals below are shared with forked workers; one call at a time
+        _SHARED = p
+        first = np.unique(p.sensor, return_index=True)[1]
+        _SENSORS = cKDTree(np.column_stack([p.x[first], p.y[first]]))
+        try:
+            if workers > 1 and len(ranges) > 1:
+                ctx = multiprocessing.get_context("fork")
+                with ctx.Pool(workers) as pool:
+                    parts = pool.starmap(_chunk, [(a, b, span, prm) for a, b in ranges])
+            else:
+                parts = [_chunk(a, b, span, prm, progress) for a, b in ranges]
+        finally:
+            _SHARED, _SENSORS = None, None
     groups, used = _merge(parts, n, prm.min_picks)
     return _events(p, groups, prm, used)
 

@@ -355,8 +355,6 @@ def locate(
         )
     # Events heard by few sensors need few columns: solve them in buckets of similar size,
     # each with its own padding (the answer is the same, the work is less).
-    if x0 is None or y0 is None:
-        x0, y0 = chan_ho(px, py, t, c, mask)
     order = np.argsort(~mask, axis=1, kind="stable")  # valid columns first, in their order
     edges = np.unique(np.quantile(n, [0.0, 0.5, 0.8, 1.0]).astype(int))
     parts: list[tuple[NDArray[np.int64], NDArray[np.int64], TdoaFit]] = []
@@ -376,8 +374,8 @@ def locate(
             sigma[r, cols],
             c[r, cols],
             mask[r, cols],
-            x0[rows],
-            y0[rows],
+            None if x0 is None else x0[rows],
+            None if y0 is None else y0[rows],
             min_picks=min_picks,
             p_outlier=p_outlier,
             iterations=iterations,
