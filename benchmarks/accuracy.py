@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="1-10")
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--plot", type=Path, help="reliability diagram (PNG) over all seeds")
     args = ap.parse_args()
     reports = {s: run_seed(s, args.hours) for s in _seeds(args.seeds)}
     rows = [
@@ -101,6 +102,17 @@ def main() -> None:
         f"\n{statistics.mean(obs):.0f} observations per day on average; "
         f"analyze took {statistics.median(secs):.1f} s (median) per day"
     )
+    if args.plot:
+        from truceline.charts import reliability
+
+        pooled: dict[str, dict[str, int]] = {}
+        for r in reports.values():
+            for k, v in r["kinds"]["fire"]["reliability"].items():
+                bin_ = pooled.setdefault(k, {"n": 0, "correct": 0})
+                bin_["n"] += v["n"]
+                bin_["correct"] += v["correct"]
+        reliability(pooled, args.plot, f"Fire attribution, {len(reports)} simulated days")
+        print("reliability bins:", pooled)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(reports, indent=1, sort_keys=True) + "\n")

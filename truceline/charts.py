@@ -14,7 +14,7 @@ import numpy as np
 
 from .frontline import SIDES, SidedPoints
 
-__all__ = ["fires_against_front"]
+__all__ = ["fires_against_front", "reliability"]
 
 COLOURS = {"held": "#1f77b4", "occupied": "#b2182b", "contested": "#9e9e9e", "outside": "#dddddd"}
 
@@ -51,6 +51,48 @@ def fires_against_front(sided: SidedPoints, summary: dict[str, Any], out: Path, 
     bottom.set_ylabel("fire detections")
     bottom.set_title("Fires with an earlier front snapshot (clipped at ±60 km)")
     bottom.legend()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def reliability(bins: dict[str, dict[str, int]], out: Path, title: str) -> Path:
+    """Reliability diagram: for incidents whose top party probability falls in each bin, the
+    share where that party really fired. Calibrated probabilities lie on the diagonal."""
+    keys = sorted(bins)
+    centre = np.array([np.mean([float(v) for v in k.split("-")]) for k in keys])
+    n = np.array([bins[k]["n"] for k in keys], dtype=float)
+    correct = np.array([bins[k]["correct"] for k in keys], dtype=float)
+    share = correct / np.maximum(n, 1)
+    # 95 % Wilson interval per bin
+    z = 1.96
+    denom = 1 + z**2 / np.maximum(n, 1)
+    mid = (share + z**2 / (2 * np.maximum(n, 1))) / denom
+    half = (
+        z
+        * np.sqrt(share * (1 - share) / np.maximum(n, 1) + z**2 / (4 * np.maximum(n, 1) ** 2))
+        / denom
+    )
+    fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
+    ax.plot([0, 1], [0, 1], color="#888888", lw=1, ls="--", label="perfect calibration")
+    ax.errorbar(
+        centre,
+        share,
+        yerr=[share - (mid - half), (mid + half) - share],
+        fmt="o",
+        color=COLOURS["held"],
+        label="observed (95 % interval)",
+    )
+    for xc, yc, count in zip(centre, share, n, strict=True):
+        ax.annotate(
+            f"n={int(count)}", (xc, yc), textcoords="offset points", xytext=(6, -12), fontsize=8
+        )
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("probability given to the most likely party")
+    ax.set_ylabel("share of incidents where that party fired")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
