@@ -161,7 +161,7 @@ def test_wrong_party_is_rejected(tmp_path: Path) -> None:
     path.write_text("\n".join(lines(GOOD["thermal"], dict(GOOD["allegation"], accused="XX"))))
     batch = read_observations([path])
     with pytest.raises(InputErrors) as info:
-        check_parties(batch, ["N", "S"])
+        check_parties(batch.observations, ["N", "S"])
     assert str(info.value).startswith(f"{path}:2: accused: unknown party 'XX'")
 
 

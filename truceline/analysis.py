@@ -69,9 +69,7 @@ def analyze(
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order."""
     prm = params or FusionParams()
-    from .observations import ObservationBatch
-
-    check_parties(ObservationBatch(list(observations)), ag.party_ids)
+    check_parties(observations, ag.party_ids)
     fused = fuse(observations, ag, prm, progress=progress)
     incidents = fused.incidents
     _mark_crossings(incidents, ag)

@@ -117,7 +117,7 @@ def ingest(
     def run() -> tuple[int, int, int]:
         batch = _read(files)
         if agreement is not None:
-            check_parties(batch, load_agreement(agreement).party_ids)
+            check_parties(batch.observations, load_agreement(agreement).party_ids)
         with SqliteStore(db) as store:
             accepted, dup = store.add_observations(batch)
             return accepted, dup, store.count_observations()
@@ -158,12 +158,11 @@ def analyze(
     def run() -> tuple[Path, dict[str, Any], int | None]:
         ag = load_agreement(agreement)
         batch = _read(list(files or [])) if files else None
-        if batch is not None:
-            check_parties(batch, ag.party_ids)
         run_id = None
         if db is not None:
             with SqliteStore(db) as store:
                 if batch is not None:
+                    check_parties(batch.observations, ag.party_ids)  # before anything is stored
                     store.add_observations(batch)
                 observations = list(store.iter_observations())
         else:

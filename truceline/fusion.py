@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -163,6 +164,11 @@ class _Points:
     t0: NDArray[np.int64]
     t1: NDArray[np.int64]
 
+    @cached_property
+    def max_sd(self) -> float:
+        """The largest 1-sigma axis of any point: bounds the search radius of every gate."""
+        return float(np.sqrt(np.max(np.linalg.eigvalsh(self.cov)))) if len(self.x) else 0.0
+
     @classmethod
     def of(cls, incidents: list[Incident], which: tuple[str, ...]) -> _Points:
         rows = []
@@ -236,9 +242,8 @@ def _best(
 
 
 def _radius(cov: FloatArray, gate: float, pts: _Points) -> float:
-    extra = float(np.sqrt(np.max(np.linalg.eigvalsh(pts.cov)))) if len(pts.x) else 0.0
     own = float(np.sqrt(np.max(np.linalg.eigvalsh(cov))))
-    return np.sqrt(gate) * (own + extra) + 1.0
+    return float(np.sqrt(gate) * (own + pts.max_sd) + 1.0)
 
 
 def _components(n: int, pairs: list[tuple[int, int]]) -> NDArray[np.int64]:

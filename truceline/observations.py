@@ -389,11 +389,11 @@ def read_observations(paths: Sequence[str | Path]) -> ObservationBatch:
     return merge(parts)
 
 
-def check_parties(batch: ObservationBatch, parties: Iterable[str]) -> None:
+def check_parties(observations: Iterable[Observation], parties: Iterable[str]) -> None:
     """Reject allegations (and UAV ``side`` markings) that name a party the agreement lacks."""
     known = set(parties)
     errors: list[InputError] = []
-    for obs in batch.observations:
+    for obs in observations:
         m = obs.model
         names: list[tuple[str, str | None]] = []
         if isinstance(m, Allegation):

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from ..localize.association import Picks
 from ..localize.tdoa import sound_speed
+from .observe import detection_probability
 
 __all__ = ["AcousticField", "acoustic_field", "sensor_grid"]
 
@@ -109,7 +110,7 @@ def acoustic_field(
             + (sy[None] - ey[lo:hi, None]) ** 2
             + (sz[None] - 150.0) ** 2
         )
-        p = 0.97 / (1.0 + np.exp(np.minimum((d - audible_m) / (0.12 * audible_m), 60.0)))
+        p = detection_probability(d, audible_m)
         e_idx, s_idx = np.nonzero(rng.uniform(size=p.shape) < p)
         chunks_e.append(e_idx + lo)
         chunks_s.append(s_idx)

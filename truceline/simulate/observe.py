@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..localize.tdoa import sound_speed
 from ..weapons import WEAPONS
 from .events import FireEvents, PresenceEvents
 from .scenario import Scenario
@@ -24,21 +25,11 @@ __all__ = [
     "acoustic",
     "allegations",
     "patrols",
-    "sound_speed",
     "thermal",
     "uav",
 ]
 
 FloatArray = NDArray[np.float64]
-
-
-def sound_speed(temperature_c: FloatArray | float) -> FloatArray:
-    """Speed of sound in dry air (m/s): c = 331.3·√(1 + T/273.15).
-
-    >>> round(float(sound_speed(20.0)), 2)
-    343.21
-    """
-    return 331.3 * np.sqrt(1.0 + np.asarray(temperature_c, float) / 273.15)
 
 
 def air_temperature(hours: FloatArray, offset: FloatArray) -> FloatArray:
@@ -67,7 +58,7 @@ class ObservationWriter:
         self.records.append((int(t_us), record))
 
 
-def _detect_prob(d: FloatArray, r50: FloatArray) -> FloatArray:
+def detection_probability(d: FloatArray, r50: FloatArray | float) -> FloatArray:
     """Detection probability: 97 % close in, 50 % at ``r50``, falling off logistically."""
     return 0.97 / (1.0 + np.exp(np.minimum((d - r50) / (0.12 * r50), 60.0)))
 
@@ -98,7 +89,7 @@ def acoustic(
         dy = s["y"][None, :] - ey[:, None]
         dz = s["z"][None, :] - 150.0
         d = np.sqrt(dx * dx + dy * dy + dz * dz)
-        p = _detect_prob(d, r50[:, None])
+        p = detection_probability(d, r50[:, None])
         heard = rng.uniform(size=p.shape) < p
         ev_idx, s_idx = np.nonzero(heard)
         temp = np.round(air_temperature(et[ev_idx] / 3600.0 % 24.0, s["temp_offset"][s_idx]), 1)
