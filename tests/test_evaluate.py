@@ -61,3 +61,19 @@ def test_wrong_sides_and_missing_incidents_are_counted(scenario: Path, tmp_path:
     assert k["matched"] == k["truth"] - 10
     assert k["attribution_accuracy"] == round((k["attributed"] - 10) / k["attributed"], 4)
     assert k["brier"] > 0
+
+
+def test_violations_nobody_could_hear_are_scored_apart(scenario: Path, tmp_path: Path) -> None:
+    path = _perfect(scenario / "truth.jsonl", tmp_path)
+    truth = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (scenario / "truth.jsonl").read_text().splitlines()
+    }
+    doc = json.loads(path.read_text())
+    unheard = [f for f in doc["features"] if not truth[f["properties"]["id"]]["locatable"]]
+    assert unheard, "the standard scenario has firings too deep or too small to be located"
+    doc["features"] = [f for f in doc["features"] if f not in unheard]
+    path.write_text(json.dumps(doc))
+    c1 = evaluate(scenario / "truth.jsonl", path)["clauses"]["C1"]
+    assert c1["fn"] == len(unheard) and c1["fn_locatable"] == 0
+    assert c1["f1"] < 1.0 and c1["f1_locatable"] == 1.0

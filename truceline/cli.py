@@ -81,12 +81,40 @@ def simulate(
     hours: Annotated[float, typer.Option(help="Simulated hours.", min=0.1, max=24 * 60)] = 24.0,
     start: Annotated[str, typer.Option(help="Start time (RFC 3339).")] = "2026-03-01T00:00:00Z",
     fire_rate: Annotated[float, typer.Option(help="Mean firing events per hour.", min=0.0)] = 12.0,
+    length_km: Annotated[float, typer.Option(help="Length of the front.", min=60.0)] = 300.0,
+    sensor_spacing_km: Annotated[
+        float, typer.Option(help="Spacing of the acoustic sensors along each row.", min=0.1)
+    ] = 6.0,
+    presence_scale: Annotated[
+        float, typer.Option(help="Multiplier of equipment near the line (UAV sightings).", min=0)
+    ] = 1.0,
+    background_fires: Annotated[
+        float, typer.Option(help="Mean unrelated thermal anomalies per overpass.", min=0)
+    ] = 5.0,
+    allegation_rate: Annotated[
+        float, typer.Option(help="Multiplier of the parties' allegations.", min=0)
+    ] = 1.0,
+    uav_sightings: Annotated[
+        int, typer.Option(help="Most UAV sightings of one piece of equipment.", min=1)
+    ] = 3,
 ) -> None:
     """Simulate a front: agreement.yaml, control.geojson, observations.jsonl, truth.jsonl."""
     from .simulate import simulate as run
 
     res = _guard(
-        lambda: run(out_dir, seed=seed, hours=hours, start=start, fire_rate_per_hour=fire_rate)
+        lambda: run(
+            out_dir,
+            seed=seed,
+            hours=hours,
+            start=start,
+            fire_rate_per_hour=fire_rate,
+            length_km=length_km,
+            sensor_spacing_km=sensor_spacing_km,
+            presence_scale=presence_scale,
+            background_fires_per_pass=background_fires,
+            allegation_rate=allegation_rate,
+            uav_sightings=uav_sightings,
+        )
     )
     kinds = ", ".join(f"{k} {v}" for k, v in res.by_type.items())
     out.print(
@@ -316,7 +344,7 @@ def _kind_table(report: dict[str, Any]) -> Table:
 
 def _clause_table(report: dict[str, Any]) -> Table:
     t = Table(title="Violations by clause")
-    for col in ("clause", "TP", "FP", "FN", "precision", "recall", "F1"):
+    for col in ("clause", "TP", "FP", "FN", "precision", "recall", "F1", "F1 locatable"):
         t.add_column(col, justify="right" if col != "clause" else "left")
     for clause, c in report["clauses"].items():
         t.add_row(
@@ -327,6 +355,7 @@ def _clause_table(report: dict[str, Any]) -> Table:
             _fmt(c["precision"]),
             _fmt(c["recall"]),
             _fmt(c["f1"]),
+            _fmt(c["f1_locatable"]),
         )
     return t
 

@@ -14,7 +14,9 @@ Figures (per kind): recall (of all true events and of the *locatable* ones, thos
 least four sensors), precision, localisation error (median and 90th percentile, metres),
 attribution accuracy among attributed incidents, coverage (share of true events attributed),
 the multi-class Brier score (parties + undetermined) and a reliability table, and precision,
-recall and F1 of violations per clause.
+recall and F1 of violations per clause, both against every true violation and against the
+violations of locatable events (a violation nobody could hear is a limit of the network, not of
+the analysis; both figures are reported).
 """
 
 from __future__ import annotations
@@ -207,7 +209,8 @@ def _clause_figures(
     counts: dict[str, list[int]] = {}
 
     def bump(clause: str, k: int) -> None:
-        counts.setdefault(clause, [0, 0, 0])[k] += 1
+        # [tp, fp, fn, fn of locatable truth]
+        counts.setdefault(clause, [0, 0, 0, 0])[k] += 1
 
     matched_t = {t["id"] for t, _ in matches}
     matched_i = {i["id"] for _, i in matches}
@@ -219,6 +222,7 @@ def _clause_figures(
             bump(c, 1)
         for c in tv - iv:
             bump(c, 2)
+            bump(c, 3)
     for i in incs:
         if i["id"] not in matched_i:
             for c in i.get("violations") or []:
@@ -227,9 +231,25 @@ def _clause_figures(
         if t["id"] not in matched_t:
             for c in t["violations"]:
                 bump(c, 2)
+                if t.get("locatable", True):
+                    bump(c, 3)
     out = {}
-    for clause, (tp, fp, fn) in sorted(counts.items()):
+    for clause, (tp, fp, fn, fn_loc) in sorted(counts.items()):
         p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-        f1 = round(2 * p * r / (p + r), 4) if p and r else 0.0
-        out[clause] = {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f1}
+        r_loc = _ratio(tp, tp + fn_loc)
+        out[clause] = {
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "precision": p,
+            "recall": r,
+            "f1": _f1(p, r),
+            "fn_locatable": fn_loc,
+            "recall_locatable": r_loc,
+            "f1_locatable": _f1(p, r_loc),
+        }
     return out
+
+
+def _f1(p: float | None, r: float | None) -> float:
+    return round(2 * p * r / (p + r), 4) if p and r else 0.0

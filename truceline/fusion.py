@@ -14,7 +14,12 @@
    nothing corroborates stay ``unlocated``.
 4. ``confidence`` is a noisy-OR over independent source types: each type contributes the
    probability that it alone would not report something that did not happen (acoustic grows
-   with the number of sensors; an allegation counts for little).
+   with the number of sensors; an allegation counts for little). Within a type, repeated
+   observations combine the same way but up to a ceiling for the types whose repetitions are
+   not independent evidence of *weapon* fire: a fire seen on four overpasses is still a fire
+   of unknown cause (``cap_thermal``), and one party's many allegations are still one
+   interested party's word (``cap_allegation``). Both ceilings are below 0.5, so neither
+   source alone ever makes an incident count as a violation.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class FusionParams:
     strength_thermal: float = 0.3
     strength_uav: float = 0.9
     strength_allegation: float = 0.1
+    cap_thermal: float = 0.45
+    cap_allegation: float = 0.3
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -321,8 +328,7 @@ def fuse(
         if best >= 0:
             inc = incidents[int(pts.inc[best])]
             inc.add("patrol", o.ref, prm.strength_patrol)
-            if inc.weapon == "unknown" and m.weapon:
-                inc.weapon, inc.weapon_basis = m.weapon, "assessed by a monitoring patrol"
+            _patrol_weapon(inc, m)
             matched += 1
         else:
             left_patrols.append(_Left(o, fix[0], fix[1], fix[2], ox, oy))
@@ -426,7 +432,10 @@ def fuse(
     for inc in incidents:
         for refs in inc.support.values():
             refs.sort()
-        p_false = np.prod([1.0 - p for p in inc.source_strength.values()])
+        caps = {"thermal": prm.cap_thermal, "allegation": prm.cap_allegation}
+        p_false = np.prod(
+            [1.0 - min(p, caps.get(kind, 1.0)) for kind, p in inc.source_strength.items()]
+        )
         inc.confidence = float(1.0 - p_false)
         inc.status = "corroborated" if len(inc.support) >= 2 else "automatic"
         if inc.weapon in ("drone", "aircraft") and inc.kind == "fire":
@@ -482,10 +491,19 @@ def _patrol_incidents(left: list[_Left], prm: FusionParams) -> list[Incident]:
         inc = Incident("fire" if point is not None else "unlocated", t0, t1, impact=point)
         for m, pm in zip(members, models, strict=True):
             inc.add("patrol", m.obs.ref, prm.strength_patrol)
-            if pm.weapon and inc.weapon == "unknown":
-                inc.weapon, inc.weapon_basis = pm.weapon, "assessed by a monitoring patrol"
+            _patrol_weapon(inc, pm)
         out.append(inc)
     return out
+
+
+def _patrol_weapon(inc: Incident, m: Patrol) -> None:
+    """A patrol's assessment names the weapon when nothing else has: its ``weapon`` field, or
+    its ``event`` when that is a drone or an aircraft (seen or heard, it is a strike from
+    the air, whatever the acoustic sensors made of the explosion)."""
+    if m.event in ("drone", "aircraft") and inc.weapon not in ("drone", "aircraft"):
+        inc.weapon, inc.weapon_basis = m.event, f"{m.event} seen or heard by a monitoring patrol"
+    elif inc.weapon == "unknown" and m.weapon:
+        inc.weapon, inc.weapon_basis = m.weapon, "assessed by a monitoring patrol"
 
 
 def _combine(located: Sequence[tuple[float, float, FloatArray]], t_us: int) -> Point:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,8 @@ LonLatElev = Annotated[
     list[StrictFloat], Field(min_length=2, max_length=3), AfterValidator(_check_lonlat)
 ]
 Text = Annotated[str, Field(min_length=1, max_length=256)]
+#: a name repeated across many observations (a source, a sensor): interned, stored once
+Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(sys.intern)]
 Weapon = Literal[
     "small_arms",
     "mortar_lt120",
@@ -101,10 +104,10 @@ PatrolEvent = Literal["explosion", "projectile", "burst", "shot", "flare", "dron
 
 
 class _Common(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=False, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="allow", strict=False, str_strip_whitespace=False, frozen=True)
 
     id: Text
-    source: Text
+    source: Name
     time: Time
     time_end: Time | None = None
     signature: str | None = None
@@ -143,7 +146,7 @@ class Acoustic(_Common):
     """One sensor's detection of one impulsive sound; ``time`` is the arrival time."""
 
     type: Literal["acoustic"]
-    sensor: Text
+    sensor: Name
     position: LonLatElev
     class_: Literal["launch", "impact", "unknown"] = Field(alias="class")
     sigma_s: Annotated[StrictFloat, Field(gt=0.0, le=60.0)]
@@ -224,12 +227,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
-    """A validated observation: its typed model, its raw body (unknown fields included)."""
+    """A validated observation: its typed model and its raw body (unknown fields included),
+    kept as canonical JSON text: compact (a day of a large network is a million of these) and
+    exactly what is stored, hashed and compared."""
 
     model: Model
-    raw: dict[str, Any]
+    body: str
     file: str
     line: int
 
@@ -246,8 +251,9 @@ class Observation:
         return self.model.time
 
     @property
-    def body(self) -> str:
-        return canonical_json(self.raw)
+    def raw(self) -> dict[str, Any]:
+        """The raw body as a dict (decoded on each access)."""
+        return dict(json.loads(self.body))
 
     @property
     def ref(self) -> str:
@@ -310,7 +316,15 @@ def parse_record(record: Any, file: str, line: int) -> Observation:
         if err["type"] == "union_tag_not_found" or err["type"] == "union_tag_invalid":
             loc = ("type",)
         raise InputError(file, line, _field_of(loc), _message(err)) from None
-    return Observation(model=model, raw=record, file=file, line=line)
+    # Pydantic keeps a set of the fields given for each instance (some 700 bytes, more than
+    # the observation's own values); the models are frozen, so instances with the same fields
+    # can share one immutable set. A day of a large network is a million observations.
+    given = frozenset(model.model_fields_set)
+    object.__setattr__(model, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(given, given))
+    return Observation(model=model, body=canonical_json(record), file=file, line=line)
+
+
+_FIELDS_SETS: dict[frozenset[str], frozenset[str]] = {}
 
 
 def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:

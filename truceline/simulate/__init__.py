@@ -53,23 +53,37 @@ def simulate(
     false_fraction: float = 0.05,
     lon0: float = 36.0,
     lat0: float = 48.0,
+    length_km: float = 300.0,
+    sensor_spacing_km: float = 6.0,
+    presence_scale: float = 1.0,
+    background_fires_per_pass: float = 5.0,
+    allegation_rate: float = 1.0,
+    uav_sightings: int = 3,
 ) -> SimulationResult:
     """Write ``agreement.yaml``, ``control.geojson``, ``disengagement.geojson``,
-    ``observations.jsonl`` (in arrival order) and ``truth.jsonl`` into ``out``."""
+    ``observations.jsonl`` (in arrival order) and ``truth.jsonl`` into ``out``.
+
+    The defaults are a 300 km sector with about 350 acoustic sensors. ``length_km`` and
+    ``sensor_spacing_km`` size the network (1,400 km at 1.03 km spacing is about 10,000
+    sensors); ``presence_scale`` multiplies the equipment standing near the line (hence UAV
+    sightings), ``background_fires_per_pass`` the unrelated thermal anomalies per satellite
+    overpass, and ``allegation_rate`` the parties' allegations."""
     out.mkdir(parents=True, exist_ok=True)
     start_us = parse_time(start)
-    sc = build_scenario(seed, lon0=lon0, lat0=lat0)
+    sc = build_scenario(
+        seed, lon0=lon0, lat0=lat0, length_km=length_km, sensor_spacing_km=sensor_spacing_km
+    )
     ag = load_agreement(write_agreement(sc, out, format_time(start_us - 86_400_000_000)))
     rng = np.random.default_rng([seed, 1])
     fire = draw_fire(rng, sc, ag, hours, fire_rate_per_hour)
-    pres = draw_presence(rng, sc, ag, hours, scale=1.0)
+    pres = draw_presence(rng, sc, ag, hours, scale=presence_scale)
 
     w = ObservationWriter(sc, start_us)
     heard = acoustic(np.random.default_rng([seed, 2]), w, fire, hours, false_fraction)
     reported = patrols(np.random.default_rng([seed, 3]), w, fire)
-    seen = thermal(np.random.default_rng([seed, 4]), w, fire, hours)
-    uav(np.random.default_rng([seed, 5]), w, pres)
-    allegations(np.random.default_rng([seed, 6]), w, fire, hours)
+    seen = thermal(np.random.default_rng([seed, 4]), w, fire, hours, background_fires_per_pass)
+    uav(np.random.default_rng([seed, 5]), w, pres, uav_sightings)
+    allegations(np.random.default_rng([seed, 6]), w, fire, hours, allegation_rate)
 
     w.records.sort(key=lambda r: (r[0], r[1]["source"], r[1]["id"]))
     with (out / "observations.jsonl").open("w", encoding="utf-8") as fh:

@@ -22,13 +22,14 @@ __all__ = ["FireEvents", "PresenceEvents", "draw_fire", "draw_presence"]
 
 FIRE_MIX: dict[str, float] = {
     "small_arms": 0.06,
-    "mortar_lt120": 0.24,
+    "mortar_lt120": 0.20,
     "mortar_ge120": 0.18,
     "artillery_lt100": 0.08,
     "artillery_ge100": 0.22,
     "tank": 0.06,
     "mlrs": 0.12,
     "mlrs_heavy": 0.04,
+    "drone": 0.04,  # strike drones (FPV, loitering munitions): the `air` clause
 }
 
 

@@ -194,7 +194,7 @@ def patrols(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents) ->
                 lo = max(0.0, np.floor(d[i] * rng.uniform(0.6, 0.85) / 500.0) * 0.5)
                 hi = np.ceil(d[i] * rng.uniform(1.15, 1.4) / 500.0) * 0.5
                 wp = str(fire.weapon[i])
-                event = "burst" if wp == "small_arms" else "explosion"
+                event = {"small_arms": "burst", "drone": "drone"}.get(wp, "explosion")
                 minute = int(w.time_us(et[i]) // 60_000_000 * 60_000_000)
                 count = int(fire.rounds[i])
                 rec: dict[str, Any] = {
@@ -213,7 +213,7 @@ def patrols(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents) ->
                     "post": str(posts["id"][p]),
                     "note": f"{count} {event}s {lo:g}-{hi:g} km {_COMPASS[sector]} ({phase})",
                 }
-                if wp != "small_arms" and rng.uniform() < 0.4:
+                if wp != "small_arms" and wp != "drone" and rng.uniform() < 0.4:
                     rec["weapon"] = wp
                 w.add(minute, rec)
                 reported[i] += 1
@@ -229,9 +229,14 @@ OVERPASSES_H = (
 
 
 def thermal(
-    rng: np.random.Generator, w: ObservationWriter, fire: FireEvents, hours: float
+    rng: np.random.Generator,
+    w: ObservationWriter,
+    fire: FireEvents,
+    hours: float,
+    background_per_pass: float = 5.0,
 ) -> NDArray[np.int64]:
-    """VIIRS-like 375 m pixels of fires started by heavy impacts, plus unrelated fires."""
+    """VIIRS-like 375 m pixels of fires started by heavy impacts, plus unrelated fires (a mean
+    of ``background_per_pass`` per overpass: field burning, industry, wildfires)."""
     heavy = np.isin(fire.weapon, ["artillery_ge100", "mlrs", "mlrs_heavy"])
     burns = heavy & (rng.uniform(size=len(fire)) < 0.3)
     burn_end = fire.t_impact + rng.uniform(3600.0, 8 * 3600.0, len(fire))
@@ -245,7 +250,7 @@ def thermal(
             break
         hits = np.flatnonzero(burns & (fire.t_impact <= t) & (burn_end > t))
         hits = hits[rng.uniform(size=hits.size) < 0.8]  # clouds
-        n_bg = rng.poisson(5)
+        n_bg = rng.poisson(background_per_pass)
         bx = rng.uniform(-w.sc.half_length_m, w.sc.half_length_m, n_bg)
         by = w.sc.line_at(bx) + rng.uniform(-60_000.0, 60_000.0, n_bg)
         xs = np.concatenate([fire.ix[hits], bx]) + rng.uniform(-187.5, 187.5, hits.size + n_bg)
@@ -274,13 +279,16 @@ def thermal(
     return seen
 
 
-def uav(rng: np.random.Generator, w: ObservationWriter, pres: PresenceEvents) -> NDArray[np.int64]:
-    """One to three UAV sightings of each piece of equipment while it stands there."""
+def uav(
+    rng: np.random.Generator, w: ObservationWriter, pres: PresenceEvents, max_sightings: int = 3
+) -> NDArray[np.int64]:
+    """One to ``max_sightings`` UAV sightings of each piece of equipment while it stands
+    there."""
     seq = 0
     sightings = np.zeros(len(pres), dtype=np.int64)
     crossing = set(np.flatnonzero(["C6" in v for v in pres.violations]).tolist())
     for i in range(len(pres)):
-        k = int(rng.integers(1, 4))
+        k = int(rng.integers(1, max_sightings + 1))
         sightings[i] = k
         ts = np.sort(rng.uniform(pres.t_start[i], pres.t_end[i], k))
         for t in ts:
@@ -308,18 +316,23 @@ def uav(rng: np.random.Generator, w: ObservationWriter, pres: PresenceEvents) ->
 
 
 def allegations(
-    rng: np.random.Generator, w: ObservationWriter, fire: FireEvents, hours: float
+    rng: np.random.Generator,
+    w: ObservationWriter,
+    fire: FireEvents,
+    hours: float,
+    rate: float = 1.0,
 ) -> int:
-    """Each party alleges shelling of its side: mostly true (a real impact), some false."""
+    """Each party alleges shelling of its side: mostly true (a real impact), some false; a mean
+    of ``6 * rate`` true and ``2.5 * rate`` false allegations per party and day."""
     parties = w.sc.parties
     n_made = 0
     for filer in (0, 1):
         other = 1 - filer
         filer_holds = (w.sc.line_at(fire.ix) < fire.iy) == (filer == 0)
         real = np.flatnonzero((fire.side == other) & filer_holds & (fire.weapon != "small_arms"))
-        n_true = min(real.size, rng.poisson(6 * hours / 24.0))
+        n_true = min(real.size, rng.poisson(6 * rate * hours / 24.0))
         picks = rng.choice(real, n_true, replace=False) if n_true else np.array([], dtype=int)
-        n_false = rng.poisson(2.5 * hours / 24.0)
+        n_false = rng.poisson(2.5 * rate * hours / 24.0)
         fx = rng.uniform(-w.sc.half_length_m + 20_000, w.sc.half_length_m - 20_000, n_false)
         fy = w.sc.line_at(fx) + (1 if filer == 0 else -1) * rng.uniform(1_000, 10_000, n_false)
         ft = rng.uniform(0, hours * 3600.0, n_false)

@@ -61,8 +61,10 @@ def build_scenario(
     length_km: float = 300.0,
     depth_km: float = 150.0,
     sensor_spacing_km: float = 6.0,
+    posts: int | None = None,
 ) -> Scenario:
-    """A front of ``length_km`` with sensors in rows on both sides and observation posts."""
+    """A front of ``length_km`` with sensors in rows on both sides and observation posts
+    (``posts``; by default one per 30 km of front)."""
     rng = np.random.default_rng([seed, 0])
     half = length_km * 500.0
     x = np.linspace(-half, half, int(length_km * 2) + 1)
@@ -83,19 +85,27 @@ def build_scenario(
         line_y=np.round(y, 1),
         disengagement=[],
     )
-    for cx in (-0.6 * half, 0.0, 0.55 * half):
+    # Disengagement areas: three on the default 300 km sector, one per 100 km on longer fronts.
+    n_zones = max(3, round(length_km / 100.0))
+    centres = (-0.6, 0.0, 0.55) if n_zones == 3 else np.linspace(-0.85, 0.85, n_zones)
+    for cx in (float(c) * half for c in centres):
         cy = float(sc.line_at(cx))
         sc.disengagement.append(shapely.box(cx - 6_000, cy - 4_000, cx + 6_000, cy + 4_000))
 
-    # Acoustic sensors: three rows on each side of the line, jittered.
+    # Acoustic sensors: three rows on each side of the line, jittered, and a sparser fourth
+    # row in depth (28 km) so that launches from behind the heavy-weapon withdrawal lines can
+    # be heard too: withdrawal is verified where the weapons would stand, not at the line.
     spacing = sensor_spacing_km * 1000.0
     xs: list[FloatArray] = []
     ys: list[FloatArray] = []
     sides: list[int] = []
     names: list[str] = []
     for side, sign in ((0, 1.0), (1, -1.0)):
-        for row, offset in enumerate((3_000.0, 9_000.0, 16_000.0)):
-            cols = np.arange(-half + spacing / 2 + (row % 2) * spacing / 2, half, spacing)
+        for row, (offset, every) in enumerate(
+            ((3_000.0, 1.0), (9_000.0, 1.0), (16_000.0, 1.0), (28_000.0, 1.5))
+        ):
+            step = spacing * every
+            cols = np.arange(-half + step / 2 + (row % 2) * step / 2, half, step)
             jitter = rng.normal(0, 500.0, (2, cols.size))
             sx = cols + jitter[0]
             sy = sc.line_at(sx) + sign * (offset + jitter[1])
@@ -115,10 +125,11 @@ def build_scenario(
         "temp_offset": rng.normal(0.0, 1.0, n),
     }
     # Observation posts of the monitoring mission, alternating sides, 2-5 km from the line.
-    px = np.linspace(-0.85 * half, 0.85 * half, 10)
-    pside = np.arange(10) % 2
-    py = sc.line_at(px) + np.where(pside == 0, 1.0, -1.0) * rng.uniform(2_000, 5_000, 10)
-    sc.posts = {"id": np.array([f"OP-{i + 1:02d}" for i in range(10)]), "x": px, "y": py}
+    n_posts = max(1, round(length_km / 30.0)) if posts is None else posts
+    px = np.linspace(-0.85 * half, 0.85 * half, n_posts)
+    pside = np.arange(n_posts) % 2
+    py = sc.line_at(px) + np.where(pside == 0, 1.0, -1.0) * rng.uniform(2_000, 5_000, n_posts)
+    sc.posts = {"id": np.array([f"OP-{i + 1:02d}" for i in range(n_posts)]), "x": px, "y": py}
     return sc
 
 
