@@ -53,11 +53,17 @@ def inputs_digest(observations: Sequence[Observation]) -> str:
 
 
 def _mark_crossings(incidents: list[Incident], ag: Agreement) -> None:
-    for inc in incidents:
-        if inc.kind == "presence" and inc.marking and inc.origin is not None:
-            owner = int(ag.owner_index([inc.origin.x], [inc.origin.y])[0])
-            if owner >= 0 and ag.party_ids[owner] != inc.marking:
-                inc.kind = "crossing"
+    """Equipment marked as one party's, standing in the other's control area, has crossed."""
+    marked = [i for i in incidents if i.kind == "presence" and i.marking and i.origin]
+    if not marked:
+        return
+    owner = ag.owner_index(
+        np.array([i.origin.x for i in marked if i.origin]),
+        np.array([i.origin.y for i in marked if i.origin]),
+    )
+    for inc, k in zip(marked, owner, strict=True):
+        if k >= 0 and ag.party_ids[k] != inc.marking:
+            inc.kind = "crossing"
 
 
 def analyze(

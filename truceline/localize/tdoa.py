@@ -22,6 +22,7 @@ Example: a source at the centre of a 10 km square array of four sensors.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,8 +62,9 @@ class TdoaFit:
     converged: BoolArray
     crlb: FloatArray  # (E, 2, 2) Cramér-Rao bound of the position at the estimate, m²
 
-    @property
+    @cached_property
     def n_picks(self) -> NDArray[np.int64]:
+        """Picks used per event (computed once: callers index it event by event)."""
         return self.mask.sum(axis=1)
 
 
