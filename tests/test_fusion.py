@@ -27,9 +27,10 @@ def _deep_in(ag: Agreement, party: int, step: float = 2_000.0) -> tuple[float, f
     """A point of the party's control area 5-20 km from the line."""
     for y in np.arange(-150_000.0, 150_000.0, step):
         for x in (0.0, 20_000.0, -20_000.0):
-            if ag.owner_index([x], [y])[0] == party and 5_000 < ag.distance_to_line_m(
-                np.array([x]), np.array([y])
-            )[0] < 20_000:
+            if (
+                ag.owner_index([x], [y])[0] == party
+                and 5_000 < ag.distance_to_line_m(np.array([x]), np.array([y]))[0] < 20_000
+            ):
                 return x, float(y)
     raise AssertionError("no such point")
 

@@ -371,3 +371,28 @@ def _shared_border(areas: dict[str, shapely.Geometry], file: str) -> shapely.Geo
             "the control areas share no border: give line_of_contact in the agreement",
         )
     return border
+
+
+def agreement_files(path: Path) -> dict[str, str]:
+    """The agreement YAML and every file it refers to, as name → text (names relative to the
+    YAML's folder): what the evidence log keeps so a run can be reproduced from the log.
+
+    >>> import tempfile
+    >>> from truceline.simulate import build_scenario
+    >>> from truceline.simulate.scenario import write_agreement
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = agreement_files(write_agreement(build_scenario(1), Path(tmp), "2026-03-01T00:00:00Z"))
+    >>> sorted(files)
+    ['agreement.yaml', 'control.geojson', 'disengagement.geojson']
+    """
+    text = path.read_text(encoding="utf-8")
+    doc = yaml.safe_load(text) or {}
+    names = [doc.get("control_areas"), doc.get("line_of_contact")]
+    names += [
+        (c.get("rule") or {}).get("area") for c in doc.get("clauses") or [] if isinstance(c, dict)
+    ]
+    files = {path.name: text}
+    for name in names:
+        if isinstance(name, str) and name not in files:
+            files[name] = (path.parent / name).read_text(encoding="utf-8")
+    return files

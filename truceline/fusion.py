@@ -71,6 +71,17 @@ class FusionParams:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> FusionParams:
+        """The parameters as recorded by :meth:`as_dict`, with each value given its field's
+        type back (canonical JSON writes 600.0 as 600).
+
+        >>> FusionParams.from_dict({"patrol_slack_s": 600}).patrol_slack_s
+        600.0
+        """
+        defaults = cls()
+        return cls(**{k: type(getattr(defaults, k))(v) for k, v in values.items()})
+
 
 @dataclass
 class FusionResult:
@@ -529,8 +540,14 @@ def _grouped(
     n = len(items)
     if n == 0:
         return []
-    xy = np.array([[it[1], it[2]] for it in items])
-    sd = np.sqrt(np.array([max(it[3][0, 0], it[3][1, 1]) for it in items]))
+    xy = np.column_stack(
+        [
+            np.fromiter((it[1] for it in items), float, n),
+            np.fromiter((it[2] for it in items), float, n),
+        ]
+    )
+    cov = np.stack([it[3] for it in items])
+    sd = np.sqrt(np.maximum(cov[:, 0, 0], cov[:, 1, 1]))
     tree = cKDTree(xy)
     pairs = []
     for i, j in sorted(tree.query_pairs(float(np.sqrt(gate) * 2 * sd.max()) + 1.0)):

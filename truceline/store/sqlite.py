@@ -22,14 +22,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .. import evidence as ev
 from ..errors import InputError, InputErrors, StoreError
 from ..observations import Observation, ObservationBatch, parse_record
 
@@ -78,6 +85,43 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX incidents_time ON incidents (run_id, time_start_us);
     """,
+    # 2: the evidence log (RFC 9162 Merkle tree), signed tree heads, registered keys
+    """
+    CREATE TABLE log_entries (
+        idx   INTEGER PRIMARY KEY,
+        kind  TEXT    NOT NULL,
+        entry BLOB    NOT NULL,
+        leaf  BLOB    NOT NULL
+    );
+    CREATE TABLE log_nodes (
+        level INTEGER NOT NULL,
+        idx   INTEGER NOT NULL,
+        hash  BLOB    NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE tree_heads (
+        tree_size INTEGER PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        key_id    TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    CREATE TABLE keys (
+        key_id        TEXT PRIMARY KEY,
+        owner         TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        public_key    BLOB NOT NULL,
+        registered_at TEXT NOT NULL
+    );
+    CREATE INDEX keys_owner ON keys (owner);
+    CREATE TABLE signature_policy (
+        type     TEXT PRIMARY KEY,
+        required INTEGER NOT NULL
+    );
+    ALTER TABLE observations ADD COLUMN log_index INTEGER;
+    ALTER TABLE runs ADD COLUMN log_index INTEGER;
+    ALTER TABLE runs ADD COLUMN tree_size INTEGER
+    """,
 )
 
 
@@ -92,8 +136,12 @@ def _position(obs: Observation) -> tuple[float | None, float | None]:
 class SqliteStore:
     """A Truceline store in one SQLite file. Use as a context manager."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, log_key: str | Path | None = None) -> None:
         self.path = Path(path)
+        #: the log's Ed25519 signing key (PEM), created beside the store on first use
+        self.key_path = Path(log_key) if log_key is not None else Path(f"{self.path}.key")
+        self._tree: ev.MerkleTree | None = None
+        self._key: Ed25519PrivateKey | None = None
         try:
             self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -136,6 +184,31 @@ class SqliteStore:
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+        if version < 2:
+            self._log_unlogged()
+
+    def _log_unlogged(self) -> None:
+        """A store made before the evidence log: log its observations, in (source, id)
+        order, so that everything it holds is provable from now on."""
+        rows = self.db.execute(
+            "SELECT source, id, body FROM observations WHERE log_index IS NULL ORDER BY source, id"
+        ).fetchall()
+        if not rows:
+            return
+        with self._writing():
+            first = self._append(
+                [
+                    (
+                        "observation",
+                        ev.canonical({"kind": "observation", "observation": json.loads(b)}),
+                    )
+                    for _, _, b in rows
+                ]
+            )
+            self.db.executemany(
+                "UPDATE observations SET log_index = ? WHERE source = ? AND id = ?",
+                ((first + k, src, ident) for k, (src, ident, _) in enumerate(rows)),
+            )
 
     # -- observations ---------------------------------------------------------------
     def add_observations(self, batch: ObservationBatch) -> tuple[int, int]:
@@ -167,11 +240,20 @@ class SqliteStore:
         if errors:
             raise InputErrors(errors)
         fresh = [o for o in rows if o.key not in existing]
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        if not fresh:  # a re-sent batch: nothing to store, nothing to log
+            return 0, len(rows) + batch.duplicates
+        signed_by = self._check_signatures(fresh)
+        entries = []
+        for o, kid in zip(fresh, signed_by, strict=True):
+            entry: dict[str, Any] = {"kind": "observation", "observation": json.loads(o.body)}
+            if kid is not None:
+                entry["key_id"] = kid
+            entries.append(("observation", ev.canonical(entry)))
+        now = _now()
+        with self._writing():
+            first = self._append(entries)
             self.db.executemany(
-                "INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     (
                         o.key[0],
@@ -182,15 +264,60 @@ class SqliteStore:
                         *_position(o),
                         o.body,
                         now,
+                        first + k,
                     )
-                    for o in fresh
+                    for k, o in enumerate(fresh)
                 ),
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return len(fresh), len(rows) - len(fresh) + batch.duplicates
+
+    def _check_signatures(self, rows: list[Observation]) -> list[str | None]:
+        """The key each observation is signed with (None: unsigned); refuse a bad signature,
+        a signature from a source without a registered key, and unsigned input of a type
+        whose policy requires signatures."""
+        keys: dict[str, list[tuple[str, bytes]]] = {}
+        for kid, owner, public in self.db.execute("SELECT key_id, owner, public_key FROM keys"):
+            keys.setdefault(owner, []).append((kid, bytes(public)))
+        required = self.signature_policy()
+        errors: list[InputError] = []
+        out: list[str | None] = []
+        for o in rows:
+            sig = o.model.signature
+            source = o.model.source
+            if sig is None:
+                if required.get(o.type):
+                    errors.append(
+                        InputError(
+                            o.file,
+                            o.line,
+                            "signature",
+                            f"unsigned, but the policy requires signed {o.type} observations",
+                        )
+                    )
+                out.append(None)
+                continue
+            candidates = keys.get(source, [])
+            if not candidates:
+                errors.append(
+                    InputError(o.file, o.line, "signature", f"no key is registered for {source}")
+                )
+                out.append(None)
+                continue
+            message = ev.observation_signed_bytes(json.loads(o.body))
+            kid = next((k for k, pub in candidates if ev.verify_signature(pub, sig, message)), None)
+            if kid is None:
+                errors.append(
+                    InputError(
+                        o.file,
+                        o.line,
+                        "signature",
+                        f"does not verify with the key registered for {source}",
+                    )
+                )
+            out.append(kid)
+        if errors:
+            raise InputErrors(errors)
+        return out
 
     def count_observations(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM observations").fetchone()[0])
@@ -203,11 +330,23 @@ class SqliteStore:
             yield parse_record(json.loads(body), where, n)
 
     # -- runs and incidents -----------------------------------------------------------
-    def add_run(self, summary: dict[str, Any], features: list[dict[str, Any]]) -> int:
-        """Store one analysis run and its incidents (GeoJSON features) atomically."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+    def add_run(
+        self,
+        summary: dict[str, Any],
+        features: list[dict[str, Any]],
+        agreement: dict[str, str] | None = None,
+        tree_size: int | None = None,
+    ) -> int:
+        """Store one analysis run and its incidents (GeoJSON features) atomically, and log it.
+
+        ``agreement`` is the agreement's files (name → text), logged once so the run can be
+        reproduced from the log alone; ``tree_size`` is the log size the run read its
+        observations at (default: now).
+        """
+        now = _now()
+        size = self.log_size() if tree_size is None else tree_size
+        with self._writing():
+            agreement_index = self._log_agreement(agreement) if agreement else None
             cur = self.db.execute(
                 "INSERT INTO runs (created_at, code_version, agreement_id, inputs_sha256, "
                 "observations, incidents_sha256, summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -226,11 +365,247 @@ class SqliteStore:
                 "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_incident_row(run_id, f) for f in features),
             )
+            entry = {
+                "kind": "run",
+                "run": run_id,
+                "tree_size": size,
+                "root_hash": self.tree().root(size).hex(),
+                "agreement_entry": agreement_index,
+                "code_version": summary["truceline_version"],
+                "parameters": summary.get("parameters", {}),
+                "inputs_sha256": summary["inputs"]["sha256"],
+                "incidents_sha256": summary.get("outputs", {}).get("incidents_sha256", ""),
+            }
+            index = self._append([("run", ev.canonical(entry))])
+            self.db.execute(
+                "UPDATE runs SET log_index = ?, tree_size = ? WHERE id = ?", (index, size, run_id)
+            )
+        return run_id
+
+    # -- the evidence log ---------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction that also appends to the log and signs a new tree head; on
+        any failure the database and the in-memory tree are both rolled back."""
+        tree = self.tree()
+        marks = [len(level) for level in tree.levels]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            # The log records its own history: the head signed last becomes an entry, so an
+            # export from which a past head was dropped or rewritten no longer verifies.
+            head = self.latest_head()
+            if head is not None and head.tree_size == tree.size:
+                self._append([("tree_head", ev.canonical({"kind": "tree_head", **head.as_dict()}))])
+            yield
+            self._sign_head()
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
+            del tree.levels[len(marks) :]
+            for level, n in zip(tree.levels, marks, strict=True):
+                del level[n:]
             raise
-        return run_id
+
+    def tree(self) -> ev.MerkleTree:
+        """The log's Merkle tree (loaded once from the stored leaves and nodes)."""
+        if self._tree is None:
+            levels: list[list[bytes]] = [
+                [bytes(h) for (h,) in self.db.execute("SELECT leaf FROM log_entries ORDER BY idx")]
+            ]
+            for level, h in self.db.execute(
+                "SELECT level, hash FROM log_nodes ORDER BY level, idx"
+            ):
+                while len(levels) <= level:
+                    levels.append([])
+                levels[level].append(bytes(h))
+            self._tree = ev.MerkleTree(levels)
+        return self._tree
+
+    def log_size(self) -> int:
+        return self.tree().size
+
+    def _append(self, entries: list[tuple[str, bytes]]) -> int:
+        """Append canonical entries (inside a write transaction); return the first index."""
+        tree = self.tree()
+        first = tree.size
+        leaves, nodes = [], []
+        for k, (kind, entry) in enumerate(entries):
+            h = ev.leaf_hash(entry)
+            leaves.append((first + k, kind, entry, h))
+            nodes += tree.append(h)
+        self.db.executemany("INSERT INTO log_entries VALUES (?, ?, ?, ?)", leaves)
+        self.db.executemany("INSERT INTO log_nodes VALUES (?, ?, ?)", nodes)
+        return first
+
+    def _signing_key(self) -> Ed25519PrivateKey:
+        """The log's key: loaded from ``key_path``, or made there (mode 0600) for a new log.
+        A log that already has a key never silently gets another one."""
+        if self._key is not None:
+            return self._key
+        registered = self.db.execute("SELECT key_id FROM keys WHERE role = 'log'").fetchall()
+        if self.key_path.exists():
+            try:
+                key = serialization.load_pem_private_key(self.key_path.read_bytes(), None)
+            except ValueError as exc:
+                raise StoreError(f"{self.key_path}: not a PEM private key ({exc})") from None
+            if not isinstance(key, Ed25519PrivateKey):
+                raise StoreError(f"{self.key_path}: not an Ed25519 key")
+        elif registered:
+            raise StoreError(
+                f"the log's signing key {self.key_path} is missing (the store's log is signed "
+                f"by key {registered[-1][0]}); give it with --log-key"
+            )
+        else:
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+        public = ev.public_bytes(key.public_key())
+        kid = ev.key_id(public)
+        if registered and kid not in {r[0] for r in registered}:
+            raise StoreError(f"{self.key_path}: key {kid} is not this log's key")
+        if not registered:
+            self.db.execute(
+                "INSERT INTO keys VALUES (?, 'log', 'log', ?, ?)", (kid, public, _now())
+            )
+        self._key = key
+        return key
+
+    def _sign_head(self) -> None:
+        tree = self.tree()
+        last = self.db.execute("SELECT max(tree_size) FROM tree_heads").fetchone()[0]
+        if last is not None and last == tree.size:
+            return
+        head = ev.sign_tree_head(self._signing_key(), tree.size, tree.root(), _now())
+        self.db.execute(
+            "INSERT INTO tree_heads VALUES (?, ?, ?, ?, ?)",
+            (head.tree_size, head.root_hash, head.timestamp, head.key_id, head.signature),
+        )
+
+    def tree_heads(self) -> list[ev.TreeHead]:
+        """Every signed tree head, oldest first."""
+        return [
+            ev.TreeHead(*row)
+            for row in self.db.execute(
+                "SELECT tree_size, root_hash, timestamp, key_id, signature FROM tree_heads "
+                "ORDER BY tree_size"
+            )
+        ]
+
+    def latest_head(self) -> ev.TreeHead | None:
+        heads = self.tree_heads()
+        return heads[-1] if heads else None
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Canonical entries ``[start, end)`` in log order."""
+        stop = self.log_size() if end is None else end
+        cur = self.db.execute(
+            "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop)
+        )
+        for (entry,) in cur:
+            yield bytes(entry)
+
+    def append(self, kind: str, entries: list[bytes]) -> int:
+        """Append entries that are already RFC 8785 canonical JSON objects of ``kind`` (case
+        events, rulings, ...) in one transaction under a new signed tree head; return the
+        index of the first."""
+        with self._writing():
+            return self._append([(kind, e) for e in entries])
+
+    def logged_observations(self, tree_size: int | None = None) -> Iterator[Observation]:
+        """The observations of the log's first ``tree_size`` entries (default: all), read
+        back from the log itself: what an analysis run at that tree head saw."""
+        size = self.log_size() if tree_size is None else tree_size
+        where = f"{self.path}#log"
+        cur = self.db.execute(
+            "SELECT idx, entry FROM log_entries WHERE kind = 'observation' AND idx < ? "
+            "ORDER BY idx",
+            (size,),
+        )
+        for idx, entry in cur:
+            yield parse_record(json.loads(entry)["observation"], where, int(idx))
+
+    def entry(self, index: int) -> bytes:
+        row = self.db.execute("SELECT entry FROM log_entries WHERE idx = ?", (index,)).fetchone()
+        if row is None:
+            raise StoreError(f"the log has no entry {index} (it holds {self.log_size()})")
+        return bytes(row[0])
+
+    def entry_of(self, source: str, ident: str) -> int:
+        """The log index of observation ``(source, id)``."""
+        row = self.db.execute(
+            "SELECT log_index FROM observations WHERE source = ? AND id = ?", (source, ident)
+        ).fetchone()
+        if row is None or row[0] is None:
+            raise StoreError(f"no observation {source}:{ident} in the store")
+        return int(row[0])
+
+    def run_entry(self, run_id: int) -> dict[str, Any]:
+        row = self.db.execute("SELECT log_index FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None or row[0] is None:
+            raise StoreError(f"no logged analysis run {run_id} in the store")
+        return ev.entry_json(self.entry(int(row[0])))
+
+    def keys(self) -> dict[str, bytes]:
+        """Every registered public key (the log's and the sources'), by key id."""
+        return {
+            kid: bytes(pub)
+            for kid, pub in self.db.execute("SELECT key_id, public_key FROM keys ORDER BY key_id")
+        }
+
+    def register_key(self, owner: str, role: str, public: bytes) -> str:
+        """Register a source's (sensor's, monitor's, party's) Ed25519 public key; logged."""
+        if len(public) != 32:
+            raise StoreError("an Ed25519 public key is 32 bytes")
+        kid = ev.key_id(public)
+        if self.db.execute("SELECT 1 FROM keys WHERE key_id = ?", (kid,)).fetchone():
+            return kid
+        entry = {
+            "kind": "key",
+            "key_id": kid,
+            "owner": owner,
+            "role": role,
+            "public_key": ev.b64(public),
+        }
+        with self._writing():
+            self.db.execute(
+                "INSERT INTO keys VALUES (?, ?, ?, ?, ?)", (kid, owner, role, public, _now())
+            )
+            self._append([("key", ev.canonical(entry))])
+        return kid
+
+    def signature_policy(self) -> dict[str, bool]:
+        return {
+            t: bool(r) for t, r in self.db.execute("SELECT type, required FROM signature_policy")
+        }
+
+    def set_signature_policy(self, obs_type: str, required: bool) -> None:
+        """Whether unsigned observations of ``obs_type`` are refused; logged."""
+        if self.signature_policy().get(obs_type, False) == required:
+            return
+        entry = {"kind": "policy", "type": obs_type, "signatures_required": required}
+        with self._writing():
+            self.db.execute(
+                "INSERT OR REPLACE INTO signature_policy VALUES (?, ?)", (obs_type, int(required))
+            )
+            self._append([("policy", ev.canonical(entry))])
+
+    def _log_agreement(self, files: dict[str, str]) -> int:
+        """Log the agreement's files once; return the index of the entry that holds them."""
+        digest = hashlib.sha256(ev.canonical(files)).hexdigest()
+        for idx, entry in self.db.execute(
+            "SELECT idx, entry FROM log_entries WHERE kind = 'agreement' ORDER BY idx"
+        ):
+            if json.loads(entry)["sha256"] == digest:
+                return int(idx)
+        return self._append(
+            [("agreement", ev.canonical({"kind": "agreement", "sha256": digest, "files": files}))]
+        )
 
     def latest_run(self) -> int | None:
         row = self.db.execute("SELECT max(id) FROM runs").fetchone()
@@ -245,6 +620,10 @@ class SqliteStore:
             "SELECT feature FROM incidents WHERE run_id = ? ORDER BY time_start_us, id", (run,)
         )
         return [json.loads(f) for (f,) in cur]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _incident_row(run_id: int, feature: dict[str, Any]) -> tuple[Any, ...]:
