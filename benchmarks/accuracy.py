@@ -105,12 +105,12 @@ def main() -> None:
     if args.plot:
         from truceline.charts import reliability
 
-        pooled: dict[str, dict[str, int]] = {}
+        pooled: dict[str, dict[str, Any]] = {}
         for r in reports.values():
             for k, v in r["kinds"]["fire"]["reliability"].items():
-                bin_ = pooled.setdefault(k, {"n": 0, "correct": 0})
-                bin_["n"] += v["n"]
-                bin_["correct"] += v["correct"]
+                bin_ = pooled.setdefault(k, {"n": 0, "correct": 0, "p_sum": 0.0})
+                for field in ("n", "correct", "p_sum"):
+                    bin_[field] += v.get(field, 0)
         reliability(pooled, args.plot, f"Fire attribution, {len(reports)} simulated days")
         print("reliability bins:", pooled)
     if args.out:

@@ -56,12 +56,20 @@ def fires_against_front(sided: SidedPoints, summary: dict[str, Any], out: Path, 
     return out
 
 
-def reliability(bins: dict[str, dict[str, int]], out: Path, title: str) -> Path:
+def reliability(bins: dict[str, dict[str, Any]], out: Path, title: str) -> Path:
     """Reliability diagram: for incidents whose top party probability falls in each bin, the
     share where that party really fired. Calibrated probabilities lie on the diagonal."""
     keys = sorted(bins)
-    centre = np.array([np.mean([float(v) for v in k.split("-")]) for k in keys])
     n = np.array([bins[k]["n"] for k in keys], dtype=float)
+    # each bin at the mean probability given in it where known, else at the bin's centre
+    centre = np.array(
+        [
+            bins[k]["p_sum"] / bins[k]["n"]
+            if bins[k].get("p_sum") and bins[k]["n"]
+            else np.mean([float(v) for v in k.split("-")])
+            for k in keys
+        ]
+    )
     correct = np.array([bins[k]["correct"] for k in keys], dtype=float)
     share = correct / np.maximum(n, 1)
     # 95 % Wilson interval per bin

@@ -153,7 +153,7 @@ def _kind_figures(
     attributed = [(t, i) for t, i in pairs if i.get("attributed_to")]
     correct = sum(1 for t, i in attributed if i["attributed_to"] == t["side"])
     brier = []
-    reliability: dict[int, list[int]] = {}
+    reliability: dict[int, list[float]] = {}
     for t, i in pairs:
         probs = dict(i.get("attribution") or {})
         undetermined = max(0.0, 1.0 - sum(probs.values()))
@@ -163,9 +163,10 @@ def _kind_figures(
         if probs:
             top = max(sorted(probs), key=lambda k: probs[k])
             b = min(int(probs[top] * 10), 9)
-            reliability.setdefault(b, [0, 0])
+            reliability.setdefault(b, [0, 0, 0.0])
             reliability[b][0] += 1
             reliability[b][1] += int(top == t["side"])
+            reliability[b][2] += probs[top]
     origin_err = [d for t, i in pairs if (d := _dist(t["_o"], i["_o"])) is not None]
     impact_err = [d for t, i in pairs if (d := _dist(t["_i"], i["_i"])) is not None]
     weapon_ok = sum(1 for t, i in pairs if i.get("weapon") == t.get("weapon"))
@@ -184,8 +185,12 @@ def _kind_figures(
         "coverage": _ratio(len(attributed), len(tk)),
         "brier": round(float(np.mean(brier)), 4) if brier else None,
         "reliability": {
-            f"{b / 10:.1f}-{(b + 1) / 10:.1f}": {"n": n, "correct": c}
-            for b, (n, c) in sorted(reliability.items())
+            f"{b / 10:.1f}-{(b + 1) / 10:.1f}": {
+                "n": int(n),
+                "correct": int(c),
+                "p_sum": round(ps, 4),
+            }
+            for b, (n, c, ps) in sorted(reliability.items())
         },
         "weapon_accuracy": _ratio(weapon_ok, len(pairs)),
         "origin_error_m": {
