@@ -22,6 +22,9 @@ demo: install
 	$(BIN)/truceline ingest --db $(DEMO)/truceline.db $(DEMO)/scenario/observations.jsonl
 	$(BIN)/truceline analyze --db $(DEMO)/truceline.db --agreement $(DEMO)/scenario/agreement.yaml --out $(DEMO)/analysis
 	$(BIN)/truceline evaluate --truth $(DEMO)/scenario/truth.jsonl --incidents $(DEMO)/analysis/incidents.geojson
+	$(BIN)/truceline reproduce 1 --db $(DEMO)/truceline.db --out $(DEMO)/reproduced
+	$(BIN)/truceline log export --db $(DEMO)/truceline.db --out $(DEMO)/evidence
+	$(BIN)/truceline log verify $(DEMO)/evidence
 
 # Real data beside the repository (never copied into it): fires of spring 2022 against the front.
 DATA ?= ../shared/data

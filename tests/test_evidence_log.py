@@ -239,6 +239,14 @@ def test_reproduce_a_simulated_day_from_the_log(scenario: Path, tmp_path: Path) 
     assert "reproduced run 1" in res.output
     for name in ("incidents.geojson", "summary.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    ingested = summary["inputs"]["observations"]
+    assert summary["evidence"]["tree_size"] == ingested  # the head the run read at
+
+    res = runner.invoke(app, ["log", "consistency", str(ingested), "--db", db])
+    assert res.exit_code == 0, res.output
+    proof = json.loads(res.output)
+    assert proof["first"]["tree_size"] == ingested and proof["consistency_path"]
 
     res = runner.invoke(app, ["log", "export", "--db", db, "--out", str(tmp_path / "exp")])
     assert res.exit_code == 0, res.output

@@ -191,7 +191,6 @@ def analyze(
     from .analysis import analyze as run_analysis
     from .analysis import write_outputs
     from .observations import check_parties
-    from .store.sqlite import SqliteStore
 
     if not files and db is None:
         err.print("error: give observation files, --db, or both")
@@ -203,18 +202,25 @@ def analyze(
         run_id = None
         size = None
         if db is not None:
+            from .store.sqlite import SqliteStore
+
             with SqliteStore(db, log_key) as store:
                 if batch is not None:
                     check_parties(batch.observations, ag.party_ids)  # before anything is stored
                     store.add_observations(batch)
                 size = store.log_size()
+                root = store.tree().root(size).hex()
                 observations = list(store.logged_observations(size))
         else:
             observations = batch.observations if batch is not None else []
         with _progress("locating acoustic events", len(observations)) as tick:
             result = run_analysis(observations, ag, threshold=threshold, progress=tick)
+        if size is not None:  # the tree head the run read its observations at
+            result.summary["evidence"] = {"tree_size": size, "root_hash": root}
         geo, _ = write_outputs(result, ag, out_dir)
         if db is not None:
+            from .store.sqlite import SqliteStore
+
             features = json.loads(geo.read_text())["features"]
             with SqliteStore(db, log_key) as store:
                 run_id = store.add_run(
@@ -439,6 +445,40 @@ def log_prove(
     print(json.dumps(bundle, indent=1))
 
 
+@log_app.command("consistency")
+def log_consistency(
+    first: Annotated[int, typer.Argument(help="The earlier tree size.")],
+    second: Annotated[
+        int | None, typer.Argument(help="The later tree size (default: now).")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Print a consistency proof between two signed tree heads (JSON): that the later log
+    extends the earlier one without changing any entry (RFC 9162 §2.1.4)."""
+    from .errors import StoreError
+    from .evidence import verify_consistency
+
+    def run() -> dict[str, Any]:
+        with _open_store(db) as store:
+            heads = {h.tree_size: h for h in store.tree_heads()}
+            later = second if second is not None else store.log_size()
+            for size in (first, later):
+                if size not in heads:
+                    raise StoreError(f"no signed tree head of size {size}")
+            proof = store.tree().consistency_proof(first, later)
+            a, b = heads[first], heads[later]
+            assert verify_consistency(
+                first, later, bytes.fromhex(a.root_hash), bytes.fromhex(b.root_hash), proof
+            )
+            return {
+                "first": a.as_dict(),
+                "second": b.as_dict(),
+                "consistency_path": [h.hex() for h in proof],
+            }
+
+    print(json.dumps(_guard(run), indent=1))
+
+
 @log_app.command("check-proof")
 def log_check_proof(
     proof: Annotated[Path, typer.Argument(help="A proof printed by `truceline log prove`.")],
@@ -558,6 +598,10 @@ def reproduce(
             result = run_analysis(
                 observations, ag, FusionParams.from_dict(params), threshold=threshold, progress=tick
             )
+        result.summary["evidence"] = {
+            "tree_size": entry["tree_size"],
+            "root_hash": entry["root_hash"],
+        }
         geo, _ = write_outputs(result, ag, out_dir)
         return entry, hashlib.sha256(geo.read_bytes()).hexdigest()
 
