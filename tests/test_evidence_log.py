@@ -268,3 +268,23 @@ def test_reproduce_a_simulated_day_from_the_log(scenario: Path, tmp_path: Path) 
     entries.write_bytes(entries.read_bytes().replace(b'"N"', b'"S"', 1))
     res = runner.invoke(app, ["log", "verify", str(tmp_path / "exp")])
     assert res.exit_code == 1 and "FAILED" in res.output
+
+
+def test_two_processes_appending_to_one_log_stay_consistent(tmp_path: Path) -> None:
+    """The service and a CLI command (or two workers) share the store file: each sees the
+    other's appends before its own, so the tree and the signed heads stay one log."""
+    a = SqliteStore(tmp_path / "t.db")
+    a.add_observations(parse_lines(_lines([_thermal(1)]), "a.jsonl"))
+    b = SqliteStore(tmp_path / "t.db")
+    b.add_observations(parse_lines(_lines([_thermal(2)]), "b.jsonl"))
+    a.add_observations(parse_lines(_lines([_thermal(3)]), "c.jsonl"))
+    b.create_token("analyst", "x")
+    for store in (a, b):
+        head = store.latest_head()
+        assert head is not None and store.tree().root().hex() == head.root_hash
+        bundle = inclusion_bundle(store.tree(), 0, store.entry(0), head)
+        assert check_inclusion_bundle(bundle, store.keys()[head.key_id])
+    files = export_files(a.entries(), a.tree_heads(), a.keys())
+    assert verify_files(files).ok
+    a.close()
+    b.close()

@@ -32,6 +32,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "Thermal",
     "Uav",
     "canonical_json",
+    "observation_schema",
     "parse_lines",
     "read_observations",
 ]
@@ -73,7 +75,11 @@ def _check_lonlat(v: list[float]) -> list[float]:
     return v
 
 
-Time = Annotated[int, BeforeValidator(_time)]
+Time = Annotated[
+    int,
+    BeforeValidator(_time),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339"}),
+]
 StrictFloat = Annotated[float, Field(strict=False, allow_inf_nan=False)]
 LonLat = Annotated[
     list[StrictFloat], Field(min_length=2, max_length=2), AfterValidator(_check_lonlat)
@@ -220,6 +226,11 @@ class Allegation(_Common):
 
 Model = Patrol | Acoustic | Thermal | Uav | Allegation
 _ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
+
+
+def observation_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    """The JSON Schema of one observation (any of the five types), for OpenAPI."""
+    return dict(_ADAPTER.json_schema(ref_template=ref_template, by_alias=True))
 
 
 def canonical_json(value: Any) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -122,6 +123,40 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN log_index INTEGER;
     ALTER TABLE runs ADD COLUMN tree_size INTEGER
     """,
+    # 3: the service: bearer tokens (hashes only), incident reviews, the commission's cases
+    """
+    CREATE TABLE tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        role         TEXT NOT NULL,
+        member_state TEXT,
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX tokens_name ON tokens (name);
+    CREATE TABLE incident_reviews (
+        id         TEXT PRIMARY KEY,
+        status     TEXT    NOT NULL,
+        published  INTEGER NOT NULL,
+        by         TEXT    NOT NULL,
+        updated_at TEXT    NOT NULL,
+        log_index  INTEGER NOT NULL
+    );
+    CREATE TABLE cases (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident   TEXT,
+        allegation TEXT,
+        accused    TEXT NOT NULL,
+        filed_by   TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE case_events (
+        case_id   INTEGER NOT NULL REFERENCES cases (id),
+        seq       INTEGER NOT NULL,
+        event     TEXT    NOT NULL,
+        log_index INTEGER NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    )
+    """,
 )
 
 
@@ -143,7 +178,10 @@ class SqliteStore:
         self._tree: ev.MerkleTree | None = None
         self._key: Ed25519PrivateKey | None = None
         try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+            # one connection, usable from the service's worker threads (it serialises them)
+            self.db = sqlite3.connect(
+                str(self.path), isolation_level=None, timeout=30.0, check_same_thread=False
+            )
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -387,9 +425,13 @@ class SqliteStore:
     def _writing(self) -> Iterator[None]:
         """One write transaction that also appends to the log and signs a new tree head; on
         any failure the database and the in-memory tree are both rolled back."""
-        tree = self.tree()
-        marks = [len(level) for level in tree.levels]
         self.db.execute("BEGIN IMMEDIATE")
+        try:
+            tree = self.tree()  # brought up to date under the write lock
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        marks = [len(level) for level in tree.levels]
         try:
             # The log records its own history: the head signed last becomes an entry, so an
             # export from which a past head was dropped or rewritten no longer verifies.
@@ -407,7 +449,18 @@ class SqliteStore:
             raise
 
     def tree(self) -> ev.MerkleTree:
-        """The log's Merkle tree (loaded once from the stored leaves and nodes)."""
+        """The log's Merkle tree: loaded once from the stored leaves and nodes, then brought
+        up to date with what other processes (another CLI command, the service) appended."""
+        if self._tree is not None:
+            stored = self.db.execute("SELECT max(idx) FROM log_entries").fetchone()[0]
+            stored = 0 if stored is None else int(stored) + 1
+            if stored > self._tree.size:
+                for (leaf,) in self.db.execute(
+                    "SELECT leaf FROM log_entries WHERE idx >= ? ORDER BY idx", (self._tree.size,)
+                ):
+                    self._tree.append(bytes(leaf))
+            elif stored < self._tree.size:
+                self._tree = None
         if self._tree is None:
             levels: list[list[bytes]] = [
                 [bytes(h) for (h,) in self.db.execute("SELECT leaf FROM log_entries ORDER BY idx")]
@@ -594,6 +647,150 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO signature_policy VALUES (?, ?)", (obs_type, int(required))
             )
             self._append([("policy", ev.canonical(entry))])
+
+    # -- the service: tokens, reviews, cases -------------------------------------------------
+    def create_token(self, role: str, name: str, member_state: str | None = None) -> str:
+        """Issue a bearer token; only its SHA-256 is stored. Logged (without the token)."""
+        token = "tl_" + secrets.token_urlsafe(32)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        entry = {"kind": "token", "name": name, "role": role, "member_state": member_state}
+        with self._writing():
+            self.db.execute(
+                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
+                (digest, name, role, member_state, _now()),
+            )
+            self._append([("token", ev.canonical(entry))])
+        return token
+
+    def token_holder(self, token: str) -> tuple[str, str, str | None] | None:
+        """``(name, role, member_state)`` of a token, or None."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        row = self.db.execute(
+            "SELECT name, role, member_state FROM tokens WHERE token_sha256 = ?", (digest,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def set_review(self, incident: str, status: str, published: bool, by: str) -> int:
+        """An analyst's status and publication decision on an incident; logged."""
+        entry = {
+            "kind": "incident_review",
+            "incident": incident,
+            "status": status,
+            "published": published,
+            "by": by,
+        }
+        with self._writing():
+            index = self._append([("incident_review", ev.canonical(entry))])
+            self.db.execute(
+                "INSERT OR REPLACE INTO incident_reviews VALUES (?, ?, ?, ?, ?, ?)",
+                (incident, status, int(published), by, _now(), index),
+            )
+        return index
+
+    def reviews(self) -> dict[str, tuple[str, bool]]:
+        return {
+            i: (st, bool(pub))
+            for i, st, pub in self.db.execute("SELECT id, status, published FROM incident_reviews")
+        }
+
+    def open_case(self, event: dict[str, Any]) -> int:
+        with self._writing():
+            cur = self.db.execute(
+                "INSERT INTO cases (incident, allegation, accused, filed_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    event["incident"],
+                    event["allegation"],
+                    event["accused"],
+                    event["filed_by"],
+                    _now(),
+                ),
+            )
+            case_id = int(cur.lastrowid or 0)
+            self._case_event(case_id, 0, event)
+        return case_id
+
+    def add_case_event(self, case_id: int, event: dict[str, Any]) -> int:
+        with self._writing():
+            seq = self.db.execute(
+                "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
+            ).fetchone()[0]
+            return self._case_event(case_id, int(seq), event)
+
+    def _case_event(self, case_id: int, seq: int, event: dict[str, Any]) -> int:
+        entry = {"kind": "case_event", "case": case_id, "seq": seq, "event": event}
+        index = self._append([("case_event", ev.canonical(entry))])
+        self.db.execute(
+            "INSERT INTO case_events VALUES (?, ?, ?, ?)",
+            (case_id, seq, json.dumps(event, sort_keys=True), index),
+        )
+        return index
+
+    def case_events(self, case_id: int) -> list[dict[str, Any]]:
+        return [
+            json.loads(e)
+            for (e,) in self.db.execute(
+                "SELECT event FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
+            )
+        ]
+
+    def case_ids(self) -> list[int]:
+        return [int(i) for (i,) in self.db.execute("SELECT id FROM cases ORDER BY id")]
+
+    def observation_bodies(self, refs: list[str]) -> dict[str, tuple[dict[str, Any], int]]:
+        """``source:id`` → (body, log index) for the refs that are stored."""
+        out: dict[str, tuple[dict[str, Any], int]] = {}
+        for ref in refs:
+            source, _, ident = ref.partition(":")
+            row = self.db.execute(
+                "SELECT body, log_index FROM observations WHERE source = ? AND id = ?",
+                (source, ident),
+            ).fetchone()
+            if row is not None:
+                out[ref] = (json.loads(row[0]), int(row[1]))
+        return out
+
+    def query_incidents(
+        self,
+        run_id: int | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        kind: str | None = None,
+        after: tuple[int, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Features of a run (the latest by default) in (time_start, id) order, filtered in
+        SQL by time, bounding box and kind, from ``after`` (a cursor) on."""
+        run = self.latest_run() if run_id is None else run_id
+        if run is None:
+            return
+        sql = ["SELECT feature FROM incidents WHERE run_id = ?"]
+        args: list[Any] = [run]
+        if start_us is not None:
+            sql.append("AND time_end_us >= ?")
+            args.append(start_us)
+        if end_us is not None:
+            sql.append("AND time_start_us <= ?")
+            args.append(end_us)
+        if bbox is not None:
+            sql.append("AND lon >= ? AND lat >= ? AND lon <= ? AND lat <= ?")
+            args += list(bbox)
+        if kind is not None:
+            sql.append("AND kind = ?")
+            args.append(kind)
+        if after is not None:
+            sql.append("AND (time_start_us > ? OR (time_start_us = ? AND id > ?))")
+            args += [after[0], after[0], after[1]]
+        sql.append("ORDER BY time_start_us, id")
+        for (feature,) in self.db.execute(" ".join(sql), args):
+            yield json.loads(feature)
+
+    def incident(self, incident_id: str, run_id: int | None = None) -> dict[str, Any] | None:
+        run = self.latest_run() if run_id is None else run_id
+        row = self.db.execute(
+            "SELECT feature FROM incidents WHERE run_id = ? AND id = ?", (run, incident_id)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def _log_agreement(self, files: dict[str, str]) -> int:
         """Log the agreement's files once; return the index of the entry that holds them."""

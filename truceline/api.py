@@ -1,0 +1,625 @@
+"""The HTTP API (FastAPI; OpenAPI 3.1 at ``/openapi.json``; everything under ``/v1``).
+
+It wraps the store and the library: no analysis logic lives here. Authorisation is decided
+by :mod:`truceline.access`, the case workflow by :mod:`truceline.review`, and every write
+is an entry of the evidence log.
+
+- Bodies above ``Settings.max_body_bytes`` get 413, malformed JSON 422, more requests than
+  ``Settings.rate_per_s`` (with a burst of ``Settings.burst``) from one client 429.
+- ``POST /v1/observations`` takes a JSON array or JSON lines; all-or-nothing, idempotent by
+  ``(source, id)``; answers with the counts and the new signed tree head.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from . import __version__, review
+from ._time import parse_time
+from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
+from .errors import InputError, InputErrors, StoreError
+from .evidence import inclusion_bundle
+from .observations import observation_schema, parse_lines
+from .store.sqlite import SqliteStore
+
+__all__ = ["Settings", "create_app"]
+
+
+@dataclass
+class Settings:
+    db: Path
+    log_key: Path | None = None
+    disclosure: Disclosure = field(default_factory=Disclosure)
+    quorum: int = 2  # member states whose commissioners must sign a ruling
+    max_body_bytes: int = 8 * 1024 * 1024
+    rate_per_s: float = 50.0
+    burst: int = 200
+    page_max: int = 1000
+    now_us: Callable[[], int] = field(default=lambda: int(time.time() * 1e6))
+
+
+class _Limits(BaseHTTPMiddleware):
+    """413 for oversized bodies, 429 for floods (a token bucket per client)."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        super().__init__(app)
+        self.settings = settings
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        s = self.settings
+        key = request.headers.get("authorization") or (
+            request.client.host if request.client else "?"
+        )
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(key, (float(s.burst), now))
+            tokens = min(float(s.burst), tokens + (now - last) * s.rate_per_s)
+            if tokens < 1.0:
+                self.buckets[key] = (tokens, now)
+                return JSONResponse(
+                    {"detail": "too many requests; slow down"},
+                    status_code=429,
+                    headers={"Retry-After": str(max(1, round(1 / s.rate_per_s)))},
+                )
+            self.buckets[key] = (tokens - 1.0, now)
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > s.max_body_bytes:
+            return JSONResponse(
+                {"detail": f"body larger than {s.max_body_bytes} bytes"}, status_code=413
+            )
+        response = await call_next(request)
+        if response.status_code == 405:  # Allow: every method any route of this path takes
+            methods: set[str] = set()
+            for route in request.app.routes:
+                match, _ = route.matches({**request.scope, "method": "GET"})
+                if match.name != "NONE" and getattr(route, "methods", None):
+                    methods |= set(route.methods)
+            response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
+
+
+class Problem(BaseModel):
+    """An error: ``detail`` says what is wrong (for 422, a list naming where)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Unknown or malformed bearer token"},
+    403: {"model": Problem, "description": "The caller's role may not do this"},
+    404: {"model": Problem, "description": "No such object, or not visible to the caller"},
+    409: {"model": Problem, "description": "Not allowed in the case's current state"},
+    413: {"model": Problem, "description": "Body too large"},
+    422: {"model": Problem, "description": "Invalid input (where, and what is wrong)"},
+    429: {"model": Problem, "description": "Too many requests"},
+    503: {"model": Problem, "description": "The store is unavailable"},
+}
+
+
+def _unprocessable(loc: list[Any], msg: str) -> HTTPException:
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+class ObservationsAccepted(BaseModel):
+    accepted: int
+    duplicates: int
+    tree_head: dict[str, Any] | None
+
+
+class ReviewIn(BaseModel):
+    status: str = Field(pattern="^(automatic|corroborated|verified|disputed|rejected)$")
+    published: bool
+
+
+class CaseIn(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "anyOf": [
+                {"required": ["incident"], "properties": {"incident": {"type": "string"}}},
+                {"required": ["allegation"], "properties": {"allegation": {"type": "string"}}},
+            ]
+        }
+    }
+
+    incident: str | None = Field(None, min_length=1, max_length=200)
+    allegation: str | None = Field(
+        None, min_length=3, max_length=600, description="an allegation observation, SOURCE:ID"
+    )
+    accused: str
+    reply_days: float = Field(7.0, gt=0, le=90)
+    summary: str = Field("", max_length=10_000)
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class RulingIn(BaseModel):
+    decision: str = Field(pattern="^(violation|no_violation|undetermined)$")
+    responsible: str | None = None
+    clause: str | None = None
+    remedy: str = Field("", max_length=10_000)
+    position: str = Field("sign", pattern="^(sign|dissent)$")
+    reason: str = Field("", max_length=10_000)
+
+
+class ReopenIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=10_000)
+    reply_days: float = Field(7.0, gt=0, le=90)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application over one store (opened once; requests are serialised on it)."""
+    store = SqliteStore(settings.db, settings.log_key)
+    lock = threading.RLock()
+    app = FastAPI(
+        title="Truceline",
+        version=__version__,
+        responses=ERRORS,
+        description="Ceasefire monitoring and verification: observations, incidents, "
+        "evidence and the Special Commission's cases.",
+    )
+    app.add_middleware(_Limits, settings=settings)
+    app.state.store = store
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        if not authorization:
+            return PUBLIC
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "use Authorization: Bearer TOKEN")
+        with lock:
+            holder = store.token_holder(token.strip())
+        if holder is None:
+            raise HTTPException(401, "unknown token")
+        return Principal(*holder)
+
+    Who = Annotated[Principal, Depends(principal)]
+    CaseId = Annotated[int, PathParam(ge=1, le=2**62)]
+
+    def require(who: Principal, *roles: str) -> None:
+        if who.role not in roles:
+            raise HTTPException(403, f"{who.role} may not do this")
+
+    def head_dict() -> dict[str, Any] | None:
+        head = store.latest_head()
+        return head.as_dict() if head else None
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        with lock:
+            return {
+                "status": "ok",
+                "version": __version__,
+                "observations": store.count_observations(),
+                "log_size": store.log_size(),
+            }
+
+    @app.post(
+        "/v1/observations",
+        response_model=ObservationsAccepted,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"$ref": "#/components/schemas/Observation"},
+                        }
+                    },
+                    "application/x-ndjson": {"schema": {"type": "string", "minLength": 1}},
+                },
+            }
+        },
+    )
+    async def post_observations(request: Request, who: Who) -> ObservationsAccepted:
+        """Submit observations (a JSON array, or JSON lines); all-or-nothing; re-sending the
+        same ``(source, id)`` is a no-op."""
+        if who.role == "public" or who.role == "commissioner":
+            raise HTTPException(403, f"{who.role} may not submit observations")
+        raw = await request.body()
+        if len(raw) > settings.max_body_bytes:
+            raise HTTPException(413, f"body larger than {settings.max_body_bytes} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _unprocessable(["body"], "the body is not UTF-8") from None
+        if not text.strip():
+            raise _unprocessable(["body"], "no observations in the body")
+        ctype = request.headers.get("content-type", "")
+        if "json" in ctype and "ndjson" not in ctype and text.lstrip().startswith("["):
+            try:
+                items = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _unprocessable(["body"], f"malformed JSON: {exc.msg} at {exc.pos}") from None
+            if not isinstance(items, list):
+                raise _unprocessable(["body"], "expected a JSON array of observations")
+            if not items:
+                raise _unprocessable(["body"], "no observations in the array")
+            lines = [json.dumps(i) for i in items]
+        else:
+            lines = text.splitlines()
+        try:
+            batch = parse_lines(lines, "body")
+        except (InputError, InputErrors) as exc:
+            raise HTTPException(422, _errors(exc)) from None
+        for obs in batch.observations:
+            reason = may_submit(who, obs.raw)
+            if reason:
+                raise HTTPException(403, f"body:{obs.line}: {reason}")
+        with lock:
+            try:
+                accepted, dup = store.add_observations(batch)
+            except (InputError, InputErrors) as exc:
+                raise HTTPException(422, _errors(exc)) from None
+            return ObservationsAccepted(accepted=accepted, duplicates=dup, tree_head=head_dict())
+
+    @app.get("/v1/incidents")
+    def get_incidents(
+        who: Who,
+        bbox: Annotated[
+            str | None, Query(description="minlon,minlat,maxlon,maxlat", pattern=BBOX)
+        ] = None,
+        start: Annotated[
+            str | None, Query(description="RFC 3339", json_schema_extra={"format": "date-time"})
+        ] = None,
+        end: Annotated[
+            str | None, Query(description="RFC 3339", json_schema_extra={"format": "date-time"})
+        ] = None,
+        status: str | None = None,
+        party: str | None = None,
+        clause: str | None = None,
+        kind: str | None = None,
+        cursor: Annotated[
+            str | None,
+            Query(description="`next` of the previous page", pattern=CURSOR),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Incidents of the latest analysis run the caller may see, as GeoJSON, in time
+        order; ``next`` is the cursor of the following page."""
+        box = _bbox(bbox)
+        t0 = _time(start, "start")
+        t1 = _time(end, "end")
+        after = _cursor(cursor)
+        now = settings.now_us()
+        features: list[dict[str, Any]] = []
+        last: tuple[int, str] | None = None
+        with lock:
+            reviews = store.reviews()
+            for f in store.query_incidents(None, t0, t1, box, kind, after):
+                p = f["properties"]
+                last = (parse_time(p["time_start"]), p["id"])
+                seen = view_incident(who, f, reviews.get(p["id"]), now, settings.disclosure)
+                if seen is None:
+                    continue
+                sp = seen["properties"]
+                if status and sp["status"] != status:
+                    continue
+                if party and sp.get("attributed_to") != party:
+                    continue
+                if clause and clause not in (sp.get("violations") or []):
+                    continue
+                features.append(seen)
+                if len(features) >= limit:
+                    break
+        more = len(features) >= limit and last is not None
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "next": _make_cursor(last) if more and last else None,
+        }
+
+    @app.get("/v1/incidents/{incident_id}")
+    def get_incident(incident_id: str, who: Who) -> dict[str, Any]:
+        """One incident with its supporting observations and an inclusion proof of each."""
+        with lock:
+            feature = store.incident(incident_id)
+            if feature is None:
+                raise HTTPException(404, "no such incident")
+            review_ = store.reviews().get(incident_id)
+            seen = view_incident(who, feature, review_, settings.now_us(), settings.disclosure)
+            if seen is None:
+                raise HTTPException(404, "no such incident")
+            if (
+                not (who.is_staff or who.party is not None)
+                or "observations" not in seen["properties"]
+            ):
+                return {**seen, "evidence": []}
+            head = store.latest_head()
+            bodies = store.observation_bodies(seen["properties"]["observations"])
+            published = bool(seen["properties"].get("published"))
+            evidence = []
+            for ref, (body, index) in sorted(bodies.items()):
+                if (
+                    who.party is not None
+                    and body.get("type") == "allegation"
+                    and body.get("party") != who.party
+                    and not published
+                ):
+                    continue  # the other party's unpublished allegation
+                item: dict[str, Any] = {
+                    "ref": ref,
+                    "observation": body,
+                    "signed": "signature" in body,
+                }
+                if head is not None and index < head.tree_size:
+                    item["proof"] = inclusion_bundle(store.tree(), index, store.entry(index), head)
+                evidence.append(item)
+            return {**seen, "evidence": evidence}
+
+    @app.patch("/v1/incidents/{incident_id}")
+    def review_incident(incident_id: str, body: ReviewIn, who: Who) -> dict[str, Any]:
+        """Set an incident's status and publication (analysts)."""
+        require(who, "analyst")
+        with lock:
+            if store.incident(incident_id) is None:
+                raise HTTPException(404, "no such incident")
+            index = store.set_review(incident_id, body.status, body.published, who.name)
+            return {
+                "id": incident_id,
+                "status": body.status,
+                "published": body.published,
+                "log_index": index,
+            }
+
+    @app.get("/v1/evidence/sth")
+    def get_sth() -> dict[str, Any]:
+        """The latest signed tree head of the evidence log."""
+        with lock:
+            head = head_dict()
+        if head is None:
+            raise HTTPException(404, "the log is empty")
+        return head
+
+    @app.get("/v1/evidence/proof/{entry}")
+    def get_proof(entry: Annotated[int, PathParam(ge=0, le=2**62)], who: Who) -> dict[str, Any]:
+        """An inclusion proof of one log entry in the latest signed tree head. The public
+        and sensors get proofs of everything but observations and case events, whose
+        proofs come with the incidents and cases they may see."""
+        with lock:
+            head = store.latest_head()
+            if head is None or not 0 <= entry < head.tree_size:
+                raise HTTPException(404, "no such entry under the signed tree head")
+            data = store.entry(entry)
+            kind = json.loads(data)["kind"]
+            if not who.is_staff and kind in ("observation", "case_event", "token"):
+                own = (
+                    who.party is not None
+                    and kind == "observation"
+                    and json.loads(data)["observation"].get("party") == who.party
+                )
+                if not own:
+                    raise HTTPException(403, "this entry's proof is not public")
+            return inclusion_bundle(store.tree(), entry, data, head)
+
+    # -- cases ------------------------------------------------------------------------------
+    def _visible_case(who: Principal, case_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        events = store.case_events(case_id)
+        if not events:
+            raise HTTPException(404, "no such case")
+        state = review.case_state(events, settings.now_us(), settings.quorum)
+        if who.is_staff:
+            return events, state
+        if who.party is not None and who.party in (state["accused"], state["filed_by"]):
+            return events, state
+        if state["status"] == "ruled":  # a ruling in force is public, with its dissents
+            public = [e for e in events if e["kind"] in ("opened", "ruling", "reopened")]
+            return public, {**state, "replies": []}
+        raise HTTPException(404, "no such case")
+
+    @app.post("/v1/cases", status_code=201)
+    def post_case(body: CaseIn, who: Who) -> dict[str, Any]:
+        """Open a case from an incident or an allegation (analysts, commissioners; a party on
+        its own allegation)."""
+        if not (body.incident or body.allegation):
+            raise _unprocessable(["body"], "give incident or allegation")
+        filed_by = None
+        with lock:
+            if body.allegation:
+                found = store.observation_bodies([body.allegation]).get(body.allegation)
+                if found is None or found[0].get("type") != "allegation":
+                    raise HTTPException(404, "no such allegation")
+                filed_by = found[0]["party"]
+            if body.incident and store.incident(body.incident) is None:
+                raise HTTPException(404, "no such incident")
+            if who.party is not None:
+                if not body.allegation or filed_by != who.party:
+                    raise HTTPException(403, "a party opens cases only on its own allegations")
+            elif who.role not in ("analyst", "commissioner"):
+                raise HTTPException(403, f"{who.role} may not open cases")
+            event = review.opened(
+                settings.now_us(),
+                who.name,
+                accused=body.accused,
+                incident=body.incident,
+                allegation=body.allegation,
+                filed_by=filed_by,
+                reply_days=body.reply_days,
+                summary=body.summary,
+            )
+            case_id = store.open_case(event)
+            events, state = _visible_case(who, case_id)
+            return {"id": case_id, "state": state, "events": events}
+
+    @app.get("/v1/cases")
+    def list_cases(who: Who) -> list[dict[str, Any]]:
+        """The cases the caller may see, with their state."""
+        out = []
+        with lock:
+            for case_id in store.case_ids():
+                try:
+                    _, state = _visible_case(who, case_id)
+                except HTTPException:
+                    continue
+                out.append({"id": case_id, "state": state})
+        return out
+
+    @app.get("/v1/cases/{case_id}")
+    def get_case(case_id: CaseId, who: Who) -> dict[str, Any]:
+        with lock:
+            events, state = _visible_case(who, case_id)
+            return {"id": case_id, "state": state, "events": events}
+
+    def _add(case_id: int, who: Principal, event: dict[str, Any]) -> dict[str, Any]:
+        events = store.case_events(case_id)
+        try:
+            review.check_event(events, event, settings.now_us(), settings.quorum)
+        except review.ReviewError as exc:
+            raise HTTPException(409, str(exc)) from None
+        store.add_case_event(case_id, event)
+        events, state = _visible_case(who, case_id)
+        return {"id": case_id, "state": state, "events": events}
+
+    @app.post("/v1/cases/{case_id}/replies", status_code=201)
+    def post_reply(case_id: CaseId, body: ReplyIn, who: Who) -> dict[str, Any]:
+        """A party's reply, within the reply window (the accused party or the filer)."""
+        if who.party is None:
+            raise HTTPException(403, "only parties reply")
+        with lock:
+            _visible_case(who, case_id)
+            return _add(
+                case_id, who, review.reply(settings.now_us(), who.name, who.party, body.text)
+            )
+
+    @app.post("/v1/cases/{case_id}/rulings", status_code=201)
+    def post_ruling(case_id: CaseId, body: RulingIn, who: Who) -> dict[str, Any]:
+        """A commissioner signs (or dissents from) a ruling; it takes effect when
+        commissioners of ``quorum`` member states have signed the same ruling."""
+        require(who, "commissioner")
+        if not who.member_state:
+            raise HTTPException(403, "this commissioner's token names no member state")
+        with lock:
+            _visible_case(who, case_id)
+            event = review.ruling(
+                settings.now_us(),
+                who.name,
+                who.member_state,
+                body.decision,
+                body.responsible,
+                body.clause,
+                body.remedy,
+                body.position,
+                body.reason,
+            )
+            return _add(case_id, who, event)
+
+    @app.post("/v1/cases/{case_id}/reopen", status_code=201)
+    def post_reopen(case_id: CaseId, body: ReopenIn, who: Who) -> dict[str, Any]:
+        """Reopen a ruled case; its history is kept."""
+        require(who, "commissioner")
+        with lock:
+            _visible_case(who, case_id)
+            event = review.reopened(settings.now_us(), who.name, body.reason, body.reply_days)
+            return _add(case_id, who, event)
+
+    def openapi() -> dict[str, Any]:
+        """The generated schema, plus the observation formats (FORMATS §2) as components."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema = observation_schema("#/components/schemas/{model}")
+            comps = doc.setdefault("components", {}).setdefault("schemas", {})
+            comps.update(schema.pop("$defs", {}))
+            comps["Observation"] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": malformed JSON
+            return JSONResponse(
+                {"detail": [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}]},
+                status_code=422,
+            )
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(StoreError)
+    def _store_error(request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    return app
+
+
+def _errors(exc: InputError | InputErrors) -> list[dict[str, Any]]:
+    errs = exc.errors if isinstance(exc, InputErrors) else [exc]
+    return [
+        {
+            "loc": ["body", e.line, e.field or ""],
+            "msg": str(e),
+            "type": "value_error",
+            "line": e.line,
+            "field": e.field,
+            "message": e.message,
+        }
+        for e in errs
+    ]
+
+
+_NUM = r"-?[0-9]+(\.[0-9]+)?"
+BBOX = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        a, b, c, d = (float(v) for v in text.split(","))
+    except ValueError:
+        raise _unprocessable(["query", "bbox"], "bbox is minlon,minlat,maxlon,maxlat") from None
+    return a, b, c, d  # an empty or inverted box selects nothing
+
+
+def _time(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise _unprocessable(["query", name], str(exc)) from None
+
+
+CURSOR = r"^-?[0-9]{1,19}:[A-Za-z0-9_.:-]{0,128}$"
+
+
+def _make_cursor(last: tuple[int, str]) -> str:
+    """A position in (time_start, id) order: the last incident of the page."""
+    return f"{last[0]}:{last[1]}"
+
+
+def _cursor(text: str | None) -> tuple[int, str] | None:
+    if not text:
+        return None
+    t, _, ident = text.partition(":")
+    try:
+        return int(t), ident
+    except ValueError:
+        raise _unprocessable(["query", "cursor"], "not a cursor this service gave") from None

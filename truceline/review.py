@@ -1,0 +1,225 @@
+"""The Special Commission's case workflow, as pure functions over a case's event history.
+
+A case is the list of what happened to it, in order; its state is computed from that list,
+never stored beside it, so the history cannot disagree with the state and reopening keeps
+everything. Every event is also an entry of the evidence log.
+
+Events (``kind``):
+
+- ``opened``: from an incident or an allegation; names the accused party and the reply
+  deadline (``reply_by``).
+- ``reply``: the accused party's answer (or the filer's), accepted until the deadline.
+- ``ruling``: a commissioner's signature on a ruling — ``decision`` (``violation``,
+  ``no_violation``, ``undetermined``), ``responsible`` party, ``clause``, ``remedy`` — or a
+  dissent from it (``position``: ``sign`` or ``dissent``, with ``reason``). Signatures are on
+  the ruling's exact content: two commissioners sign the same ruling only if every field is
+  the same.
+- ``reopened``: a commissioner reopens a ruled case (new evidence); the earlier ruling stays
+  in the history, no longer in force, and a new reply window opens.
+
+A ruling takes effect when commissioners from at least ``quorum`` different member states
+have signed it; its dissents are published with it.
+
+>>> t0 = 1_772_323_200_000_000
+>>> events = [
+...     opened(t0, "analyst-1", incident="inc-1", accused="S", reply_days=7),
+...     ruling(t0 + 1, "com-fr", "FR", "violation", "S", "C1", "Cease fire."),
+...     ruling(t0 + 2, "com-de", "DE", "violation", "S", "C1", "Cease fire."),
+... ]
+>>> state = case_state(events, now_us=t0 + 3, quorum=2)
+>>> state["status"], state["ruling"]["decision"], state["ruling"]["signed_by_states"]
+('ruled', 'violation', ['DE', 'FR'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ._time import format_time
+
+__all__ = [
+    "DECISIONS",
+    "ReviewError",
+    "case_state",
+    "check_event",
+    "opened",
+    "reopened",
+    "reply",
+    "ruling",
+]
+
+DECISIONS = ("violation", "no_violation", "undetermined")
+DAY_US = 86_400_000_000
+
+
+class ReviewError(ValueError):
+    """An event that the case's state does not allow (the API answers 409)."""
+
+
+def opened(
+    t_us: int,
+    by: str,
+    *,
+    accused: str,
+    incident: str | None = None,
+    allegation: str | None = None,
+    filed_by: str | None = None,
+    reply_days: float = 7.0,
+    summary: str = "",
+) -> dict[str, Any]:
+    return {
+        "kind": "opened",
+        "time": format_time(t_us),
+        "by": by,
+        "incident": incident,
+        "allegation": allegation,
+        "accused": accused,
+        "filed_by": filed_by,
+        "reply_by": format_time(t_us + int(reply_days * DAY_US)),
+        "summary": summary,
+    }
+
+
+def reply(t_us: int, by: str, party: str, text: str) -> dict[str, Any]:
+    return {"kind": "reply", "time": format_time(t_us), "by": by, "party": party, "text": text}
+
+
+def ruling(
+    t_us: int,
+    by: str,
+    member_state: str,
+    decision: str,
+    responsible: str | None,
+    clause: str | None,
+    remedy: str,
+    position: str = "sign",
+    reason: str = "",
+) -> dict[str, Any]:
+    return {
+        "kind": "ruling",
+        "time": format_time(t_us),
+        "by": by,
+        "member_state": member_state,
+        "position": position,
+        "reason": reason,
+        "decision": decision,
+        "responsible": responsible,
+        "clause": clause,
+        "remedy": remedy,
+    }
+
+
+def reopened(t_us: int, by: str, reason: str, reply_days: float = 7.0) -> dict[str, Any]:
+    return {
+        "kind": "reopened",
+        "time": format_time(t_us),
+        "by": by,
+        "reason": reason,
+        "reply_by": format_time(t_us + int(reply_days * DAY_US)),
+    }
+
+
+def _content(ev: dict[str, Any]) -> dict[str, Any]:
+    return {k: ev[k] for k in ("decision", "responsible", "clause", "remedy")}
+
+
+def ruling_id(ev: dict[str, Any]) -> str:
+    """The id of a ruling's content (what signatures are on)."""
+    text = json.dumps(_content(ev), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[str, Any]:
+    """The state of a case from its history: ``status`` (``awaiting_reply``,
+    ``under_review``, ``ruled``), the reply deadline, replies, the proposed rulings with
+    their signatures and dissents, and the ruling in force (if any)."""
+    from ._time import parse_time
+
+    if not events or events[0]["kind"] != "opened":
+        raise ReviewError("a case starts with an 'opened' event")
+    first = events[0]
+    reply_by = parse_time(first["reply_by"])
+    proposals: dict[str, dict[str, Any]] = {}
+    in_force: dict[str, Any] | None = None
+    history_rulings: list[dict[str, Any]] = []
+    replies = []
+    for ev in events[1:]:
+        if ev["kind"] == "reply":
+            replies.append(ev)
+        elif ev["kind"] == "ruling":
+            rid = ruling_id(ev)
+            prop = proposals.setdefault(
+                rid, {"id": rid, **_content(ev), "signatures": [], "dissents": []}
+            )
+            who = {"by": ev["by"], "member_state": ev["member_state"], "time": ev["time"]}
+            if ev["position"] == "dissent":
+                prop["dissents"].append({**who, "reason": ev["reason"]})
+            else:
+                prop["signatures"].append(who)
+            states = sorted({s["member_state"] for s in prop["signatures"]})
+            prop["signed_by_states"] = states
+            if in_force is None and len(states) >= quorum:
+                in_force = prop
+        elif ev["kind"] == "reopened":
+            if in_force is not None:
+                history_rulings.append({**in_force, "superseded": ev["time"]})
+            in_force = None
+            proposals = {}
+            reply_by = parse_time(ev["reply_by"])
+    for prop in proposals.values():
+        prop.setdefault("signed_by_states", [])
+    if in_force is not None:
+        status = "ruled"
+    elif now_us <= reply_by:
+        status = "awaiting_reply"
+    else:
+        status = "under_review"
+    return {
+        "status": status,
+        "incident": first["incident"],
+        "allegation": first["allegation"],
+        "accused": first["accused"],
+        "filed_by": first["filed_by"],
+        "opened": first["time"],
+        "reply_by": format_time(reply_by),
+        "reply_open": in_force is None and now_us <= reply_by,
+        "replies": replies,
+        "proposals": sorted(proposals.values(), key=lambda p: p["id"]),
+        "ruling": in_force,
+        "earlier_rulings": history_rulings,
+        "quorum": quorum,
+    }
+
+
+def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, quorum: int) -> None:
+    """Refuse an event the case's state does not allow, with the reason."""
+    state = case_state(events, now_us, quorum)
+    kind = ev["kind"]
+    if kind == "reply":
+        if state["status"] == "ruled":
+            raise ReviewError("the case is ruled; replies are closed")
+        if not state["reply_open"]:
+            raise ReviewError(f"the reply window closed at {state['reply_by']}")
+        if ev["party"] not in (state["accused"], state["filed_by"]):
+            raise ReviewError("only the accused party or the filer may reply")
+    elif kind == "ruling":
+        if state["status"] == "ruled":
+            raise ReviewError("the case is already ruled; reopen it first")
+        if ev["decision"] not in DECISIONS:
+            raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}")
+        if ev["position"] not in ("sign", "dissent"):
+            raise ReviewError("position must be sign or dissent")
+        if ev["decision"] == "violation" and not ev["responsible"]:
+            raise ReviewError("a violation ruling names the responsible party")
+        for prop in state["proposals"]:
+            if prop["id"] == ruling_id(ev) and any(
+                s["by"] == ev["by"] for s in prop["signatures"] + prop["dissents"]
+            ):
+                raise ReviewError("this commissioner has already taken a position on it")
+    elif kind == "reopened":
+        if state["status"] != "ruled":
+            raise ReviewError("only a ruled case can be reopened")
+    else:
+        raise ReviewError(f"unknown event {kind}")
