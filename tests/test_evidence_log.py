@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -44,16 +45,16 @@ def _lines(records: list[dict[str, object]]) -> list[str]:
     return [json.dumps(r) for r in records]
 
 
-def _store_with_history(path: Path, batches: int = 6, per_batch: int = 11) -> SqliteStore:
-    store = SqliteStore(path)
+def _store_with_history(opener: Any, batches: int = 6, per_batch: int = 11) -> Any:
+    store = opener()
     for b in range(batches):
         recs = [_thermal(b * per_batch + k) for k in range(per_batch)]
         store.add_observations(parse_lines(_lines(recs), f"batch{b}.jsonl"))
     return store
 
 
-def test_every_batch_is_logged_under_a_new_signed_head(tmp_path: Path) -> None:
-    with _store_with_history(tmp_path / "t.db") as store:
+def test_every_batch_is_logged_under_a_new_signed_head(open_store: Any) -> None:
+    with _store_with_history(open_store) as store:
         heads = store.tree_heads()
         assert [h.tree_size for h in heads] == [11, 23, 35, 47, 59, 71]
         assert store.tree().root().hex() == heads[-1].root_hash
@@ -64,18 +65,18 @@ def test_every_batch_is_logged_under_a_new_signed_head(tmp_path: Path) -> None:
     assert res.ok, res.problems
     assert res.tree_size == 71 and res.heads_checked == 6
     # the tree reloaded from the file is the same tree
-    with SqliteStore(tmp_path / "t.db") as store:
+    with open_store() as store:
         assert store.tree().root().hex() == heads[-1].root_hash
         assert store.tree().levels == _store_levels(store)
 
 
-def _store_levels(store: SqliteStore) -> list[list[bytes]]:
+def _store_levels(store: Any) -> list[list[bytes]]:
     store._tree = None
     return store.tree().levels
 
 
-def test_a_failed_batch_leaves_log_and_tree_unchanged(tmp_path: Path) -> None:
-    with _store_with_history(tmp_path / "t.db", batches=1) as store:
+def test_a_failed_batch_leaves_log_and_tree_unchanged(open_store: Any) -> None:
+    with _store_with_history(open_store, batches=1) as store:
         root = store.tree().root()
         changed = dict(_thermal(3), position=[36.5, 48.0])
         with pytest.raises(InputErrors):
@@ -83,10 +84,10 @@ def test_a_failed_batch_leaves_log_and_tree_unchanged(tmp_path: Path) -> None:
         assert store.tree().root() == root and store.log_size() == 11
 
 
-def test_a_missing_log_key_is_never_silently_replaced(tmp_path: Path) -> None:
-    _store_with_history(tmp_path / "t.db", batches=1).close()
-    (tmp_path / "t.db.key").unlink()
-    with SqliteStore(tmp_path / "t.db") as store, pytest.raises(StoreError, match="missing"):
+def test_a_missing_log_key_is_never_silently_replaced(open_store: Any, tmp_path: Path) -> None:
+    _store_with_history(open_store, batches=1).close()
+    (tmp_path / "t.key").unlink()
+    with open_store() as store, pytest.raises(StoreError, match="missing"):
         store.add_observations(parse_lines(_lines([_thermal(500)]), "x.jsonl"))
 
 
@@ -97,7 +98,8 @@ def test_every_tampering_of_an_exported_log_is_detected(tmp_path: Path) -> None:
     """10,000 random mutations of an exported log (bit flips anywhere in the entries,
     deleted, reordered, duplicated, inserted or truncated entries, a rewritten or dropped
     past tree head, a forged signed tree head): the offline verifier detects every one."""
-    with _store_with_history(tmp_path / "t.db", batches=6, per_batch=11) as store:
+    opener = lambda: SqliteStore(tmp_path / "t.db")  # noqa: E731
+    with _store_with_history(opener, batches=6, per_batch=11) as store:
         files = export_files(store.entries(), store.tree_heads(), store.keys())
     assert verify_files(files).ok
     forger = Ed25519PrivateKey.generate()
@@ -184,13 +186,13 @@ def _mutate(
     return kind, out
 
 
-def test_signed_observations(tmp_path: Path) -> None:
+def test_signed_observations(open_store: Any) -> None:
     key = Ed25519PrivateKey.generate()
     good = dict(_thermal(1, source="sat-1"))
     good["signature"] = b64(key.sign(observation_signed_bytes(good)))
     forged = dict(_thermal(2, source="sat-1"))
     forged["signature"] = b64(Ed25519PrivateKey.generate().sign(observation_signed_bytes(forged)))
-    with SqliteStore(tmp_path / "t.db") as store:
+    with open_store() as store:
         with pytest.raises(InputErrors, match="no key is registered for sat-1"):
             store.add_observations(parse_lines(_lines([good]), "a.jsonl"))
         kid = store.register_key("sat-1", "sensor", public_bytes(key.public_key()))
@@ -212,8 +214,8 @@ def test_signed_observations(tmp_path: Path) -> None:
     assert kid in json.loads(files["keys.json"])
 
 
-def test_inclusion_proofs_of_the_store_check_with_the_public_key(tmp_path: Path) -> None:
-    with _store_with_history(tmp_path / "t.db") as store:
+def test_inclusion_proofs_of_the_store_check_with_the_public_key(open_store: Any) -> None:
+    with _store_with_history(open_store) as store:
         head = store.latest_head()
         assert head is not None
         log_key = store.keys()[head.key_id]
@@ -270,12 +272,12 @@ def test_reproduce_a_simulated_day_from_the_log(scenario: Path, tmp_path: Path) 
     assert res.exit_code == 1 and "FAILED" in res.output
 
 
-def test_two_processes_appending_to_one_log_stay_consistent(tmp_path: Path) -> None:
+def test_two_processes_appending_to_one_log_stay_consistent(open_store: Any) -> None:
     """The service and a CLI command (or two workers) share the store file: each sees the
     other's appends before its own, so the tree and the signed heads stay one log."""
-    a = SqliteStore(tmp_path / "t.db")
+    a = open_store()
     a.add_observations(parse_lines(_lines([_thermal(1)]), "a.jsonl"))
-    b = SqliteStore(tmp_path / "t.db")
+    b = open_store()
     b.add_observations(parse_lines(_lines([_thermal(2)]), "b.jsonl"))
     a.add_observations(parse_lines(_lines([_thermal(3)]), "c.jsonl"))
     b.create_token("analyst", "x")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from truceline.evidence import EXPORT_FILES, export_files, verify_files
-from truceline.store.sqlite import SqliteStore
+from truceline.store import open_store
 
 
 def _free_port() -> int:
@@ -67,14 +67,25 @@ def _batch(k: int, size: int = 100) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_every_acknowledged_observation_survives_sigkill_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_every_acknowledged_observation_survives_sigkill_exactly_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     db = tmp_path / "t.db"
-    with SqliteStore(db) as store:
+    key = tmp_path / "log.key"
+    options: list[str] = ["--log-key", str(key)]
+    database_url = None
+    if kind == "postgres":
+        from tests.conftest import new_postgres_db
+
+        database_url = new_postgres_db(request.getfixturevalue("postgres_cluster"))
+        options += ["--database-url", database_url]
+    with open_store(db, database_url, key) as store:
         token = store.create_token("sensor", "firms-api")
     headers = {"Authorization": f"Bearer {token}"}
     port = _free_port()
     url = f"http://127.0.0.1:{port}/v1/observations"
-    proc = _serve(db, port)
+    proc = _serve(db, port, *options)
     acknowledged: set[int] = set()
     sent: set[int] = set()
     stop = threading.Event()
@@ -100,7 +111,7 @@ def test_every_acknowledged_observation_survives_sigkill_exactly_once(tmp_path: 
     proc.wait()
     killed_after = len(acknowledged)
     time.sleep(0.3)
-    proc = _serve(db, port)
+    proc = _serve(db, port, *options)
     time.sleep(1.0)
     stop.set()
     worker.join()
@@ -108,7 +119,7 @@ def test_every_acknowledged_observation_survives_sigkill_exactly_once(tmp_path: 
     proc.wait(timeout=10)
     assert killed_after >= 3, "the kill came too early to test anything"
 
-    with SqliteStore(db) as store:
+    with open_store(db, database_url, key) as store:
         logged = [
             json.loads(e)["observation"]["id"]
             for e in store.entries()
@@ -124,3 +135,75 @@ def test_every_acknowledged_observation_survives_sigkill_exactly_once(tmp_path: 
     assert stored <= {f"b{k}-{i}" for k in sent for i in range(100)}
     assert all(name in files for name in EXPORT_FILES)
     assert verify_files(files).ok  # and the log survived the kill intact
+
+
+def test_the_same_day_through_postgres_and_sqlite_gives_the_same_answers(
+    postgres_cluster: str, scenario: Path, tmp_path: Path
+) -> None:
+    """Ingest, analyse, reproduce and serve a simulated day on PostgreSQL + PostGIS: the
+    incidents (and the API's answers) are the SQLite store's, byte for byte."""
+    from typer.testing import CliRunner
+
+    from tests.conftest import new_postgres_db
+    from truceline.cli import app as cli
+
+    runner = CliRunner()
+    url = new_postgres_db(postgres_cluster)
+    key = str(tmp_path / "log.key")
+    obs, ag = str(scenario / "observations.jsonl"), str(scenario / "agreement.yaml")
+    outs = {}
+    for name, where in (
+        ("pg", ["--database-url", url]),
+        ("sqlite", ["--db", str(tmp_path / "t.db")]),
+    ):
+        for args in (
+            ["ingest", *where, "--log-key", key + name, obs],
+            [
+                "analyze",
+                *where,
+                "--log-key",
+                key + name,
+                "--agreement",
+                ag,
+                "--out",
+                str(tmp_path / name),
+            ],
+            ["reproduce", "1", *where, "--out", str(tmp_path / f"{name}-again")],
+        ):
+            res = runner.invoke(cli, args)
+            assert res.exit_code == 0, (args, res.output)
+        outs[name] = (tmp_path / name / "incidents.geojson").read_bytes()
+        assert outs[name] == (tmp_path / f"{name}-again" / "incidents.geojson").read_bytes()
+    assert outs["pg"] == outs["sqlite"]
+
+    res = runner.invoke(
+        cli,
+        [
+            "token",
+            "create",
+            "--database-url",
+            url,
+            "--log-key",
+            key + "pg",
+            "--role",
+            "analyst",
+            "--name",
+            "a",
+        ],
+    )
+    token = res.output.split()[-1]
+    port = _free_port()
+    proc = _serve(tmp_path / "unused.db", port, "--database-url", url, "--log-key", key + "pg")
+    try:
+        page = httpx.get(
+            f"http://127.0.0.1:{port}/v1/incidents",
+            params={"limit": 1000, "bbox": "30,40,45,55"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        sth = httpx.get(f"http://127.0.0.1:{port}/v1/evidence/sth").json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    expected = [f["properties"]["id"] for f in json.loads(outs["pg"])["features"]]
+    assert [f["properties"]["id"] for f in page["features"]] == expected[:1000]
+    assert sth["tree_size"] > 0

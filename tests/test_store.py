@@ -1,8 +1,13 @@
+"""Store behaviour, on SQLite and on PostgreSQL + PostGIS alike (``open_store`` is
+parametrised over both); the few SQLite-only facts (WAL, the file's bytes) are marked."""
+
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,14 +17,31 @@ from truceline.store.sqlite import MIGRATIONS, SqliteStore
 
 from .test_observations import GOOD
 
+Opener = Callable[..., Any]
+
 
 def _batch(*records: dict) -> object:
     return parse_lines([json.dumps(r) for r in records], "x.jsonl")
 
 
-def test_schema_is_migrated_and_wal(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "t.db") as store:
+def _state(store: Any) -> list[Any]:
+    """Everything a store holds, as comparable rows (for 'nothing was written')."""
+    tables = ("observations", "log_entries", "log_nodes", "tree_heads", "runs", "incidents")
+    out = []
+    for t in tables:
+        out.append(sorted(map(tuple, store._x(f"SELECT * FROM {t}").fetchall()), key=repr))
+    return out
+
+
+def test_schema_is_migrated(open_store: Opener) -> None:
+    with open_store() as store:
         assert store.schema_version == len(MIGRATIONS)
+    with open_store() as store:  # reopening migrates nothing
+        assert store.schema_version == len(MIGRATIONS)
+
+
+def test_sqlite_is_wal(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "t.db") as store:
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -33,61 +55,97 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         SqliteStore(path)
 
 
-def test_idempotent_by_source_and_id(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    with SqliteStore(path) as store:
-        assert store.add_observations(_batch(*GOOD.values())) == (5, 0)  # type: ignore[arg-type]
-    before = path.read_bytes()
-    with SqliteStore(path) as store:
-        assert store.add_observations(_batch(*GOOD.values())) == (0, 5)  # type: ignore[arg-type]
+def test_idempotent_by_source_and_id(open_store: Opener) -> None:
+    with open_store() as store:
+        assert store.add_observations(_batch(*GOOD.values())) == (5, 0)
+        before = _state(store)
+    with open_store() as store:
+        assert store.add_observations(_batch(*GOOD.values())) == (0, 5)
         assert store.count_observations() == 5
-    assert path.read_bytes() == before
+        assert _state(store) == before
 
 
-def test_conflicting_resend_is_refused_and_nothing_written(tmp_path: Path) -> None:
+def test_sqlite_file_is_untouched_by_a_resend(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     with SqliteStore(path) as store:
-        store.add_observations(_batch(GOOD["uav"]))  # type: ignore[arg-type]
+        store.add_observations(_batch(*GOOD.values()))  # type: ignore[arg-type]
     before = path.read_bytes()
-    changed = dict(GOOD["uav"], count=5)
-    with SqliteStore(path) as store, pytest.raises(InputErrors, match="different content"):
-        store.add_observations(_batch(GOOD["thermal"], changed))  # type: ignore[arg-type]
     with SqliteStore(path) as store:
-        assert store.count_observations() == 1
+        store.add_observations(_batch(*GOOD.values()))  # type: ignore[arg-type]
     assert path.read_bytes() == before
 
 
-def test_round_trip_keeps_everything(tmp_path: Path) -> None:
+def test_conflicting_resend_is_refused_and_nothing_written(open_store: Opener) -> None:
+    with open_store() as store:
+        store.add_observations(_batch(GOOD["uav"]))
+        before = _state(store)
+    changed = dict(GOOD["uav"], count=5)
+    with open_store() as store, pytest.raises(InputErrors, match="different content"):
+        store.add_observations(_batch(GOOD["thermal"], changed))
+    with open_store() as store:
+        assert store.count_observations() == 1
+        assert _state(store) == before
+
+
+def test_round_trip_keeps_everything(open_store: Opener) -> None:
     rec = dict(GOOD["acoustic"], extra={"k": [1, 2]})
-    with SqliteStore(tmp_path / "t.db") as store:
-        store.add_observations(_batch(rec))  # type: ignore[arg-type]
+    with open_store() as store:
+        store.add_observations(_batch(rec))
         (back,) = list(store.iter_observations())
     assert back.raw == rec
     assert back.time_us == parse_lines([json.dumps(rec)], "x").observations[0].time_us
 
 
-def test_runs_and_incidents(tmp_path: Path) -> None:
-    feature = {
+def _feature(n: int, lon: float, lat: float, t: str) -> dict[str, Any]:
+    return {
         "type": "Feature",
-        "id": "inc-1",
-        "geometry": {"type": "Point", "coordinates": [36.0, 48.0]},
+        "id": f"inc-{n}",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
-            "id": "inc-1",
+            "id": f"inc-{n}",
             "kind": "fire",
-            "time_start": "2026-03-01T00:00:00Z",
-            "time_end": "2026-03-01T00:00:30Z",
+            "time_start": t,
+            "time_end": t,
             "confidence": 0.9,
             "attributed_to": "N",
             "status": "automatic",
         },
     }
-    summary = {
-        "truceline_version": "0",
-        "agreement": "a",
-        "inputs": {"sha256": "x", "observations": 3},
-        "outputs": {"incidents_sha256": "y"},
-    }
-    with SqliteStore(tmp_path / "t.db") as store:
-        run = store.add_run(summary, [feature])
+
+
+SUMMARY = {
+    "truceline_version": "0",
+    "agreement": "a",
+    "inputs": {"sha256": "x", "observations": 3},
+    "outputs": {"incidents_sha256": "y"},
+}
+
+
+def test_runs_incidents_and_spatial_queries(open_store: Opener) -> None:
+    feats = [
+        _feature(1, 36.0, 48.0, "2026-03-01T00:00:00Z"),
+        _feature(2, 36.5, 48.5, "2026-03-01T01:00:00Z"),
+        _feature(3, 37.0, 48.0, "2026-03-01T02:00:00Z"),
+    ]
+    with open_store() as store:
+        run = store.add_run(SUMMARY, feats)
         assert store.latest_run() == run
-        assert store.incidents() == [feature]
+        assert store.incidents() == feats
+        box = [f["id"] for f in store.query_incidents(bbox=(35.9, 47.9, 36.6, 48.6))]
+        assert box == ["inc-1", "inc-2"]
+        late = [f["id"] for f in store.query_incidents(start_us=1772326800000000)]
+        assert late == ["inc-2", "inc-3"]
+        after = [f["id"] for f in store.query_incidents(after=(1772323200000000, "inc-1"))]
+        assert after == ["inc-2", "inc-3"]
+
+
+def test_postgis_answers_a_bbox_from_its_spatial_index(open_store: Opener) -> None:
+    if open_store.kind != "postgres":  # type: ignore[attr-defined]
+        pytest.skip("PostGIS only")
+    with open_store() as store:
+        store._x("SET enable_seqscan = off")
+        plan = store.query_plan(
+            "SELECT id FROM incidents WHERE run_id = ? " + store._bbox_clause(),
+            (1, 35.0, 47.0, 37.0, 49.0),
+        )
+    assert "incidents_geom" in plan

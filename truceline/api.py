@@ -32,7 +32,7 @@ from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
 from .errors import InputError, InputErrors, StoreError
 from .evidence import inclusion_bundle
 from .observations import observation_schema, parse_lines
-from .store.sqlite import SqliteStore
+from .store import open_store
 
 __all__ = ["Settings", "create_app"]
 
@@ -40,6 +40,7 @@ __all__ = ["Settings", "create_app"]
 @dataclass
 class Settings:
     db: Path
+    database_url: str | None = None  # PostgreSQL + PostGIS instead of the SQLite file
     log_key: Path | None = None
     disclosure: Disclosure = field(default_factory=Disclosure)
     quorum: int = 2  # member states whose commissioners must sign a ruling
@@ -164,7 +165,7 @@ class ReopenIn(BaseModel):
 
 def create_app(settings: Settings) -> FastAPI:
     """The application over one store (opened once; requests are serialised on it)."""
-    store = SqliteStore(settings.db, settings.log_key)
+    store = open_store(settings.db, settings.database_url, settings.log_key)
     lock = threading.RLock()
     app = FastAPI(
         title="Truceline",

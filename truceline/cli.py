@@ -32,6 +32,14 @@ T = TypeVar("T")
 
 DbOption = Annotated[Path, typer.Option("--db", help="SQLite store file.")]
 DEFAULT_DB = Path("truceline.db")
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TRUCELINE_DATABASE_URL",
+        help="PostgreSQL + PostGIS store (postgresql://...) instead of the SQLite file.",
+    ),
+]
 LogKeyOption = Annotated[
     Path | None,
     typer.Option(help="The evidence log's signing key (default: the store's path + .key)."),
@@ -137,6 +145,7 @@ def _read(files: list[Path]) -> Any:
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Observation files (.jsonl, FIRMS .csv).")],
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
     agreement: Annotated[
         Path | None, typer.Option(help="Agreement whose parties allegations must name.")
     ] = None,
@@ -146,13 +155,12 @@ def ingest(
     each new observation becomes an entry of the signed evidence log."""
     from .agreement import load_agreement
     from .observations import check_parties
-    from .store.sqlite import SqliteStore
 
     def run() -> tuple[int, int, int, Any]:
         batch = _read(files)
         if agreement is not None:
             check_parties(batch.observations, load_agreement(agreement).party_ids)
-        with SqliteStore(db, log_key) as store:
+        with _store(db, database_url, log_key) as store:
             accepted, dup = store.add_observations(batch)
             head = store.latest_head()
             return accepted, dup, store.count_observations(), head
@@ -181,6 +189,7 @@ def analyze(
         float, typer.Option(help="Attribution threshold.", min=0.5, max=1.0)
     ] = 0.95,
     log_key: LogKeyOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Localise, fuse, attribute and judge; write incidents.geojson and summary.json.
 
@@ -192,8 +201,10 @@ def analyze(
     from .analysis import write_outputs
     from .observations import check_parties
 
+    if database_url and db is None:
+        db = DEFAULT_DB  # (unused: the PostgreSQL store is the store)
     if not files and db is None:
-        err.print("error: give observation files, --db, or both")
+        err.print("error: give observation files, --db (or --database-url), or both")
         raise typer.Exit(2)
 
     def run() -> tuple[Path, dict[str, Any], int | None]:
@@ -202,9 +213,7 @@ def analyze(
         run_id = None
         size = None
         if db is not None:
-            from .store.sqlite import SqliteStore
-
-            with SqliteStore(db, log_key) as store:
+            with _store(db, database_url, log_key) as store:
                 if batch is not None:
                     check_parties(batch.observations, ag.party_ids)  # before anything is stored
                     store.add_observations(batch)
@@ -219,10 +228,8 @@ def analyze(
             result.summary["evidence"] = {"tree_size": size, "root_hash": root}
         geo, _ = write_outputs(result, ag, out_dir)
         if db is not None:
-            from .store.sqlite import SqliteStore
-
             features = json.loads(geo.read_text())["features"]
-            with SqliteStore(db, log_key) as store:
+            with _store(db, database_url, log_key) as store:
                 run_id = store.add_run(
                     result.summary, features, agreement_files(agreement), tree_size=size
                 )
@@ -340,21 +347,27 @@ key_app = typer.Typer(
 app.add_typer(key_app, name="key")
 
 
-def _open_store(db: Path, log_key: Path | None = None) -> Any:
-    from .errors import StoreError
-    from .store.sqlite import SqliteStore
+def _store(db: Path | None, database_url: str | None, log_key: Path | None = None) -> Any:
+    from .store import open_store
 
-    if not db.exists():
+    return open_store(db, database_url, log_key)
+
+
+def _open_store(db: Path, database_url: str | None, log_key: Path | None = None) -> Any:
+    """An existing store (a command that only reads must not create an empty one)."""
+    from .errors import StoreError
+
+    if not database_url and not db.exists():
         raise StoreError(f"{db}: no such store")
-    return SqliteStore(db, log_key)
+    return _store(db, database_url, log_key)
 
 
 @log_app.command("sth")
-def log_sth(db: DbOption = DEFAULT_DB) -> None:
+def log_sth(db: DbOption = DEFAULT_DB, database_url: DatabaseUrlOption = None) -> None:
     """Print the latest signed tree head (JSON)."""
 
     def run() -> Any:
-        with _open_store(db) as store:
+        with _open_store(db, database_url) as store:
             return store.latest_head()
 
     head = _guard(run)
@@ -368,12 +381,13 @@ def log_sth(db: DbOption = DEFAULT_DB) -> None:
 def log_export(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write.")],
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Write entries.jsonl, sth.json, tree_heads.jsonl and keys.json (FORMATS §5)."""
     from .evidence import export_files
 
     def run() -> Any:
-        with _open_store(db) as store:
+        with _open_store(db, database_url) as store:
             files = export_files(store.entries(), store.tree_heads(), store.keys())
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
@@ -422,13 +436,14 @@ def log_verify(
 def log_prove(
     entry: Annotated[str, typer.Argument(help="Entry index, or an observation as SOURCE:ID.")],
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print an inclusion proof of one entry in the latest signed tree head (JSON); anyone
     can check it with `truceline log check-proof` or a few lines of any language."""
     from .evidence import inclusion_bundle
 
     def run() -> Any:
-        with _open_store(db) as store:
+        with _open_store(db, database_url) as store:
             head = store.latest_head()
             if entry.isdigit():
                 index = int(entry)
@@ -452,6 +467,7 @@ def log_consistency(
         int | None, typer.Argument(help="The later tree size (default: now).")
     ] = None,
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print a consistency proof between two signed tree heads (JSON): that the later log
     extends the earlier one without changing any entry (RFC 9162 §2.1.4)."""
@@ -459,7 +475,7 @@ def log_consistency(
     from .evidence import verify_consistency
 
     def run() -> dict[str, Any]:
-        with _open_store(db) as store:
+        with _open_store(db, database_url) as store:
             heads = {h.tree_size: h for h in store.tree_heads()}
             later = second if second is not None else store.log_size()
             for size in (first, later):
@@ -523,14 +539,14 @@ def key_add(
     public_key: Annotated[str, typer.Option(help="Raw Ed25519 public key, base64.")],
     role: Annotated[str, typer.Option(help="sensor, monitor or party:<ID>.")] = "sensor",
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
     log_key: LogKeyOption = None,
 ) -> None:
     """Register a public key: signed observations from OWNER must verify with it."""
     from .evidence import unb64
-    from .store.sqlite import SqliteStore
 
     def run() -> str:
-        with SqliteStore(db, log_key) as store:
+        with _store(db, database_url, log_key) as store:
             return store.register_key(owner, role, unb64(public_key))
 
     kid = _guard(run)
@@ -544,10 +560,10 @@ def key_policy(
         bool, typer.Option("--required/--optional", help="Refuse unsigned observations?")
     ],
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
     log_key: LogKeyOption = None,
 ) -> None:
     """Set whether unsigned observations of a type are refused (logged)."""
-    from .store.sqlite import SqliteStore
 
     types = ("patrol", "acoustic", "thermal", "uav", "allegation")
     if obs_type not in types:
@@ -555,7 +571,7 @@ def key_policy(
         raise typer.Exit(2)
 
     def run() -> None:
-        with SqliteStore(db, log_key) as store:
+        with _store(db, database_url, log_key) as store:
             store.set_signature_policy(obs_type, required)
 
     _guard(run)
@@ -576,11 +592,11 @@ def token_create(
         str | None, typer.Option(help="A commissioner's member state (e.g. FR).")
     ] = None,
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
     log_key: LogKeyOption = None,
 ) -> None:
     """Issue a bearer token (only its hash is stored); the token is the last word printed."""
     from .access import valid_role
-    from .store.sqlite import SqliteStore
 
     if not valid_role(role) or role == "public":
         err.print("error: --role must be sensor, monitor, analyst, commissioner or party:<ID>")
@@ -590,7 +606,7 @@ def token_create(
         raise typer.Exit(2)
 
     def run() -> str:
-        with SqliteStore(db, log_key) as store:
+        with _store(db, database_url, log_key) as store:
             return store.create_token(role, name, member_state)
 
     token = _guard(run)
@@ -600,6 +616,7 @@ def token_create(
 @app.command()
 def serve(
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8080,
     log_key: LogKeyOption = None,
@@ -628,6 +645,7 @@ def serve(
 
     settings = Settings(
         db=db,
+        database_url=database_url,
         log_key=log_key,
         quorum=quorum,
         disclosure=Disclosure(delay_hours=delay_hours, coarsen_deg=coarsen_deg),
@@ -645,6 +663,7 @@ def reproduce(
     run_id: Annotated[int, typer.Argument(help="The analysis run to reproduce.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the re-run's outputs.")],
     db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Re-run an analysis from the evidence log alone (its observations up to the run's tree
     head, the logged agreement and parameters) and compare the incidents byte for byte.
@@ -659,7 +678,7 @@ def reproduce(
     from .fusion import FusionParams
 
     def run() -> tuple[dict[str, Any], str]:
-        with _open_store(db) as store:
+        with _open_store(db, database_url) as store:
             entry = store.run_entry(run_id)
             files = entry_json(store.entry(int(entry["agreement_entry"])))["files"]
             observations = list(store.logged_observations(int(entry["tree_size"])))
