@@ -66,87 +66,25 @@ def analysis(
 # -- stores: every store test runs against SQLite and against PostgreSQL + PostGIS -------------
 
 
-def _pg_bin(name: str) -> str | None:
-    import glob
-    import shutil
-
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (initdb + pg_ctl), for the session; yields
-    the URL of its maintenance database. Skips (fails under CI=true) without PostgreSQL and
-    PostGIS (Debian: postgresql-15 postgresql-15-postgis-3)."""
-    import glob
-    import shutil
-    import socket
-    import subprocess
+    """A throwaway PostgreSQL + PostGIS cluster for the session (the URL of its maintenance
+    database). Skips, saying why, where PostgreSQL is absent; fails under CI=true."""
+    from .pgcluster import missing, throwaway_cluster
 
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    postgis = glob.glob("/usr/share/postgresql/*/extension/postgis.control")
-    if not (initdb and pg_ctl and postgis):
-        reason = "PostgreSQL with PostGIS is not installed (apt: postgresql-15-postgis-3)"
+    reason = missing()
+    if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    import tempfile
-
-    # (not under pytest's temporary folder: as root, the cluster runs as 'postgres', which
-    # must be able to reach its directory)
-    base = Path(tempfile.mkdtemp(prefix="truceline-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: run the cluster as 'postgres'
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = {"check": True, "capture_output": True}
-    subprocess.run(
-        [
-            *as_user,
-            initdb,
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--locale=C",
-            "-E",
-            "UTF8",
-        ],
-        **run,
-    )  # type: ignore[call-overload]
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_user, pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(base / "log"), "start"],
-        **run,
-    )  # type: ignore[call-overload]
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
-_DB_COUNTER = [0]
+    with throwaway_cluster() as url:
+        yield url
 
 
 def new_postgres_db(cluster: str) -> str:
-    import psycopg
+    from .pgcluster import new_database
 
-    _DB_COUNTER[0] += 1
-    name = f"t{_DB_COUNTER[0]}"
-    with psycopg.connect(cluster, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return cluster.rsplit("/", 1)[0] + f"/{name}"
+    return new_database(cluster)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

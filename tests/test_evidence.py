@@ -222,3 +222,52 @@ def test_roots_and_proofs_agree_with_pymerkle(entries: list[bytes], data: st.Dat
     pymerkle.verify_consistency(
         ours.root(first), ours.root(), theirs.prove_consistency(first, size)
     )
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_json)
+def test_canonical_form_agrees_with_the_rfc8785_package(value: object) -> None:
+    """Our RFC 8785 serialiser (written for speed) against the reference package, on any
+    JSON value: the same bytes, or both refuse (lone surrogates)."""
+    import rfc8785
+
+    try:
+        expected = bytes(rfc8785.dumps(value))
+    except (UnicodeEncodeError, rfc8785.CanonicalizationError):
+        with pytest.raises((UnicodeEncodeError, ValueError)):
+            canonical(value)
+        return
+    assert canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        0.1,
+        1 / 3,
+        5e-324,
+        1.7976931348623157e308,
+        1e-6,
+        1e-7,
+        123456789012345680000.0,
+        2.0**53,
+        4.35,
+    ],
+)
+def test_canonical_numbers_at_the_edges(number: float) -> None:
+    import rfc8785
+
+    assert canonical([number, -number]) == bytes(rfc8785.dumps([number, -number]))

@@ -56,10 +56,9 @@ def valid_role(role: str, parties: tuple[str, ...] | None = None) -> bool:
     return False
 
 
-def may_submit(who: Principal, body: dict[str, Any]) -> str | None:
-    """None if ``who`` may submit this observation, else the reason it may not."""
-    kind = body.get("type")
-    source = body.get("source")
+def may_submit(who: Principal, kind: str, source: str, party: str | None) -> str | None:
+    """None if ``who`` may submit an observation of this type and source (filed by
+    ``party``, for an allegation), else the reason it may not."""
     if who.role == "analyst":
         return None
     if who.role == "sensor":
@@ -69,7 +68,7 @@ def may_submit(who: Principal, body: dict[str, Any]) -> str | None:
             return None
         return "a monitor submits patrol, uav and thermal observations"
     if who.party is not None:
-        if kind == "allegation" and body.get("party") == who.party:
+        if kind == "allegation" and party == who.party:
             return None
         return f"a party submits only allegations filed as party {who.party}"
     return "this role may not submit observations"

@@ -23,15 +23,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
 
 from . import __version__, review
 from ._time import parse_time
 from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
 from .errors import InputError, InputErrors, StoreError
 from .evidence import inclusion_bundle
-from .observations import observation_schema, parse_lines
+from .observations import observation_schema, parse_lines, parse_objects
 from .store import open_store
 
 __all__ = ["Settings", "create_app"]
@@ -51,46 +49,59 @@ class Settings:
     now_us: Callable[[], int] = field(default=lambda: int(time.time() * 1e6))
 
 
-class _Limits(BaseHTTPMiddleware):
-    """413 for oversized bodies, 429 for floods (a token bucket per client)."""
+class _Limits:
+    """413 for oversized bodies, 429 for floods (a token bucket per client), and an ``Allow``
+    header on 405 listing every method of the path. Plain ASGI: no per-request task."""
 
     def __init__(self, app: Any, settings: Settings) -> None:
-        super().__init__(app)
+        self.app = app
         self.settings = settings
         self.buckets: dict[str, tuple[float, float]] = {}
         self.lock = threading.Lock()
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         s = self.settings
-        key = request.headers.get("authorization") or (
-            request.client.host if request.client else "?"
-        )
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        key = headers.get("authorization") or (client[0] if client else "?")
         now = time.monotonic()
         with self.lock:
             tokens, last = self.buckets.get(key, (float(s.burst), now))
             tokens = min(float(s.burst), tokens + (now - last) * s.rate_per_s)
-            if tokens < 1.0:
-                self.buckets[key] = (tokens, now)
-                return JSONResponse(
-                    {"detail": "too many requests; slow down"},
-                    status_code=429,
-                    headers={"Retry-After": str(max(1, round(1 / s.rate_per_s)))},
-                )
-            self.buckets[key] = (tokens - 1.0, now)
-        length = request.headers.get("content-length")
+            self.buckets[key] = (tokens - 1.0 if tokens >= 1.0 else tokens, now)
+        if tokens < 1.0:
+            retry = str(max(1, round(1 / s.rate_per_s)))
+            response = JSONResponse(
+                {"detail": "too many requests; slow down"},
+                status_code=429,
+                headers={"Retry-After": retry},
+            )
+            await response(scope, receive, send)
+            return
+        length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > s.max_body_bytes:
-            return JSONResponse(
+            response = JSONResponse(
                 {"detail": f"body larger than {s.max_body_bytes} bytes"}, status_code=413
             )
-        response = await call_next(request)
-        if response.status_code == 405:  # Allow: every method any route of this path takes
-            methods: set[str] = set()
-            for route in request.app.routes:
-                match, _ = route.matches({**request.scope, "method": "GET"})
-                if match.name != "NONE" and getattr(route, "methods", None):
-                    methods |= set(route.methods)
-            response.headers["Allow"] = ", ".join(sorted(methods))
-        return response
+            await response(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods: set[str] = set()
+                for route in scope["app"].routes:
+                    match, _ = route.matches({**scope, "method": "GET"})
+                    if match.name != "NONE" and getattr(route, "methods", None):
+                        methods |= set(route.methods)
+                extra = [(b"allow", ", ".join(sorted(methods)).encode())]
+                kept = [(k, v) for k, v in message["headers"] if k.lower() != b"allow"]
+                message = {**message, "headers": kept + extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
 
 
 class Problem(BaseModel):
@@ -164,7 +175,10 @@ class ReopenIn(BaseModel):
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The application over one store (opened once; requests are serialised on it)."""
+    """The application over one store (opened once). Handlers run on the event loop, one at a
+    time and in arrival order: the store's connection is used by one request at a time, and
+    a burst of clients is served first come, first served (run several worker processes,
+    ``truceline serve --workers N``, to use several cores)."""
     store = open_store(settings.db, settings.database_url, settings.log_key)
     lock = threading.RLock()
     app = FastAPI(
@@ -177,7 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(_Limits, settings=settings)
     app.state.store = store
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    async def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
         if not authorization:
             return PUBLIC
         scheme, _, token = authorization.partition(" ")
@@ -201,7 +215,7 @@ def create_app(settings: Settings) -> FastAPI:
         return head.as_dict() if head else None
 
     @app.get("/v1/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         with lock:
             return {
                 "status": "ok",
@@ -253,15 +267,16 @@ def create_app(settings: Settings) -> FastAPI:
                 raise _unprocessable(["body"], "expected a JSON array of observations")
             if not items:
                 raise _unprocessable(["body"], "no observations in the array")
-            lines = [json.dumps(i) for i in items]
+            parse = lambda: parse_objects(items, "body")  # noqa: E731
         else:
-            lines = text.splitlines()
+            parse = lambda: parse_lines(text.splitlines(), "body")  # noqa: E731
         try:
-            batch = parse_lines(lines, "body")
+            batch = parse()
         except (InputError, InputErrors) as exc:
             raise HTTPException(422, _errors(exc)) from None
         for obs in batch.observations:
-            reason = may_submit(who, obs.raw)
+            m = obs.model
+            reason = may_submit(who, m.type, m.source, getattr(m, "party", None))
             if reason:
                 raise HTTPException(403, f"body:{obs.line}: {reason}")
         with lock:
@@ -272,7 +287,7 @@ def create_app(settings: Settings) -> FastAPI:
             return ObservationsAccepted(accepted=accepted, duplicates=dup, tree_head=head_dict())
 
     @app.get("/v1/incidents")
-    def get_incidents(
+    async def get_incidents(
         who: Who,
         bbox: Annotated[
             str | None, Query(description="minlon,minlat,maxlon,maxlat", pattern=BBOX)
@@ -302,25 +317,32 @@ def create_app(settings: Settings) -> FastAPI:
         now = settings.now_us()
         features: list[dict[str, Any]] = []
         last: tuple[int, str] | None = None
+        exhausted = False
         with lock:
-            reviews = store.reviews()
-            for f in store.query_incidents(None, t0, t1, box, kind, after):
-                p = f["properties"]
-                last = (parse_time(p["time_start"]), p["id"])
-                seen = view_incident(who, f, reviews.get(p["id"]), now, settings.disclosure)
-                if seen is None:
-                    continue
-                sp = seen["properties"]
-                if status and sp["status"] != status:
-                    continue
-                if party and sp.get("attributed_to") != party:
-                    continue
-                if clause and clause not in (sp.get("violations") or []):
-                    continue
-                features.append(seen)
-                if len(features) >= limit:
-                    break
-        more = len(features) >= limit and last is not None
+            # in chunks, in SQL order: what the caller may see is decided row by row
+            chunk = min(4 * limit + 50, 5000)
+            while len(features) < limit and not exhausted:
+                rows = list(store.query_incidents(None, t0, t1, box, kind, after, chunk))
+                exhausted = len(rows) < chunk
+                reviews = store.reviews([f["properties"]["id"] for f in rows])
+                for f in rows:
+                    p = f["properties"]
+                    last = after = (parse_time(p["time_start"]), p["id"])
+                    seen = view_incident(who, f, reviews.get(p["id"]), now, settings.disclosure)
+                    if seen is None:
+                        continue
+                    sp = seen["properties"]
+                    if status and sp["status"] != status:
+                        continue
+                    if party and sp.get("attributed_to") != party:
+                        continue
+                    if clause and clause not in (sp.get("violations") or []):
+                        continue
+                    features.append(seen)
+                    if len(features) >= limit:
+                        exhausted = exhausted and f is rows[-1]
+                        break
+        more = not exhausted and last is not None
         return {
             "type": "FeatureCollection",
             "features": features,
@@ -328,13 +350,13 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get("/v1/incidents/{incident_id}")
-    def get_incident(incident_id: str, who: Who) -> dict[str, Any]:
+    async def get_incident(incident_id: str, who: Who) -> dict[str, Any]:
         """One incident with its supporting observations and an inclusion proof of each."""
         with lock:
             feature = store.incident(incident_id)
             if feature is None:
                 raise HTTPException(404, "no such incident")
-            review_ = store.reviews().get(incident_id)
+            review_ = store.reviews([incident_id]).get(incident_id)
             seen = view_incident(who, feature, review_, settings.now_us(), settings.disclosure)
             if seen is None:
                 raise HTTPException(404, "no such incident")
@@ -366,7 +388,7 @@ def create_app(settings: Settings) -> FastAPI:
             return {**seen, "evidence": evidence}
 
     @app.patch("/v1/incidents/{incident_id}")
-    def review_incident(incident_id: str, body: ReviewIn, who: Who) -> dict[str, Any]:
+    async def review_incident(incident_id: str, body: ReviewIn, who: Who) -> dict[str, Any]:
         """Set an incident's status and publication (analysts)."""
         require(who, "analyst")
         with lock:
@@ -381,7 +403,7 @@ def create_app(settings: Settings) -> FastAPI:
             }
 
     @app.get("/v1/evidence/sth")
-    def get_sth() -> dict[str, Any]:
+    async def get_sth() -> dict[str, Any]:
         """The latest signed tree head of the evidence log."""
         with lock:
             head = head_dict()
@@ -390,7 +412,9 @@ def create_app(settings: Settings) -> FastAPI:
         return head
 
     @app.get("/v1/evidence/proof/{entry}")
-    def get_proof(entry: Annotated[int, PathParam(ge=0, le=2**62)], who: Who) -> dict[str, Any]:
+    async def get_proof(
+        entry: Annotated[int, PathParam(ge=0, le=2**62)], who: Who
+    ) -> dict[str, Any]:
         """An inclusion proof of one log entry in the latest signed tree head. The public
         and sensors get proofs of everything but observations and case events, whose
         proofs come with the incidents and cases they may see."""
@@ -426,7 +450,7 @@ def create_app(settings: Settings) -> FastAPI:
         raise HTTPException(404, "no such case")
 
     @app.post("/v1/cases", status_code=201)
-    def post_case(body: CaseIn, who: Who) -> dict[str, Any]:
+    async def post_case(body: CaseIn, who: Who) -> dict[str, Any]:
         """Open a case from an incident or an allegation (analysts, commissioners; a party on
         its own allegation)."""
         if not (body.incident or body.allegation):
@@ -460,7 +484,7 @@ def create_app(settings: Settings) -> FastAPI:
             return {"id": case_id, "state": state, "events": events}
 
     @app.get("/v1/cases")
-    def list_cases(who: Who) -> list[dict[str, Any]]:
+    async def list_cases(who: Who) -> list[dict[str, Any]]:
         """The cases the caller may see, with their state."""
         out = []
         with lock:
@@ -473,7 +497,7 @@ def create_app(settings: Settings) -> FastAPI:
         return out
 
     @app.get("/v1/cases/{case_id}")
-    def get_case(case_id: CaseId, who: Who) -> dict[str, Any]:
+    async def get_case(case_id: CaseId, who: Who) -> dict[str, Any]:
         with lock:
             events, state = _visible_case(who, case_id)
             return {"id": case_id, "state": state, "events": events}
@@ -489,7 +513,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"id": case_id, "state": state, "events": events}
 
     @app.post("/v1/cases/{case_id}/replies", status_code=201)
-    def post_reply(case_id: CaseId, body: ReplyIn, who: Who) -> dict[str, Any]:
+    async def post_reply(case_id: CaseId, body: ReplyIn, who: Who) -> dict[str, Any]:
         """A party's reply, within the reply window (the accused party or the filer)."""
         if who.party is None:
             raise HTTPException(403, "only parties reply")
@@ -500,7 +524,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
 
     @app.post("/v1/cases/{case_id}/rulings", status_code=201)
-    def post_ruling(case_id: CaseId, body: RulingIn, who: Who) -> dict[str, Any]:
+    async def post_ruling(case_id: CaseId, body: RulingIn, who: Who) -> dict[str, Any]:
         """A commissioner signs (or dissents from) a ruling; it takes effect when
         commissioners of ``quorum`` member states have signed the same ruling."""
         require(who, "commissioner")
@@ -522,7 +546,7 @@ def create_app(settings: Settings) -> FastAPI:
             return _add(case_id, who, event)
 
     @app.post("/v1/cases/{case_id}/reopen", status_code=201)
-    def post_reopen(case_id: CaseId, body: ReopenIn, who: Who) -> dict[str, Any]:
+    async def post_reopen(case_id: CaseId, body: ReopenIn, who: Who) -> dict[str, Any]:
         """Reopen a ruled case; its history is kept."""
         require(who, "commissioner")
         with lock:
@@ -568,6 +592,45 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     return app
+
+
+SETTINGS_ENV = "TRUCELINE_SERVE_SETTINGS"
+
+
+def settings_to_env(settings: Settings) -> str:
+    """The settings as JSON, for worker processes (see :func:`app_from_environment`)."""
+    return json.dumps(
+        {
+            "db": str(settings.db),
+            "database_url": settings.database_url,
+            "log_key": str(settings.log_key) if settings.log_key else None,
+            "delay_hours": settings.disclosure.delay_hours,
+            "coarsen_deg": settings.disclosure.coarsen_deg,
+            "quorum": settings.quorum,
+            "max_body_bytes": settings.max_body_bytes,
+            "rate_per_s": settings.rate_per_s,
+            "burst": settings.burst,
+        }
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one worker process of ``truceline serve --workers N``."""
+    import os
+
+    d = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(
+        Settings(
+            db=Path(d["db"]),
+            database_url=d["database_url"],
+            log_key=Path(d["log_key"]) if d["log_key"] else None,
+            disclosure=Disclosure(delay_hours=d["delay_hours"], coarsen_deg=d["coarsen_deg"]),
+            quorum=d["quorum"],
+            max_body_bytes=d["max_body_bytes"],
+            rate_per_s=d["rate_per_s"],
+            burst=d["burst"],
+        )
+    )
 
 
 def _errors(exc: InputError | InputErrors) -> list[dict[str, Any]]:

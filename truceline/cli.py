@@ -636,6 +636,12 @@ def serve(
     max_body_mb: Annotated[
         float, typer.Option(help="Largest request body (then 413).", min=0.001)
     ] = 8.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes (each with its own connection and rate limits).", min=1
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, documentation at /docs)."""
     import uvicorn
@@ -653,9 +659,25 @@ def serve(
         burst=burst,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
     )
-    application = _guard(lambda: create_app(settings))
-    out.print(f"serving {db} on http://{host}:{port} (OpenAPI: /openapi.json)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    application = _guard(lambda: create_app(settings))  # opens and migrates the store once
+    where = "PostgreSQL" if database_url else str(db)
+    out.print(f"serving {where} on http://{host}:{port} (OpenAPI: /openapi.json)")
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+        return
+    import os
+
+    from .api import SETTINGS_ENV, settings_to_env
+
+    os.environ[SETTINGS_ENV] = settings_to_env(settings)
+    uvicorn.run(
+        "truceline.api:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @app.command()

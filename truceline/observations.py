@@ -52,6 +52,7 @@ __all__ = [
     "canonical_json",
     "observation_schema",
     "parse_lines",
+    "parse_objects",
     "read_observations",
 ]
 
@@ -358,6 +359,22 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
                 errors.append(exc)
         if len(errors) >= MAX_ERRORS:
             break
+    if errors:
+        raise InputErrors(errors)
+    return merge([records])
+
+
+def parse_objects(objects: Iterable[Any], file: str) -> ObservationBatch:
+    """Decoded JSON objects (numbered from 1, as lines would be) into a batch; all-or-nothing."""
+    errors: list[InputError] = []
+    records: list[Observation] = []
+    for number, decoded in enumerate(objects, start=1):
+        try:
+            records.append(parse_record(decoded, file, number))
+        except InputError as exc:
+            errors.append(exc)
+            if len(errors) >= MAX_ERRORS:
+                break
     if errors:
         raise InputErrors(errors)
     return merge([records])

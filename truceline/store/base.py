@@ -555,11 +555,22 @@ class Store:
             )
         return index
 
-    def reviews(self) -> dict[str, tuple[str, bool]]:
-        return {
-            i: (st, bool(pub))
-            for i, st, pub in self._x("SELECT id, status, published FROM incident_reviews")
-        }
+    def reviews(self, ids: list[str] | None = None) -> dict[str, tuple[str, bool]]:
+        """The analysts' (status, published) decisions, of ``ids`` or of every incident."""
+        if ids is None:
+            rows = list(self._x("SELECT id, status, published FROM incident_reviews"))
+        else:
+            rows = []
+            for k in range(0, len(ids), 500):
+                part = ids[k : k + 500]
+                marks = ", ".join("?" * len(part))
+                rows += list(
+                    self._x(
+                        f"SELECT id, status, published FROM incident_reviews WHERE id IN ({marks})",
+                        part,
+                    )
+                )
+        return {i: (st, bool(pub)) for i, st, pub in rows}
 
     def open_case(self, event: dict[str, Any]) -> int:
         with self._writing():
@@ -626,17 +637,20 @@ class Store:
         bbox: tuple[float, float, float, float] | None = None,
         kind: str | None = None,
         after: tuple[int, str] | None = None,
+        limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Features of a run (the latest by default) in (time_start, id) order, filtered in
-        SQL by time, bounding box and kind, from ``after`` (a cursor) on."""
+        SQL by time, bounding box and kind, from ``after`` (a cursor) on, at most ``limit``."""
         run = self.latest_run() if run_id is None else run_id
         if run is None:
             return
         sql = ["SELECT feature FROM incidents WHERE run_id = ?"]
         args: list[Any] = [run]
         if start_us is not None:
-            sql.append("AND time_end_us >= ?")
-            args.append(start_us)
+            # an incident lasts at most `span`: bound time_start_us too, so the time index
+            # gives a range instead of everything that started before `end`
+            sql.append("AND time_end_us >= ? AND time_start_us >= ?")
+            args += [start_us, start_us - self._longest_incident_us(run)]
         if end_us is not None:
             sql.append("AND time_start_us <= ?")
             args.append(end_us)
@@ -650,8 +664,20 @@ class Store:
             sql.append("AND (time_start_us > ? OR (time_start_us = ? AND id > ?))")
             args += [after[0], after[0], after[1]]
         sql.append("ORDER BY time_start_us, id")
+        if limit is not None:
+            sql.append("LIMIT ?")
+            args.append(limit)
         for (feature,) in self._x(" ".join(sql), args):
             yield json.loads(feature)
+
+    def _longest_incident_us(self, run: int) -> int:
+        cache: dict[int, int] = self.__dict__.setdefault("_spans", {})
+        if run not in cache:
+            row = self._x(
+                "SELECT max(time_end_us - time_start_us) FROM incidents WHERE run_id = ?", (run,)
+            ).fetchone()
+            cache[run] = int(row[0] or 0)
+        return cache[run]
 
     def incident(self, incident_id: str, run_id: int | None = None) -> dict[str, Any] | None:
         run = self.latest_run() if run_id is None else run_id
