@@ -286,7 +286,28 @@ def create_app(settings: Settings) -> FastAPI:
                 raise HTTPException(422, _errors(exc)) from None
             return ObservationsAccepted(accepted=accepted, duplicates=dup, tree_head=head_dict())
 
-    @app.get("/v1/incidents")
+    @app.get(
+        "/v1/incidents",
+        response_class=JSONResponse,
+        responses={
+            200: {
+                "description": "A GeoJSON FeatureCollection (FORMATS §3) and the next cursor",
+                "content": {
+                    "application/geo+json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["type", "features", "next"],
+                            "properties": {
+                                "type": {"const": "FeatureCollection"},
+                                "features": {"type": "array", "items": {"type": "object"}},
+                                "next": {"type": ["string", "null"]},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def get_incidents(
         who: Who,
         bbox: Annotated[
@@ -307,7 +328,7 @@ def create_app(settings: Settings) -> FastAPI:
             Query(description="`next` of the previous page", pattern=CURSOR),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Incidents of the latest analysis run the caller may see, as GeoJSON, in time
         order; ``next`` is the cursor of the following page."""
         box = _bbox(bbox)
@@ -343,11 +364,14 @@ def create_app(settings: Settings) -> FastAPI:
                         exhausted = exhausted and f is rows[-1]
                         break
         more = not exhausted and last is not None
-        return {
+        doc = {
             "type": "FeatureCollection",
             "features": features,
             "next": _make_cursor(last) if more and last else None,
         }
+        # plain json.dumps: the features are already JSON values (FastAPI's generic encoder
+        # walking every coordinate cost more than the query)
+        return JSONResponse(doc, media_type="application/geo+json")
 
     @app.get("/v1/incidents/{incident_id}")
     async def get_incident(incident_id: str, who: Who) -> dict[str, Any]:

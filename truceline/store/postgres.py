@@ -16,6 +16,7 @@ working directory), never in the database.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,19 @@ class PostgresStore(Store):
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
+
+    _INSERT = re.compile(r"^INSERT INTO (\w+)(?: \(([\w, ]+)\))? VALUES \([?, ]+\)$")
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Plain multi-row inserts go through COPY (one round trip, not one per row)."""
+        m = self._INSERT.match(" ".join(sql.split()))
+        if m is None:
+            super()._many(sql, rows)
+            return
+        cols = f" ({m.group(2)})" if m.group(2) else ""
+        with self.db.cursor() as cur, cur.copy(f"COPY {m.group(1)}{cols} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _begin_write(self) -> None:
         self.db.execute("BEGIN")
