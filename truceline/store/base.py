@@ -89,6 +89,16 @@ class Store:
     def _bbox_clause(self) -> str:
         return "AND lon >= ? AND lat >= ? AND lon <= ? AND lat <= ?"
 
+    def _space_time_index(
+        self, bbox: tuple[float, float, float, float], start_us: int | None, end_us: int | None
+    ) -> tuple[str, list[Any]]:
+        """An extra condition that lets a spatial index narrow a bbox (+ time) query; the
+        exact conditions are applied besides it. None by default."""
+        return "", []
+
+    def _index_run(self, run_id: int) -> None:
+        """Index a new run's incidents where the database needs it done by hand."""
+
     def _migrated(self, version_before: int) -> None:
         """After the schema is migrated: log what a store made before the log holds."""
         if version_before < 2:
@@ -275,6 +285,7 @@ class Store:
                 "confidence, attributed_to, status, feature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_incident_row(run_id, f) for f in features),
             )
+            self._index_run(run_id)
             entry = {
                 "kind": "run",
                 "run": run_id,
@@ -655,8 +666,11 @@ class Store:
             sql.append("AND time_start_us <= ?")
             args.append(end_us)
         if bbox is not None:
-            sql.append(self._bbox_clause())
+            sql.append("AND lon >= ? AND lat >= ? AND lon <= ? AND lat <= ?")
             args += list(bbox)
+            extra, extra_args = self._space_time_index(bbox, start_us, end_us)
+            sql.append(extra)
+            args += extra_args
         if kind is not None:
             sql.append("AND kind = ?")
             args.append(kind)

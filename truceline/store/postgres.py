@@ -146,6 +146,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (case_id, seq)
     )
     """,
+    # 4: one GiST index over position and start time (bbox + time queries)
+    """
+    CREATE EXTENSION IF NOT EXISTS btree_gist;
+    CREATE INDEX incidents_geom_time ON incidents USING gist (geom, time_start_us)
+    """,
 )
 
 
@@ -190,6 +195,11 @@ class PostgresStore(Store):
 
     def _bbox_clause(self) -> str:
         return "AND geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)"
+
+    def _space_time_index(
+        self, bbox: tuple[float, float, float, float], start_us: int | None, end_us: int | None
+    ) -> tuple[str, list[Any]]:
+        return self._bbox_clause(), list(bbox)
 
     @property
     def schema_version(self) -> int:

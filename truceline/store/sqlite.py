@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from ..errors import StoreError
 from .base import Store
@@ -145,6 +146,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (case_id, seq)
     )
     """,
+    # 4: an R*Tree over incidents' position and time span (bbox + time queries)
+    """
+    CREATE VIRTUAL TABLE incidents_rtree USING rtree(rid, min_lon, max_lon, min_lat, max_lat,
+        min_t, max_t);
+    INSERT INTO incidents_rtree
+        SELECT rowid, lon, lon, lat, lat, time_start_us, time_end_us FROM incidents
+        WHERE lon IS NOT NULL
+    """,
 )
 
 
@@ -169,6 +178,31 @@ class SqliteStore(Store):
 
     def _begin_write(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
+
+    def _index_run(self, run_id: int) -> None:
+        self.db.execute(
+            "INSERT INTO incidents_rtree SELECT rowid, lon, lon, lat, lat, time_start_us, "
+            "time_end_us FROM incidents WHERE run_id = ? AND lon IS NOT NULL",
+            (run_id,),
+        )
+
+    def _space_time_index(
+        self, bbox: tuple[float, float, float, float], start_us: int | None, end_us: int | None
+    ) -> tuple[str, list[Any]]:
+        # the R*Tree keeps 32-bit floats, rounded outwards: a superset, narrowed exactly by
+        # the plain conditions beside it
+        sql = (
+            "AND rowid IN (SELECT rid FROM incidents_rtree WHERE max_lon >= ? AND min_lon <= ? "
+            "AND max_lat >= ? AND min_lat <= ?"
+        )
+        args: list[Any] = [bbox[0], bbox[2], bbox[1], bbox[3]]
+        if start_us is not None:
+            sql += " AND max_t >= ?"
+            args.append(start_us)
+        if end_us is not None:
+            sql += " AND min_t <= ?"
+            args.append(end_us)
+        return sql + ")", args
 
     @property
     def schema_version(self) -> int:
