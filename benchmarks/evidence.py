@@ -72,6 +72,12 @@ def main() -> None:
     sample = [json.loads(e)["observation"] for e in entries(20_000)]
     dt, _ = timed(lambda: [canonical({"kind": "observation", "observation": o}) for o in sample])
     res["canonicalise_per_s"] = len(sample) / dt
+    import rfc8785  # the reference implementation, side by side
+
+    dt_ref, _ = timed(
+        lambda: [rfc8785.dumps({"kind": "observation", "observation": o}) for o in sample]
+    )
+    res["canonicalise_rfc8785_package_per_s"] = len(sample) / dt_ref
     data = entries(n)
     res["entry_bytes_median"] = statistics.median(len(e) for e in data[:10_000])
 
