@@ -290,3 +290,24 @@ def test_two_processes_appending_to_one_log_stay_consistent(open_store: Any) -> 
     assert verify_files(files).ok
     a.close()
     b.close()
+
+
+def test_a_writer_that_loses_the_race_writes_nothing_twice(open_store: Any) -> None:
+    """Two writers send the same batch at once: what is new is decided again under the write
+    lock, so the loser stores nothing, logs nothing and raises nothing."""
+    a, b = open_store(), open_store()
+    batch = parse_lines(_lines([_thermal(1), _thermal(2)]), "x.jsonl")
+    original = a._check_signatures
+    calls = [0]
+
+    def meanwhile(rows: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:  # after a's first look, before it takes the lock
+            assert b.add_observations(batch) == (2, 0)
+        return original(rows)
+
+    a._check_signatures = meanwhile
+    assert a.add_observations(batch) == (0, 2)
+    assert a.count_observations() == 2 and a.log_size() == 2
+    a.close()
+    b.close()

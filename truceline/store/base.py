@@ -41,6 +41,10 @@ def _position(obs: Observation) -> tuple[float | None, float | None]:
     return None, None
 
 
+class _NothingNew(Exception):
+    """Raised inside a write transaction to roll it back: nothing was left to write."""
+
+
 class Store:
     """Base of the stores. Use as a context manager."""
 
@@ -132,9 +136,54 @@ class Store:
         """Insert a validated batch atomically; return ``(accepted, duplicates)``.
 
         Raises :class:`InputErrors` (and writes nothing) when a key already stored has
-        different content.
+        different content, or a signature does not hold. Safe against other writers (service
+        workers, command-line tools): what is new is decided again under the write lock.
         """
         rows = batch.observations
+        if not self._fresh(rows):  # a re-sent batch: nothing to store, nothing to log
+            return 0, len(rows) + batch.duplicates
+        self._check_signatures(self._fresh(rows))  # refuse early, before taking the lock
+        now = _now()
+        try:
+            with self._writing():
+                fresh = self._fresh(rows)
+                if not fresh:  # another writer stored them all meanwhile
+                    raise _NothingNew
+                signed_by = self._check_signatures(fresh)
+                entries = []
+                for o, kid in zip(fresh, signed_by, strict=True):
+                    entry: dict[str, Any] = {
+                        "kind": "observation",
+                        "observation": json.loads(o.body),
+                    }
+                    if kid is not None:
+                        entry["key_id"] = kid
+                    entries.append(("observation", ev.canonical(entry)))
+                first = self._append(entries)
+                self._many(
+                    "INSERT INTO observations (source, id, type, time_us, time_end_us, lon, lat, "
+                    "body, ingested_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            o.key[0],
+                            o.key[1],
+                            o.type,
+                            o.time_us,
+                            o.model.time_end,
+                            *_position(o),
+                            o.body,
+                            now,
+                            first + k,
+                        )
+                        for k, o in enumerate(fresh)
+                    ),
+                )
+        except _NothingNew:
+            return 0, len(rows) + batch.duplicates
+        return len(fresh), len(rows) - len(fresh) + batch.duplicates
+
+    def _fresh(self, rows: list[Observation]) -> list[Observation]:
+        """The observations not stored yet; :class:`InputErrors` if a stored one differs."""
         existing: dict[tuple[str, str], str] = {}
         for chunk in range(0, len(rows), 500):
             part = rows[chunk : chunk + 500]
@@ -156,38 +205,7 @@ class Store:
         ]
         if errors:
             raise InputErrors(errors)
-        fresh = [o for o in rows if o.key not in existing]
-        if not fresh:  # a re-sent batch: nothing to store, nothing to log
-            return 0, len(rows) + batch.duplicates
-        signed_by = self._check_signatures(fresh)
-        entries = []
-        for o, kid in zip(fresh, signed_by, strict=True):
-            entry: dict[str, Any] = {"kind": "observation", "observation": json.loads(o.body)}
-            if kid is not None:
-                entry["key_id"] = kid
-            entries.append(("observation", ev.canonical(entry)))
-        now = _now()
-        with self._writing():
-            first = self._append(entries)
-            self._many(
-                "INSERT INTO observations (source, id, type, time_us, time_end_us, lon, lat, body, "
-                "ingested_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (
-                        o.key[0],
-                        o.key[1],
-                        o.type,
-                        o.time_us,
-                        o.model.time_end,
-                        *_position(o),
-                        o.body,
-                        now,
-                        first + k,
-                    )
-                    for k, o in enumerate(fresh)
-                ),
-            )
-        return len(fresh), len(rows) - len(fresh) + batch.duplicates
+        return [o for o in rows if o.key not in existing]
 
     def _check_signatures(self, rows: list[Observation]) -> list[str | None]:
         """The key each observation is signed with (None: unsigned); refuse a bad signature,
