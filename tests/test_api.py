@@ -255,17 +255,49 @@ def test_only_analysts_review_incidents(svc: Service) -> None:
 
 def test_a_party_never_sees_the_other_partys_unpublished_allegation(svc: Service) -> None:
     inc = _pick(svc.db, attributed="S", alleged_by="N")
-    as_s = svc.call("party_s", "GET", f"/v1/incidents/{inc['id']}").json()
-    as_n = svc.call("party_n", "GET", f"/v1/incidents/{inc['id']}").json()
-    kinds_s = {e["observation"]["type"] for e in as_s["evidence"]}
-    kinds_n = {e["observation"]["type"] for e in as_n["evidence"]}
-    assert "allegation" not in kinds_s and "allegation" in kinds_n
-    assert all("proof" in e for e in as_n["evidence"])
+    url = f"/v1/incidents/{inc['id']}"
+    # N alleged it, but filing an allegation does not open the other side's incidents
+    assert svc.call("party_n", "GET", url).status_code == 404
+    as_s = svc.call("party_s", "GET", url).json()
+    assert as_s["properties"]["alleged_by"] == [] and "observations" not in as_s["properties"]
+    kinds = {e["observation"]["type"] for e in as_s["evidence"]}
+    assert "allegation" not in kinds and "acoustic" in kinds
+    assert all("proof" in e for e in as_s["evidence"])
     listed_s = svc.call("party_s", "GET", "/v1/incidents", params={"limit": 1000}).json()
-    assert all(
-        f["properties"]["attributed_to"] == "S" or "S" in (f["properties"].get("alleged_by") or [])
-        for f in listed_s["features"]
+    assert listed_s["features"]
+    for f in listed_s["features"]:
+        p = f["properties"]
+        own_unplaced = p["kind"] == "unlocated" and p["alleged_by"] == ["S"]
+        assert p["attributed_to"] == "S" or p.get("published") or own_unplaced
+        assert "N" not in (p.get("alleged_by") or [])
+    # once published and verified, the allegation is part of the public record
+    svc.call("analyst", "PATCH", url, json={"status": "verified", "published": True})
+    as_s = svc.call("party_s", "GET", url).json()
+    assert "allegation" in {e["observation"]["type"] for e in as_s["evidence"]}
+
+
+def test_the_public_cannot_locate_an_incident_finer_than_its_grid(svc: Service) -> None:
+    inc = _pick(svc.db, attributed="S")
+    svc.call(
+        "analyst",
+        "PATCH",
+        f"/v1/incidents/{inc['id']}",
+        json={"status": "verified", "published": True},
     )
+    lon, lat = inc["impact"] or inc["origin"]
+
+    def found(box: tuple[float, float, float, float]) -> bool:
+        params = {"bbox": ",".join(f"{v:.6f}" for v in box), "limit": 1000}
+        res = svc.call("public", "GET", "/v1/incidents", params=params)
+        return inc["id"] in {f["properties"]["id"] for f in res.json()["features"]}
+
+    shown = svc.call("public", "GET", f"/v1/incidents/{inc['id']}").json()
+    sx, sy = shown["geometry"]["coordinates"]
+    assert found((sx - 1e-4, sy - 1e-4, sx + 1e-4, sy + 1e-4))
+    # a box around the true position, away from the cell's centre, does not find it
+    tiny = (lon - 1e-4, lat - 1e-4, lon + 1e-4, lat + 1e-4)
+    assert not (tiny[0] <= sx <= tiny[2] and tiny[1] <= sy <= tiny[3])
+    assert not found(tiny)
 
 
 def test_incident_filters_and_cursor_pages(svc: Service) -> None:
@@ -359,29 +391,35 @@ def test_the_case_workflow(svc: Service) -> None:
         "party_n",
         "party_s",
     }
-    # signing: commissioners only; one member state is not enough; same-state signatures
+    # no ruling while the parties may still reply
     ruling = {"decision": "violation", "responsible": "S", "clause": "C1", "remedy": "Cease fire."}
+    assert svc.call("com_fr", "POST", url + "/rulings", json=ruling).status_code == 409
+    svc.clock.now += 4 * 86_400_000_000  # past the reply window
+    assert svc.call("party_s", "POST", url + "/replies", json={"text": "late"}).status_code == 409
+    assert svc.call("com_de", "GET", url).json()["state"]["status"] == "under_review"
+    # signing: commissioners only; one member state is not enough
     assert svc.call("party_s", "POST", url + "/rulings", json=ruling).status_code == 403
     assert svc.call("analyst", "POST", url + "/rulings", json=ruling).status_code == 403
     r = svc.call("com_fr", "POST", url + "/rulings", json=ruling).json()
     assert r["state"]["ruling"] is None
     r = svc.call("com_fr2", "POST", url + "/rulings", json=ruling).json()
     assert r["state"]["ruling"] is None  # two commissioners, one member state
+    # one position per commissioner and round
     assert svc.call("com_fr", "POST", url + "/rulings", json=ruling).status_code == 409
-    svc.clock.now += 4 * 86_400_000_000  # past the reply window
-    assert svc.call("party_s", "POST", url + "/replies", json={"text": "late"}).status_code == 409
-    assert svc.call("com_de", "GET", url).json()["state"]["status"] == "under_review"
-    # a different ruling text is a different ruling
-    r = svc.call("com_de", "POST", url + "/rulings", json={**ruling, "remedy": "Other."}).json()
-    assert r["state"]["ruling"] is None and len(r["state"]["proposals"]) == 2
+    other = {**ruling, "decision": "no_violation", "responsible": None}
+    assert svc.call("com_fr", "POST", url + "/rulings", json=other).status_code == 409
+    # drafts stay with the commission
+    draft = svc.call("party_s", "GET", url).json()
+    assert draft["state"]["proposals"] == []
+    assert all(e["kind"] != "ruling" for e in draft["events"])
     assert svc.call("public", "GET", url).status_code == 404
-    # DE signs the FR text: two member states, in force, and public
+    # DE signs the same text: two member states, in force, and public
     r = svc.call("com_de", "POST", url + "/rulings", json=ruling).json()
     assert r["state"]["status"] == "ruled"
     assert r["state"]["ruling"]["signed_by_states"] == ["DE", "FR"]
-    assert r["state"]["ruling"]["decision"] == "violation"
     public = svc.call("public", "GET", url).json()
-    assert public["state"]["ruling"]["responsible"] == "S" and public["state"]["replies"] == []
+    assert public["state"]["ruling"]["responsible"] == "S" and public["events"] == []
+    assert "proposals" not in public["state"] and "replies" not in public["state"]
     assert svc.call("party_s", "POST", url + "/replies", json={"text": "x"}).status_code == 409
     # reopening keeps the history
     assert _allowed(svc, "POST", url + "/reopen", {201}, {"reason": "New imagery."}) == {"com_fr"}
@@ -397,16 +435,19 @@ def test_a_public_ruling_shows_its_dissent(svc: Service) -> None:
     ).json()
     url = f"/v1/cases/{case['id']}"
     assert _allowed(svc, "GET", url, {200}) == STAFF | {"party_n"}
+    svc.clock.now += 8 * 86_400_000_000  # after the reply window
     ruling = {"decision": "no_violation", "responsible": None, "clause": "C1", "remedy": ""}
     svc.call("com_fr", "POST", url + "/rulings", json=ruling)
-    svc.call(
+    svc.call("com_de", "POST", url + "/rulings", json=ruling)
+    # a dissent from the ruling in force is still recorded, and published with it
+    res = svc.call(
         "com_fr2", "POST", url + "/rulings", json={**ruling, "position": "dissent", "reason": "No."}
     )
-    svc.call("com_de", "POST", url + "/rulings", json=ruling)
+    assert res.status_code == 201, res.text
     assert _allowed(svc, "GET", url, {200}) == ALL
     public = svc.call("public", "GET", url).json()
     assert public["state"]["ruling"]["dissents"][0]["reason"] == "No."
-    assert all(e["kind"] != "reply" for e in public["events"])
+    assert public["events"] == []
 
 
 # -- limits -----------------------------------------------------------------------------------
@@ -428,3 +469,57 @@ def test_oversized_malformed_and_floods(svc: Service, tmp_path: Path) -> None:
     with TestClient(create_app(settings)) as flooded:
         codes = [flooded.get("/v1/health").status_code for _ in range(20)]
     assert codes[:5] == [200] * 5 and 429 in codes
+
+
+def test_what_the_first_review_of_the_api_found_stays_fixed(svc: Service) -> None:
+    # nobody files in another's name: a sensor cannot allege, a party writes as itself
+    forged = dict(_allegation("S", "N", 90), source="firms-api")
+    assert _allowed(svc, "POST", "/v1/observations", {200}, [forged]) == {"analyst"}
+    as_sensor = dict(_allegation("N", "S", 91), source="AS-N1-0043")
+    assert svc.call("party_n", "POST", "/v1/observations", json=[as_sensor]).status_code == 403
+    # an allegation must name the agreement's parties (else every later analysis fails)
+    res = svc.call("party_n", "POST", "/v1/observations", json=[_allegation("N", "ZZ", 92)])
+    assert res.status_code == 422 and "ZZ" in res.text
+    # a cursor beyond 64 bits is bad input, not a server error
+    res = svc.call("analyst", "GET", "/v1/incidents", params={"cursor": "9" * 19 + ":x"})
+    assert res.status_code == 422
+    # proofs: an analyst's review of an unpublished incident is not public
+    inc = _pick(svc.db, attributed="N")
+    rev = svc.call(
+        "analyst",
+        "PATCH",
+        f"/v1/incidents/{inc['id']}",
+        json={"status": "rejected", "published": False},
+    ).json()
+    proof_url = f"/v1/evidence/proof/{rev['log_index']}"
+    assert _allowed(svc, "GET", proof_url, {200}) == STAFF
+    # a case's events are provable by its parties, not by the public before a ruling
+    svc.call("party_n", "POST", "/v1/observations", json=[_allegation("N", "S", 93)])
+    case = svc.call(
+        "party_n", "POST", "/v1/cases", json={"allegation": "party-N:a93", "accused": "S"}
+    ).json()
+    with SqliteStore(svc.db) as store:
+        index = int(
+            store._x(
+                "SELECT log_index FROM case_events WHERE case_id = ?", (case["id"],)
+            ).fetchone()[0]
+        )
+    assert _allowed(svc, "GET", f"/v1/evidence/proof/{index}", {200}) == STAFF | {
+        "party_n",
+        "party_s",
+    }
+    # a case on an allegation accuses whom the allegation accuses; others' allegations 404
+    bad = svc.call(
+        "party_n", "POST", "/v1/cases", json={"allegation": "party-N:a93", "accused": "N"}
+    )
+    assert bad.status_code == 422
+    other = svc.call(
+        "party_s", "POST", "/v1/cases", json={"allegation": "party-N:a93", "accused": "S"}
+    )
+    assert other.status_code == 404
+    assert (
+        svc.call(
+            "public", "POST", "/v1/cases", json={"allegation": "party-N:a93", "accused": "S"}
+        ).status_code
+        == 403
+    )

@@ -7,9 +7,11 @@ Roles (a bearer token carries one; no token is ``public``):
 - ``monitor``: submits patrol, UAV and thermal observations; reads everything.
 - ``analyst``: submits anything, reviews incidents (status, publication), opens cases.
 - ``commissioner``: reads everything, opens cases, signs rulings (for its member state).
-- ``party:<ID>``: files allegations in its own name; sees in full the incidents attributed to
-  it and those its allegations support, and the cases where it is accused or the filer;
-  replies to those cases. It never sees the other party's unpublished allegations.
+- ``party:<ID>``: files allegations in its own name (its token's name is its ``source``);
+  sees in full the incidents attributed to it (without the other party's unpublished
+  allegations) and its own unplaced allegations, and the cases where it is accused or the
+  filer; replies to those cases. Filing an allegation does not open the other side's
+  incidents to it.
 - ``public``: published, verified incidents only, after a delay and with coarsened
   locations; ruled cases.
 
@@ -56,21 +58,36 @@ def valid_role(role: str, parties: tuple[str, ...] | None = None) -> bool:
     return False
 
 
+SENSOR_TYPES = ("acoustic", "thermal", "uav")
+MONITOR_TYPES = ("patrol", "uav", "thermal")
+
+
 def may_submit(who: Principal, kind: str, source: str, party: str | None) -> str | None:
     """None if ``who`` may submit an observation of this type and source (filed by
-    ``party``, for an allegation), else the reason it may not."""
+    ``party``, for an allegation), else the reason it may not.
+
+    A sensor and a party write only under their own ``source`` (the token's name), so
+    nobody can file in another's name or take another's ``(source, id)``.
+
+    >>> may_submit(Principal("AS-1", "sensor"), "allegation", "AS-1", "S")
+    'a sensor submits acoustic, thermal and uav observations'
+    >>> may_submit(Principal("party-N", "party:N"), "allegation", "party-N", "N") is None
+    True
+    """
     if who.role == "analyst":
         return None
     if who.role == "sensor":
+        if kind not in SENSOR_TYPES:
+            return f"a sensor submits {', '.join(SENSOR_TYPES[:-1])} and {SENSOR_TYPES[-1]} observations"
         return None if source == who.name else f"a sensor token may submit only for {who.name}"
     if who.role == "monitor":
-        if kind in ("patrol", "uav", "thermal"):
+        if kind in MONITOR_TYPES:
             return None
         return "a monitor submits patrol, uav and thermal observations"
     if who.party is not None:
-        if kind == "allegation" and party == who.party:
-            return None
-        return f"a party submits only allegations filed as party {who.party}"
+        if kind != "allegation" or party != who.party:
+            return f"a party submits only allegations filed as party {who.party}"
+        return None if source == who.name else f"a party token files only as source {who.name}"
     return "this role may not submit observations"
 
 
@@ -111,11 +128,23 @@ def view_incident(
     if who.is_staff:
         return full
     party = who.party
-    if party is not None and (
-        props.get("attributed_to") == party or party in (props.get("alleged_by") or [])
-    ):
+    public = published and status == "verified"
+    if party is not None and props.get("attributed_to") == party:
+        if public:
+            return full
+        # in full, but not the other party's unpublished allegations: who alleged, how many
+        # and which observations are withheld (the dossier withholds their bodies too)
+        props["alleged_by"] = [p for p in props.get("alleged_by") or [] if p == party]
+        props.pop("observations", None)
+        props.pop("sources", None)
         return full
-    if not (published and status == "verified"):
+    if (
+        party is not None
+        and props.get("kind") == "unlocated"
+        and props.get("alleged_by") == [party]
+    ):
+        return full  # its own allegation, that nothing has placed yet
+    if not public:
         return None
     if parse_time(props["time_end"]) > now_us - int(policy.delay_hours * 3.6e9):
         return None

@@ -5,12 +5,14 @@ by :mod:`truceline.access`, the case workflow by :mod:`truceline.review`, and ev
 is an entry of the evidence log.
 
 - Bodies above ``Settings.max_body_bytes`` get 413, malformed JSON 422, more requests than
-  ``Settings.rate_per_s`` (with a burst of ``Settings.burst``) from one client 429.
+  ``Settings.rate_per_s`` (with a burst of ``Settings.burst``) from one client address 429
+  (per worker process).
 - ``POST /v1/observations`` takes a JSON array or JSON lines; all-or-nothing, idempotent by
   ``(source, id)``; answers with the counts and the new signed tree head.
 """
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +31,7 @@ from ._time import parse_time
 from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
 from .errors import InputError, InputErrors, StoreError
 from .evidence import inclusion_bundle
-from .observations import observation_schema, parse_lines, parse_objects
+from .observations import check_parties, observation_schema, parse_lines, parse_objects
 from .store import open_store
 
 __all__ = ["Settings", "create_app"]
@@ -45,7 +47,6 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     rate_per_s: float = 50.0
     burst: int = 200
-    page_max: int = 1000
     now_us: Callable[[], int] = field(default=lambda: int(time.time() * 1e6))
 
 
@@ -66,9 +67,12 @@ class _Limits:
         s = self.settings
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
-        key = headers.get("authorization") or (client[0] if client else "?")
+        # per client address: made-up tokens must not each get a fresh bucket
+        key = client[0] if client else "?"
         now = time.monotonic()
         with self.lock:
+            if len(self.buckets) > 10_000:  # forget clients idle for a minute
+                self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 60}
             tokens, last = self.buckets.get(key, (float(s.burst), now))
             tokens = min(float(s.burst), tokens + (now - last) * s.rate_per_s)
             self.buckets[key] = (tokens - 1.0 if tokens >= 1.0 else tokens, now)
@@ -179,6 +183,8 @@ def create_app(settings: Settings) -> FastAPI:
     time and in arrival order: the store's connection is used by one request at a time, and
     a burst of clients is served first come, first served (run several worker processes,
     ``truceline serve --workers N``, to use several cores)."""
+    if settings.quorum < 1:
+        raise ValueError("quorum must be at least 1")
     store = open_store(settings.db, settings.database_url, settings.log_key)
     lock = threading.RLock()
     app = FastAPI(
@@ -248,9 +254,14 @@ def create_app(settings: Settings) -> FastAPI:
         same ``(source, id)`` is a no-op."""
         if who.role == "public" or who.role == "commissioner":
             raise HTTPException(403, f"{who.role} may not submit observations")
-        raw = await request.body()
-        if len(raw) > settings.max_body_bytes:
-            raise HTTPException(413, f"body larger than {settings.max_body_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():  # capped as it arrives (chunked bodies too)
+            size += len(chunk)
+            if size > settings.max_body_bytes:
+                raise HTTPException(413, f"body larger than {settings.max_body_bytes} bytes")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -280,6 +291,12 @@ def create_app(settings: Settings) -> FastAPI:
             if reason:
                 raise HTTPException(403, f"body:{obs.line}: {reason}")
         with lock:
+            known = store.agreement_parties()
+            if known:  # allegations must name the agreement's parties (else analysis fails)
+                try:
+                    check_parties(batch.observations, known)
+                except (InputError, InputErrors) as exc:
+                    raise HTTPException(422, _errors(exc)) from None
             try:
                 accepted, dup = store.add_observations(batch)
             except (InputError, InputErrors) as exc:
@@ -332,6 +349,18 @@ def create_app(settings: Settings) -> FastAPI:
         """Incidents of the latest analysis run the caller may see, as GeoJSON, in time
         order; ``next`` is the cursor of the following page."""
         box = _bbox(bbox)
+        query_box = box
+        if box is not None and not who.is_staff:
+            # Coarsened answers must not depend on where inside its grid cell an incident
+            # really is: ask the store for every cell the box touches, then keep what the
+            # caller is shown inside the box.
+            step = settings.disclosure.coarsen_deg
+            query_box = (
+                math.floor(box[0] / step) * step,
+                math.floor(box[1] / step) * step,
+                math.ceil(box[2] / step) * step,
+                math.ceil(box[3] / step) * step,
+            )
         t0 = _time(start, "start")
         t1 = _time(end, "end")
         after = _cursor(cursor)
@@ -343,7 +372,7 @@ def create_app(settings: Settings) -> FastAPI:
             # in chunks, in SQL order: what the caller may see is decided row by row
             chunk = min(4 * limit + 50, 5000)
             while len(features) < limit and not exhausted:
-                rows = list(store.query_incidents(None, t0, t1, box, kind, after, chunk))
+                rows = list(store.query_incidents(None, t0, t1, query_box, kind, after, chunk))
                 exhausted = len(rows) < chunk
                 reviews = store.reviews([f["properties"]["id"] for f in rows])
                 for f in rows:
@@ -353,6 +382,8 @@ def create_app(settings: Settings) -> FastAPI:
                     if seen is None:
                         continue
                     sp = seen["properties"]
+                    if box is not None and not _inside(seen, box):
+                        continue
                     if status and sp["status"] != status:
                         continue
                     if party and sp.get("attributed_to") != party:
@@ -384,21 +415,19 @@ def create_app(settings: Settings) -> FastAPI:
             seen = view_incident(who, feature, review_, settings.now_us(), settings.disclosure)
             if seen is None:
                 raise HTTPException(404, "no such incident")
-            if (
-                not (who.is_staff or who.party is not None)
-                or "observations" not in seen["properties"]
-            ):
-                return {**seen, "evidence": []}
+            sp = seen["properties"]
+            if not (who.is_staff or (who.party is not None and "disclosure" not in sp)):
+                return {**seen, "evidence": []}  # the public view: no raw observations
             head = store.latest_head()
-            bodies = store.observation_bodies(seen["properties"]["observations"])
-            published = bool(seen["properties"].get("published"))
+            bodies = store.observation_bodies(feature["properties"].get("observations") or [])
+            public = bool(sp.get("published")) and sp.get("status") == "verified"
             evidence = []
             for ref, (body, index) in sorted(bodies.items()):
                 if (
                     who.party is not None
                     and body.get("type") == "allegation"
                     and body.get("party") != who.party
-                    and not published
+                    and not public
                 ):
                     continue  # the other party's unpublished allegation
                 item: dict[str, Any] = {
@@ -439,39 +468,59 @@ def create_app(settings: Settings) -> FastAPI:
     async def get_proof(
         entry: Annotated[int, PathParam(ge=0, le=2**62)], who: Who
     ) -> dict[str, Any]:
-        """An inclusion proof of one log entry in the latest signed tree head. The public
-        and sensors get proofs of everything but observations and case events, whose
-        proofs come with the incidents and cases they may see."""
+        """An inclusion proof of one log entry in the latest signed tree head: of any entry
+        for staff; otherwise of the log's public entries (runs, agreements, keys, policies,
+        tree heads), of the caller's own observations, of reviews of published incidents and
+        of the events of the cases the caller may see."""
         with lock:
             head = store.latest_head()
             if head is None or not 0 <= entry < head.tree_size:
                 raise HTTPException(404, "no such entry under the signed tree head")
             data = store.entry(entry)
-            kind = json.loads(data)["kind"]
-            if not who.is_staff and kind in ("observation", "case_event", "token"):
-                own = (
-                    who.party is not None
-                    and kind == "observation"
-                    and json.loads(data)["observation"].get("party") == who.party
-                )
-                if not own:
-                    raise HTTPException(403, "this entry's proof is not public")
+            if not _may_see_entry(who, json.loads(data)):
+                raise HTTPException(403, "this entry's proof is not for this caller")
             return inclusion_bundle(store.tree(), entry, data, head)
 
     # -- cases ------------------------------------------------------------------------------
     def _visible_case(who: Principal, case_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The case's events and state as ``who`` may see them (404 if not at all). Staff
+        see everything; the parties of the case see it without draft rulings (proposals
+        not in force, and their signatures); the public sees a ruled case's ruling in force
+        with its dissents, and earlier rulings."""
         events = store.case_events(case_id)
         if not events:
             raise HTTPException(404, "no such case")
         state = review.case_state(events, settings.now_us(), settings.quorum)
         if who.is_staff:
             return events, state
+        undrafted = {**state, "proposals": []}
         if who.party is not None and who.party in (state["accused"], state["filed_by"]):
-            return events, state
-        if state["status"] == "ruled":  # a ruling in force is public, with its dissents
-            public = [e for e in events if e["kind"] in ("opened", "ruling", "reopened")]
-            return public, {**state, "replies": []}
+            return [e for e in events if e["kind"] != "ruling"], undrafted
+        if state["status"] == "ruled" or state["earlier_rulings"]:
+            public = {
+                k: state[k]
+                for k in ("status", "incident", "accused", "opened", "ruling", "earlier_rulings")
+            }
+            return [], public
         raise HTTPException(404, "no such case")
+
+    def _may_see_entry(who: Principal, entry: dict[str, Any]) -> bool:
+        if who.is_staff:
+            return True
+        kind = entry["kind"]
+        if kind in ("run", "agreement", "key", "policy", "tree_head"):
+            return True
+        if kind == "observation":
+            return bool(entry["observation"].get("source") == who.name and who.role != "public")
+        if kind == "incident_review":
+            return bool(entry["published"] and entry["status"] == "verified")
+        if kind == "case_event":
+            try:
+                _visible_case(who, int(entry["case"]))
+            except HTTPException:
+                return False
+            return who.party is not None and entry["event"]["kind"] != "ruling"
+        return False
 
     @app.post("/v1/cases", status_code=201)
     async def post_case(body: CaseIn, who: Who) -> dict[str, Any]:
@@ -479,20 +528,32 @@ def create_app(settings: Settings) -> FastAPI:
         its own allegation)."""
         if not (body.incident or body.allegation):
             raise _unprocessable(["body"], "give incident or allegation")
+        if who.party is None and who.role not in ("analyst", "commissioner"):
+            raise HTTPException(403, f"{who.role} may not open cases")
+        if who.party is not None and not body.allegation:
+            raise HTTPException(403, "a party opens cases only on its own allegations")
         filed_by = None
         with lock:
+            parties = store.agreement_parties()
             if body.allegation:
                 found = store.observation_bodies([body.allegation]).get(body.allegation)
-                if found is None or found[0].get("type") != "allegation":
+                if (
+                    found is None
+                    or found[0].get("type") != "allegation"
+                    or (who.party is not None and found[0].get("party") != who.party)
+                ):
                     raise HTTPException(404, "no such allegation")
                 filed_by = found[0]["party"]
+                if body.accused != found[0]["accused"]:
+                    raise _unprocessable(
+                        ["body", "accused"], "must be the party the allegation accuses"
+                    )
             if body.incident and store.incident(body.incident) is None:
                 raise HTTPException(404, "no such incident")
-            if who.party is not None:
-                if not body.allegation or filed_by != who.party:
-                    raise HTTPException(403, "a party opens cases only on its own allegations")
-            elif who.role not in ("analyst", "commissioner"):
-                raise HTTPException(403, f"{who.role} may not open cases")
+            if parties and body.accused not in parties:
+                raise _unprocessable(
+                    ["body", "accused"], f"must be one of the parties: {', '.join(parties)}"
+                )
             event = review.opened(
                 settings.now_us(),
                 who.name,
@@ -527,12 +588,13 @@ def create_app(settings: Settings) -> FastAPI:
             return {"id": case_id, "state": state, "events": events}
 
     def _add(case_id: int, who: Principal, event: dict[str, Any]) -> dict[str, Any]:
-        events = store.case_events(case_id)
-        try:
-            review.check_event(events, event, settings.now_us(), settings.quorum)
-        except review.ReviewError as exc:
-            raise HTTPException(409, str(exc)) from None
-        store.add_case_event(case_id, event)
+        def check(events: list[dict[str, Any]]) -> None:
+            try:
+                review.check_event(events, event, settings.now_us(), settings.quorum)
+            except review.ReviewError as exc:
+                raise HTTPException(409, str(exc)) from None
+
+        store.add_case_event(case_id, event, check)  # checked under the store's write lock
         events, state = _visible_case(who, case_id)
         return {"id": case_id, "state": state, "events": events}
 
@@ -676,6 +738,14 @@ _NUM = r"-?[0-9]+(\.[0-9]+)?"
 BBOX = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
 
 
+def _inside(feature: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    """Is the point the caller is shown inside the box?"""
+    coords = (feature.get("geometry") or {}).get("coordinates")
+    if not coords:
+        return False
+    return box[0] <= coords[0] <= box[2] and box[1] <= coords[1] <= box[3]
+
+
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if text is None:
         return None
@@ -708,6 +778,9 @@ def _cursor(text: str | None) -> tuple[int, str] | None:
         return None
     t, _, ident = text.partition(":")
     try:
-        return int(t), ident
+        value = int(t)
+        if not -(2**63) <= value < 2**63:
+            raise ValueError
+        return value, ident
     except ValueError:
         raise _unprocessable(["query", "cursor"], "not a cursor this service gave") from None

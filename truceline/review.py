@@ -205,19 +205,27 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
         if ev["party"] not in (state["accused"], state["filed_by"]):
             raise ReviewError("only the accused party or the filer may reply")
     elif kind == "ruling":
-        if state["status"] == "ruled":
-            raise ReviewError("the case is already ruled; reopen it first")
         if ev["decision"] not in DECISIONS:
             raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}")
         if ev["position"] not in ("sign", "dissent"):
             raise ReviewError("position must be sign or dissent")
         if ev["decision"] == "violation" and not ev["responsible"]:
             raise ReviewError("a violation ruling names the responsible party")
-        for prop in state["proposals"]:
-            if prop["id"] == ruling_id(ev) and any(
-                s["by"] == ev["by"] for s in prop["signatures"] + prop["dissents"]
-            ):
-                raise ReviewError("this commissioner has already taken a position on it")
+        if state["reply_open"]:
+            raise ReviewError(f"the parties may reply until {state['reply_by']}; rule after")
+        taken = [
+            p
+            for p in state["proposals"]
+            if any(x["by"] == ev["by"] for x in p["signatures"] + p["dissents"])
+        ]
+        if state["status"] == "ruled":
+            in_force = state["ruling"]
+            if ev["position"] != "dissent" or ruling_id(ev) != in_force["id"]:
+                raise ReviewError("the case is ruled: only a dissent from the ruling in force")
+            if taken:
+                raise ReviewError("this commissioner has already taken a position")
+        elif taken:
+            raise ReviewError("this commissioner has already taken a position in this round")
     elif kind == "reopened":
         if state["status"] != "ruled":
             raise ReviewError("only a ruled case can be reopened")

@@ -17,7 +17,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -546,6 +546,7 @@ class Store:
     # -- the service: tokens, reviews, cases -------------------------------------------------
     def create_token(self, role: str, name: str, member_state: str | None = None) -> str:
         """Issue a bearer token; only its SHA-256 is stored. Logged (without the token)."""
+        member_state = member_state.strip().upper() if member_state else None
         token = "tl_" + secrets.token_urlsafe(32)
         digest = hashlib.sha256(token.encode()).hexdigest()
         entry = {"kind": "token", "name": name, "role": role, "member_state": member_state}
@@ -618,8 +619,17 @@ class Store:
             self._case_event(case_id, 0, event)
         return case_id
 
-    def add_case_event(self, case_id: int, event: dict[str, Any]) -> int:
+    def add_case_event(
+        self,
+        case_id: int,
+        event: dict[str, Any],
+        check: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> int:
+        """Append an event to a case; ``check(events)`` runs first, under the write lock,
+        on the case's history as it is then (so two workers cannot both pass it)."""
         with self._writing():
+            if check is not None:
+                check(self.case_events(case_id))
             seq = self._x(
                 "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
             ).fetchone()[0]
@@ -717,6 +727,20 @@ class Store:
             "SELECT feature FROM incidents WHERE run_id = ? AND id = ?", (run, incident_id)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def agreement_parties(self) -> tuple[str, ...]:
+        """The party ids of the agreement logged last (by an analysis run), or ()."""
+        import yaml
+
+        row = self._x(
+            "SELECT entry FROM log_entries WHERE kind = 'agreement' ORDER BY idx DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return ()
+        files = json.loads(row[0])["files"]
+        text = next(t for n, t in sorted(files.items()) if n.endswith((".yaml", ".yml")))
+        doc = yaml.safe_load(text) or {}
+        return tuple(str(p["id"]) for p in doc.get("parties") or [] if isinstance(p, dict))
 
     def _log_agreement(self, files: dict[str, str]) -> int:
         """Log the agreement's files once; return the index of the entry that holds them."""
