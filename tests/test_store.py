@@ -149,3 +149,23 @@ def test_postgis_answers_a_bbox_from_its_spatial_index(open_store: Opener) -> No
             (1, 35.0, 47.0, 37.0, 49.0),
         )
     assert "incidents_geom" in plan
+
+
+def test_reviews_follow_an_incident_whose_support_grew(open_store: Opener) -> None:
+    """New support changes an incident's id; its review and publication must follow it, or
+    a party could unpublish an incident by filing an allegation next to it."""
+    old = _feature(1, 36.0, 48.0, "2026-03-01T00:00:00Z")
+    old["properties"]["observations"] = ["AS-1:1", "AS-2:1", "AS-3:1"]
+    grown = _feature(9, 36.0, 48.0, "2026-03-01T00:00:00Z")
+    grown["properties"]["observations"] = ["AS-1:1", "AS-2:1", "AS-3:1", "party-N:a1"]
+    other = _feature(5, 37.0, 48.0, "2026-03-01T00:00:00Z")
+    other["properties"]["observations"] = ["AS-9:1"]
+    with open_store() as store:
+        store.add_run(SUMMARY, [old, other])
+        store.set_review("inc-1", "verified", True, "ana")
+        store.add_run(SUMMARY, [grown, other])
+        assert store.reviews()["inc-9"] == ("verified", True)
+        assert "inc-5" not in store.reviews()
+        entries = [json.loads(e) for e in store.entries()]
+        assert entries[-1]["kind"] == "incident_review"
+        assert entries[-1]["by"] == "carried from inc-1"

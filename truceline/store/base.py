@@ -319,7 +319,57 @@ class Store:
             self._x(
                 "UPDATE runs SET log_index = ?, tree_size = ? WHERE id = ?", (index, size, run_id)
             )
+            self._carry_reviews(features)
         return run_id
+
+    def _carry_reviews(self, features: list[dict[str, Any]]) -> None:
+        """An incident's id hashes its supporting observations, so new support (a late
+        report, an allegation) gives it a new id in the next run. Analysts' reviews follow
+        it: a reviewed incident missing from the run passes its review to the new incident
+        holding most of its observations (at least half), if that one has none; logged."""
+        new_ids = {f["properties"]["id"] for f in features}
+        orphans = [
+            (i, st, pub)
+            for i, st, pub in self._x("SELECT id, status, published FROM incident_reviews")
+            if i not in new_ids
+        ]
+        if not orphans:
+            return
+        holder: dict[str, list[str]] = {}
+        for f in features:
+            for ref in f["properties"].get("observations") or []:
+                holder.setdefault(ref, []).append(f["properties"]["id"])
+        reviewed = {i for (i,) in self._x("SELECT id FROM incident_reviews")}
+        carried = []
+        for old, status, published in sorted(orphans):
+            row = self._x(
+                "SELECT feature FROM incidents WHERE id = ? ORDER BY run_id DESC LIMIT 1", (old,)
+            ).fetchone()
+            refs = json.loads(row[0])["properties"].get("observations") or [] if row else []
+            votes: dict[str, int] = {}
+            for ref in refs:
+                for target in holder.get(ref, []):
+                    votes[target] = votes.get(target, 0) + 1
+            if not votes:
+                continue
+            target, n = max(sorted(votes.items()), key=lambda kv: kv[1])
+            if 2 * n < len(refs) or target in reviewed:
+                continue
+            reviewed.add(target)
+            entry = {
+                "kind": "incident_review",
+                "incident": target,
+                "status": status,
+                "published": bool(published),
+                "by": f"carried from {old}",
+            }
+            carried.append((target, status, published, entry))
+        for target, status, published, entry in carried:
+            index = self._append([("incident_review", ev.canonical(entry))])
+            self._x(
+                "INSERT INTO incident_reviews VALUES (?, ?, ?, ?, ?, ?)",
+                (target, status, int(published), entry["by"], _now(), index),
+            )
 
     # -- the evidence log ---------------------------------------------------------------
     @contextmanager
