@@ -140,9 +140,10 @@ class Store:
         workers, command-line tools): what is new is decided again under the write lock.
         """
         rows = batch.observations
-        if not self._fresh(rows):  # a re-sent batch: nothing to store, nothing to log
+        fresh = self._fresh(rows)
+        if not fresh:  # a re-sent batch: nothing to store, nothing to log
             return 0, len(rows) + batch.duplicates
-        self._check_signatures(self._fresh(rows))  # refuse early, before taking the lock
+        self._check_signatures(fresh)  # refuse early, before taking the lock
         now = _now()
         try:
             with self._writing():
