@@ -680,6 +680,59 @@ def serve(
     )
 
 
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, csv or parquet.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
+    run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Export a run's incidents: GeoJSON (FORMATS §3), a GeoPackage (incidents, observations,
+    control areas, zones) for QGIS, CSV with ACLED columns and UCDP-GED precision codes, or
+    Parquet; each records the evidence tree head it was made from."""
+    import tempfile
+
+    from .agreement import load_agreement
+    from .exports import FORMATS, export
+
+    if fmt not in FORMATS:
+        err.print(f"error: --format must be one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+
+    def go() -> tuple[Path, int, Any]:
+        with _open_store(db, database_url) as store:
+            features = store.incidents(run)
+            head = store.latest_head()
+            files = store.agreement_files()
+            observations = (
+                [json.loads(o.body) for o in store.iter_observations()] if fmt == "gpkg" else None
+            )
+        ag = None
+        names: dict[str, str] = {}
+        if files:
+            with tempfile.TemporaryDirectory() as tmp:
+                for name, text in files.items():
+                    (Path(tmp) / name).write_text(text, encoding="utf-8")
+                yaml_name = next(n for n in files if n.endswith((".yaml", ".yml")))
+                ag = load_agreement(Path(tmp) / yaml_name)
+            names = {p.id: p.name for p in ag.parties}
+        path = export(
+            fmt,
+            out_file,
+            features,
+            head.as_dict() if head else None,
+            names,
+            observations,
+            ag,
+        )
+        return path, len(features), head
+
+    path, n, head = _guard(go)
+    tree = f" at tree head {head.tree_size}" if head else ""
+    out.print(f"wrote {n} incidents to {path}{tree}")
+
+
 @app.command()
 def reproduce(
     run_id: Annotated[int, typer.Argument(help="The analysis run to reproduce.")],

@@ -779,16 +779,20 @@ class Store:
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def agreement_files(self) -> dict[str, str] | None:
+        """The files of the agreement logged last (by an analysis run), or None."""
+        row = self._x(
+            "SELECT entry FROM log_entries WHERE kind = 'agreement' ORDER BY idx DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0])["files"])
+
     def agreement_parties(self) -> tuple[str, ...]:
         """The party ids of the agreement logged last (by an analysis run), or ()."""
         import yaml
 
-        row = self._x(
-            "SELECT entry FROM log_entries WHERE kind = 'agreement' ORDER BY idx DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
+        files = self.agreement_files()
+        if files is None:
             return ()
-        files = json.loads(row[0])["files"]
         text = next(t for n, t in sorted(files.items()) if n.endswith((".yaml", ".yml")))
         doc = yaml.safe_load(text) or {}
         return tuple(str(p["id"]) for p in doc.get("parties") or [] if isinstance(p, dict))
