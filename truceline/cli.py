@@ -734,6 +734,91 @@ def export_cmd(
 
 
 @app.command()
+def alerts(
+    run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    sector_km: Annotated[float, typer.Option(help="Length of a sector of the line.", min=1)] = 25.0,
+    baseline_hours: Annotated[
+        int, typer.Option(help="Hours that set each sector's calm rate.", min=0)
+    ] = 72,
+    ratio: Annotated[
+        float, typer.Option(help="Escalation to detect (× the calm rate).", min=1.01)
+    ] = 2.0,
+    threshold: Annotated[float, typer.Option(help="CUSUM threshold.", min=0.1)] = 5.0,
+    quiet_hours: Annotated[
+        int, typer.Option(help="Quiet hours before fire is 'resumed'.", min=1)
+    ] = 24,
+    webhook: Annotated[str | None, typer.Option(help="URL to POST each alert to.")] = None,
+    secret_env: Annotated[
+        str, typer.Option(help="Environment variable holding the webhook's HMAC secret.")
+    ] = "TRUCELINE_WEBHOOK_SECRET",
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+    log_key: LogKeyOption = None,
+) -> None:
+    """Escalation (Poisson CUSUM per sector) and rule alerts over a run's incidents; with
+    --webhook, each is delivered signed (HMAC-SHA256), with retries, and logged."""
+    import os
+    import tempfile
+
+    from .agreement import load_agreement
+    from .alerts import deliver, find_alerts
+    from .errors import StoreError
+    from .evidence import canonical
+
+    def go() -> list[tuple[Any, dict[str, Any] | None]]:
+        with _open_store(db, database_url, log_key) as store:
+            features = store.incidents(run)
+            files = store.agreement_files()
+            if not files:
+                raise StoreError("no analysis run has logged an agreement yet")
+            with tempfile.TemporaryDirectory() as tmp:
+                for name, text in files.items():
+                    (Path(tmp) / name).write_text(text, encoding="utf-8")
+                yaml_name = next(n for n in files if n.endswith((".yaml", ".yml")))
+                ag = load_agreement(Path(tmp) / yaml_name)
+            found = find_alerts(
+                features, ag, sector_km, baseline_hours, ratio, threshold, quiet_hours
+            )
+            results: list[tuple[Any, dict[str, Any] | None]] = []
+            secret = os.environ.get(secret_env, "").encode()
+            if webhook and not secret:
+                raise StoreError(f"--webhook needs the HMAC secret in ${secret_env}")
+            for a in found:
+                res = deliver(webhook, a, secret) if webhook else None
+                results.append((a, res))
+            if webhook and found:
+                store.append(
+                    "alert",
+                    [
+                        canonical(
+                            {
+                                "kind": "alert",
+                                "alert": a.as_dict(),
+                                "webhook": webhook,
+                                "delivery": res,
+                            }
+                        )
+                        for a, res in results
+                    ],
+                )
+            return results
+
+    results = _guard(go)
+    table = Table(title=f"{len(results)} alerts")
+    for col in ("time", "sector", "kind", "detail", "delivered"):
+        table.add_column(col)
+    for a, res in results:
+        table.add_row(
+            a.time,
+            str(a.sector),
+            a.kind,
+            a.detail,
+            "-" if res is None else f"{res['delivered']} ({res['attempts']} attempts)",
+        )
+    out.print(table)
+
+
+@app.command()
 def reproduce(
     run_id: Annotated[int, typer.Argument(help="The analysis run to reproduce.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the re-run's outputs.")],
