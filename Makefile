@@ -25,6 +25,7 @@ demo: install
 	$(BIN)/truceline reproduce 1 --db $(DEMO)/truceline.db --out $(DEMO)/reproduced
 	$(BIN)/truceline log export --db $(DEMO)/truceline.db --out $(DEMO)/evidence
 	$(BIN)/truceline log verify $(DEMO)/evidence
+	$(BIN)/truceline report --db $(DEMO)/truceline.db --date 2026-03-01 --out $(DEMO)/report
 
 # Real data beside the repository (never copied into it): fires of spring 2022 against the front.
 DATA ?= ../shared/data

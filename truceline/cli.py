@@ -734,6 +734,76 @@ def export_cmd(
 
 
 @app.command()
+def report(
+    date: Annotated[str, typer.Option(help="The day, YYYY-MM-DD (UTC).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="Any of html, md, pdf, comma-separated.")
+    ] = "html,md,pdf",
+    run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    regions: Annotated[
+        Path | None,
+        typer.Option(help="A region layer (GeoJSON polygons) for the counts by region."),
+    ] = None,
+    region_name: Annotated[str, typer.Option(help="The region layer's name property.")] = "name",
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The daily report: counts by clause, party, weapon and region, a map, the trend, the
+    coverage of the line, every incident, the method, and the evidence tree head."""
+    import re
+    import tempfile
+
+    from .agreement import load_agreement
+    from .errors import StoreError
+    from .report import build_report, write_report
+
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    if (
+        not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)
+        or not formats
+        or any(f not in ("html", "md", "pdf") for f in formats)
+    ):
+        err.print("error: --date is YYYY-MM-DD and --format a list of html, md, pdf")
+        raise typer.Exit(2)
+
+    def go() -> list[Path]:
+        import shapely
+
+        with _open_store(db, database_url) as store:
+            features = store.incidents(run)
+            head = store.latest_head()
+            files = store.agreement_files()
+            acoustic = [
+                json.loads(o.body)
+                for o in store.iter_observations()
+                if o.type == "acoustic" and o.body.find(f'"time":"{date}') >= 0
+            ]
+        if not files:
+            raise StoreError("no analysis run has logged an agreement yet")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, text in files.items():
+                (Path(tmp) / name).write_text(text, encoding="utf-8")
+            ag = load_agreement(Path(tmp) / next(n for n in files if n.endswith((".yaml", ".yml"))))
+        layer = None
+        if regions is not None:
+            doc = json.loads(regions.read_text(encoding="utf-8"))
+            layer = [
+                (
+                    str(f["properties"].get(region_name, "?")),
+                    shapely.from_geojson(json.dumps(f["geometry"])),
+                )
+                for f in doc["features"]
+            ]
+        rep = build_report(date, features, ag, head.as_dict() if head else None, acoustic, layer)
+        return write_report(rep, out_dir, formats)
+
+    paths = _guard(go)
+    for p in paths:
+        out.print(f"wrote {p}")
+
+
+@app.command()
 def alerts(
     run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
     sector_km: Annotated[float, typer.Option(help="Length of a sector of the line.", min=1)] = 25.0,

@@ -1,0 +1,75 @@
+"""The daily report, rendered for a simulated day (HTML, Markdown, PDF)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from truceline.cli import app as cli
+from truceline.store.sqlite import SqliteStore
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def day(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("report")
+    db = tmp / "t.db"
+    for args in (
+        ["ingest", "--db", str(db), str(scenario / "observations.jsonl")],
+        [
+            "analyze",
+            "--db",
+            str(db),
+            "--agreement",
+            str(scenario / "agreement.yaml"),
+            "--out",
+            str(tmp / "out"),
+        ],
+        ["report", "--db", str(db), "--date", "2026-03-01", "--out", str(tmp / "report")],
+    ):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 0, res.output
+    return db, tmp / "report"
+
+
+def test_the_report_counts_what_the_run_found(day: tuple[Path, Path]) -> None:
+    db, out = day
+    summary = json.loads((out / "report-2026-03-01.json").read_text())
+    with SqliteStore(db) as store:
+        firm = [
+            f["properties"]
+            for f in store.incidents()
+            if f["properties"]["violations"] and f["properties"]["confidence"] >= 0.5
+        ]
+        head = store.latest_head()
+    assert head is not None and summary["tree_head"]["root_hash"] == head.root_hash
+    assert summary["by_clause"]["C1"] == sum("C1" in p["violations"] for p in firm)
+    assert sum(summary["by_party"].values()) == len(firm) == sum(summary["by_region"].values())
+    assert summary["trend"][-1] == ["2026-03-01", len(firm)] and len(summary["trend"]) == 31
+    assert summary["coverage"] and all("observed" in r for r in summary["coverage"])
+    # the simulated day is 8 hours (arrivals spill into a ninth)
+    assert 0 < max(r["hours_able_to_locate"] for r in summary["coverage"]) <= 9
+
+
+def test_the_report_renders_in_every_format(day: tuple[Path, Path]) -> None:
+    from weasyprint import HTML
+
+    _, out = day
+    page = (out / "report-2026-03-01.html").read_text()
+    assert "tree size" in page and "data:image/png;base64," in page and "Coverage" in page
+    md = (out / "report-2026-03-01.md").read_text()
+    assert md.startswith("# Ceasefire monitoring") and "(map-2026-03-01.png)" in md
+    pdf = (out / "report-2026-03-01.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert len(HTML(string=page).render().pages) >= 3
+
+
+def test_bad_dates_and_formats_are_refused(day: tuple[Path, Path], tmp_path: Path) -> None:
+    db, _ = day
+    for args in (["--date", "1 March"], ["--date", "2026-03-01", "--format", "docx"]):
+        res = runner.invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path), *args])
+        assert res.exit_code == 2

@@ -1,0 +1,407 @@
+"""The daily report: what a mission publishes about one day, in HTML, Markdown and PDF.
+
+Contents: the evidence tree head it was computed from; headline counts of violations
+(incidents with confidence ≥ 0.5 that break a clause) by clause, by party, by weapon class
+and by region (any region layer, else 25 km sectors of the line); a map of the day; the
+trend against the previous 7 and 30 days; **coverage** (which sensors reported, and the
+sectors of the line no network could locate events in that day, so that "0 violations" is
+never read as "nothing happened"); every incident with its confidence, attribution and
+evidence; and a methodology note.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import shapely
+
+from ._time import parse_time
+from .agreement import Agreement
+
+__all__ = ["DailyReport", "build_report", "render_html", "render_markdown", "write_report"]
+
+DAY_US = 86_400_000_000
+FIRM = 0.5
+COLOURS = {"N": "#1f6fb4", "S": "#c2410c", None: "#6b7280"}
+
+
+@dataclass
+class DailyReport:
+    date: str
+    agreement: str
+    tree_head: dict[str, Any] | None
+    by_clause: dict[str, int]
+    by_party: dict[str, int]
+    by_weapon: dict[str, int]
+    by_region: dict[str, int]
+    trend: list[tuple[str, int]]  # (date, violations) for the 30 days before and the day
+    coverage: list[dict[str, Any]]
+    sensors_reporting: int
+    incidents: list[dict[str, Any]]
+    map_png: bytes = b""
+    trend_png: bytes = b""
+    notes: list[str] = field(default_factory=list)
+
+
+def _day(text: str) -> str:
+    return text[:10]
+
+
+def _violating(props: dict[str, Any]) -> bool:
+    return bool(props["violations"]) and props["confidence"] >= FIRM
+
+
+def build_report(
+    date: str,
+    features: list[dict[str, Any]],
+    ag: Agreement,
+    tree_head: dict[str, Any] | None,
+    acoustic: list[dict[str, Any]],
+    regions: list[tuple[str, shapely.Geometry]] | None = None,
+    sector_km: float = 25.0,
+) -> DailyReport:
+    """Everything the report says about ``date`` (YYYY-MM-DD), from a run's incidents and
+    the day's acoustic detections (for coverage)."""
+    day0 = parse_time(f"{date}T00:00:00Z")
+    today = [f for f in features if _day(f["properties"]["time_start"]) == date]
+    firm = [f for f in today if _violating(f["properties"])]
+    by_clause = Counter(c for f in firm for c in f["properties"]["violations"])
+    by_party = Counter(f["properties"]["attributed_to"] or "undetermined" for f in firm)
+    by_weapon = Counter(f["properties"].get("weapon", "unknown") for f in firm)
+    by_region: Counter[str] = Counter()
+    for f in firm:
+        coords = (f.get("geometry") or {}).get("coordinates")
+        if not coords:
+            by_region["(not located)"] += 1
+            continue
+        if regions:
+            name = next(
+                (n for n, g in regions if shapely.contains_xy(g, coords[0], coords[1])),
+                "(outside the regions)",
+            )
+        else:
+            x, y = ag.frame.forward([coords[0]], [coords[1]])
+            along = float(shapely.line_locate_point(ag.line_local, shapely.Point(x[0], y[0])))
+            k = int(along // (sector_km * 1000))
+            name = f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})"
+        by_region[name] += 1
+    daily = Counter(
+        _day(f["properties"]["time_start"]) for f in features if _violating(f["properties"])
+    )
+    trend = []
+    for d in range(30, -1, -1):
+        t = day0 - d * DAY_US
+        key = _iso_day(t)
+        trend.append((key, int(daily.get(key, 0))))
+    coverage, n_sensors = _coverage(acoustic, ag, day0, sector_km)
+    rep = DailyReport(
+        date=date,
+        agreement=ag.id,
+        tree_head=tree_head,
+        by_clause=dict(sorted(by_clause.items())),
+        by_party=dict(sorted(by_party.items())),
+        by_weapon=dict(sorted(by_weapon.items(), key=lambda kv: -kv[1])),
+        by_region=dict(sorted(by_region.items())),
+        trend=trend,
+        coverage=coverage,
+        sensors_reporting=n_sensors,
+        incidents=[f["properties"] | {"_geometry": f.get("geometry")} for f in today],
+    )
+    rep.map_png = _map(today, ag, date)
+    rep.trend_png = _trend_chart(trend)
+    return rep
+
+
+def _iso_day(t_us: int) -> str:
+    from ._time import format_time
+
+    return format_time(t_us)[:10]
+
+
+def _coverage(
+    acoustic: list[dict[str, Any]], ag: Agreement, day0: int, sector_km: float
+) -> tuple[list[dict[str, Any]], int]:
+    """Per sector of the line: sensors that reported that day, and the hours in which at least
+    four did (four are needed to locate anything)."""
+    n_sectors = int(ag.line_local.length // (sector_km * 1000)) + 1
+    sensors: dict[int, set[str]] = {k: set() for k in range(n_sectors)}
+    hours: dict[int, dict[int, set[str]]] = {k: {} for k in range(n_sectors)}
+    all_sensors: set[str] = set()
+    if acoustic:
+        lon = np.array([o["position"][0] for o in acoustic])
+        lat = np.array([o["position"][1] for o in acoustic])
+        x, y = ag.frame.forward(lon, lat)
+        along = shapely.line_locate_point(ag.line_local, shapely.points(x, y))
+        for o, d in zip(acoustic, along, strict=True):
+            t = parse_time(o["time"])
+            if not day0 <= t < day0 + DAY_US:
+                continue
+            k = min(int(d // (sector_km * 1000)), n_sectors - 1)
+            sensors[k].add(o["sensor"])
+            all_sensors.add(o["sensor"])
+            hours[k].setdefault(int((t - day0) // 3_600_000_000), set()).add(o["sensor"])
+    rows = []
+    for k in range(n_sectors):
+        located_hours = sum(1 for s in hours[k].values() if len(s) >= 4)
+        rows.append(
+            {
+                "sector": f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})",
+                "sensors_reporting": len(sensors[k]),
+                "hours_able_to_locate": located_hours,
+                "observed": located_hours > 0,
+            }
+        )
+    return rows, len(all_sensors)
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _map(today: list[dict[str, Any]], ag: Agreement, date: str) -> bytes:
+    fig, ax = plt.subplots(figsize=(9, 5.2), constrained_layout=True)
+    fills = {ag.party_ids[0]: "#dbeafe", ag.party_ids[-1]: "#ffedd5"}
+    for party, geom in ag.control.items():
+        for poly in getattr(geom, "geoms", [geom]):
+            xs, ys = poly.exterior.xy
+            ax.fill(xs, ys, color=fills.get(party, "#eeeeee"), lw=0)
+    for line in getattr(ag.line, "geoms", [ag.line]):
+        xs, ys = line.xy
+        ax.plot(xs, ys, color="black", lw=1.2, label="line of contact")
+    for clause in ag.clauses:
+        if clause.rule.area is not None:
+            for poly in getattr(clause.rule.area, "geoms", [clause.rule.area]):
+                xs, ys = poly.exterior.xy
+                ax.plot(xs, ys, color="#7c3aed", lw=0.9, ls="--")
+    colours = {ag.party_ids[0]: "#1f6fb4", ag.party_ids[-1]: "#c2410c"}
+    for p in (f["properties"] | {"g": f.get("geometry")} for f in today):
+        if not p["g"] or p["confidence"] < FIRM:
+            continue
+        lon, lat = p["g"]["coordinates"]
+        c = colours.get(p["attributed_to"], "#6b7280")
+        ax.scatter([lon], [lat], s=10 + 30 * p["confidence"], color=c, alpha=0.8, lw=0)
+    for party, c in colours.items():
+        ax.scatter([], [], color=c, label=f"attributed to {party}")
+    ax.scatter([], [], color="#6b7280", label="undetermined")
+    ax.set_title(f"Incidents of {date} (confidence ≥ 0.5)")
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_aspect(1 / np.cos(np.radians(float(np.mean(ax.get_ylim())))))
+    return _png(fig)
+
+
+def _trend_chart(trend: list[tuple[str, int]]) -> bytes:
+    fig, ax = plt.subplots(figsize=(9, 3), constrained_layout=True)
+    days = [d for d, _ in trend]
+    counts = np.array([c for _, c in trend], float)
+    ax.bar(range(len(days)), counts, color="#94a3b8", label="violations per day")
+    week = np.convolve(counts, np.ones(7) / 7, mode="full")[: len(counts)]
+    ax.plot(range(len(days)), week, color="#0f172a", label="7-day mean")
+    ax.bar([len(days) - 1], [counts[-1]], color="#dc2626", label="this day")
+    ax.set_xticks(range(0, len(days), 5), [days[i][5:] for i in range(0, len(days), 5)])
+    ax.legend(fontsize=8)
+    ax.set_title("Violations: this day against the previous 30 days")
+    return _png(fig)
+
+
+METHOD = (
+    "Incidents are fused from acoustic detections (located by time differences of arrival), "
+    "patrol reports, satellite thermal anomalies, UAV sightings and the parties' allegations. "
+    "A violation is counted when an incident with confidence of at least 0.5 breaks a clause. "
+    "Attribution is the probability that the origin lies in each party's control area, over "
+    "the origin's uncertainty; it is named only at 0.95 or above. Counts cover what the "
+    "network could observe: see the coverage table. Every figure can be checked against the "
+    "published evidence log at the tree head printed at the top (docs/methods.md, "
+    "docs/checking-a-published-figure.md)."
+)
+
+
+def _table(rows: list[dict[str, Any]] | dict[str, int], headers: tuple[str, ...]) -> str:
+    if isinstance(rows, dict):
+        body = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>" for k, v in rows.items()
+        )
+    else:
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(r[h]))}</td>" for h in headers) + "</tr>"
+            for r in rows
+        )
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>none</td></tr>'}</tbody></table>"
+
+
+def _incident_rows(rep: DailyReport) -> list[dict[str, Any]]:
+    rows = []
+    for p in rep.incidents:
+        probs = ", ".join(f"{k} {v:.2f}" for k, v in sorted((p.get("attribution") or {}).items()))
+        rows.append(
+            {
+                "time (UTC)": p["time_start"][11:19],
+                "kind": p["kind"],
+                "weapon": p.get("weapon", "unknown"),
+                "confidence": f"{p['confidence']:.2f}",
+                "attribution": probs or "undetermined",
+                "violations": ", ".join(p["violations"]) or "-",
+                "evidence": ", ".join(
+                    f"{k} {v}" for k, v in sorted((p.get("sources") or {}).items())
+                ),
+                "id": p["id"][:12],
+            }
+        )
+    return rows
+
+
+def render_html(rep: DailyReport) -> str:
+    head = rep.tree_head or {}
+    total = sum(rep.by_party.values())
+    blind = [r["sector"] for r in rep.coverage if not r["observed"]]
+    img = lambda png: f'<img alt="" src="data:image/png;base64,{base64.b64encode(png).decode()}">'  # noqa: E731
+    inc_headers = (
+        "time (UTC)",
+        "kind",
+        "weapon",
+        "confidence",
+        "attribution",
+        "violations",
+        "evidence",
+        "id",
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Daily report {rep.date}</title>
+<style>
+body {{ font-family: "DejaVu Sans", sans-serif; font-size: 10pt; color: #111; margin: 1.5em; }}
+h1 {{ font-size: 16pt; }} h2 {{ font-size: 12pt; border-bottom: 1px solid #999; }}
+table {{ border-collapse: collapse; margin: 0.4em 0 1em; }} td, th {{ border: 1px solid #bbb; padding: 2px 6px; text-align: left; }}
+th {{ background: #eef; }} img {{ max-width: 100%; }} .small {{ font-size: 8pt; color: #444; }}
+table.incidents {{ font-size: 7.5pt; }}
+.grid {{ display: flex; gap: 1.5em; flex-wrap: wrap; }}
+@page {{ size: A4; margin: 1.5cm; }}
+</style></head><body>
+<h1>Ceasefire monitoring: daily report for {rep.date}</h1>
+<p>Agreement <b>{html.escape(rep.agreement)}</b>. {total} violations observed (incidents with confidence ≥ 0.5 that break a clause).
+{("<b>Not observed</b> (no network able to locate events): " + html.escape(", ".join(blind)) + ".") if blind else "Every sector of the line was observed."}</p>
+<p class="small">Computed from the evidence log at tree size {head.get("tree_size", "-")}, root hash <code>{head.get("root_hash", "-")}</code>, signed {head.get("timestamp", "-")} by key {head.get("key_id", "-")}.</p>
+<h2>Headline counts</h2>
+<div class="grid">
+{_table(rep.by_clause, ("clause", "violations"))}
+{_table(rep.by_party, ("attributed to", "violations"))}
+{_table(rep.by_weapon, ("weapon class", "violations"))}
+{_table(rep.by_region, ("region", "violations"))}
+</div>
+<h2>Map of the day</h2>
+{img(rep.map_png)}
+<h2>Trend</h2>
+{img(rep.trend_png)}
+<p>This day: {rep.trend[-1][1]}; mean of the previous 7 days: {np.mean([c for _, c in rep.trend[-8:-1]]):.1f}; of the previous 30: {np.mean([c for _, c in rep.trend[:-1]]):.1f}.</p>
+<h2>Coverage</h2>
+<p>{rep.sensors_reporting} acoustic sensors reported. A sector can locate an event in an hour when at least four of its sensors reported in that hour.</p>
+{_table(rep.coverage, ("sector", "sensors_reporting", "hours_able_to_locate", "observed"))}
+<h2>Incidents</h2>
+{_table(_incident_rows(rep), inc_headers).replace("<table>", '<table class="incidents">', 1)}
+<h2>Method</h2>
+<p>{html.escape(METHOD)}</p>
+</body></html>
+"""
+
+
+def render_markdown(rep: DailyReport) -> str:
+    head = rep.tree_head or {}
+
+    def table(rows: dict[str, int], a: str) -> str:
+        lines = [f"| {a} | violations |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows.items()]
+        return "\n".join(lines) if rows else f"| {a} | violations |\n|---|---|\n| none | 0 |"
+
+    blind = [r["sector"] for r in rep.coverage if not r["observed"]]
+    inc = _incident_rows(rep)
+    inc_lines = ["| " + " | ".join(r.values()) + " |" for r in inc]
+    return (
+        "\n\n".join(
+            [
+                f"# Ceasefire monitoring: daily report for {rep.date}",
+                f"Agreement {rep.agreement}; {sum(rep.by_party.values())} violations observed. "
+                + (f"Not observed: {', '.join(blind)}." if blind else "Every sector was observed."),
+                f"Evidence log: tree size {head.get('tree_size', '-')}, root `{head.get('root_hash', '-')}`.",
+                "## By clause\n\n" + table(rep.by_clause, "clause"),
+                "## By party\n\n" + table(rep.by_party, "attributed to"),
+                "## By weapon class\n\n" + table(rep.by_weapon, "weapon class"),
+                "## By region\n\n" + table(rep.by_region, "region"),
+                f"## Coverage\n\n{rep.sensors_reporting} acoustic sensors reported.\n\n| sector | sensors | hours able to locate |\n|---|---|---|\n"
+                + "\n".join(
+                    f"| {r['sector']} | {r['sensors_reporting']} | {r['hours_able_to_locate']} |"
+                    for r in rep.coverage
+                ),
+                "## Incidents\n\n| "
+                + " | ".join(inc[0].keys())
+                + " |\n|"
+                + "---|" * len(inc[0])
+                + "\n"
+                + "\n".join(inc_lines)
+                if inc
+                else "## Incidents\n\nnone",
+                "## Method\n\n" + METHOD,
+            ]
+        )
+        + "\n"
+    )
+
+
+def write_report(rep: DailyReport, out: Path, formats: tuple[str, ...]) -> list[Path]:
+    """Write ``report-DATE.{html,md,pdf}`` (and the figures) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    page = render_html(rep)
+    if "html" in formats:
+        path = out / f"report-{rep.date}.html"
+        path.write_text(page, encoding="utf-8")
+        written.append(path)
+    if "md" in formats:
+        (out / f"map-{rep.date}.png").write_bytes(rep.map_png)
+        (out / f"trend-{rep.date}.png").write_bytes(rep.trend_png)
+        path = out / f"report-{rep.date}.md"
+        text = render_markdown(rep).replace(
+            "## Coverage",
+            f"![map](map-{rep.date}.png)\n\n![trend](trend-{rep.date}.png)\n\n## Coverage",
+            1,
+        )
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    if "pdf" in formats:
+        from weasyprint import HTML
+
+        path = out / f"report-{rep.date}.pdf"
+        HTML(string=page).write_pdf(path)
+        written.append(path)
+    (out / f"report-{rep.date}.json").write_text(
+        json.dumps(
+            {
+                "date": rep.date,
+                "tree_head": rep.tree_head,
+                "by_clause": rep.by_clause,
+                "by_party": rep.by_party,
+                "by_weapon": rep.by_weapon,
+                "by_region": rep.by_region,
+                "trend": rep.trend,
+                "coverage": rep.coverage,
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return written
