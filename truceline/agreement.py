@@ -396,3 +396,21 @@ def agreement_files(path: Path) -> dict[str, str]:
         if isinstance(name, str) and name not in files:
             files[name] = (path.parent / name).read_text(encoding="utf-8")
     return files
+
+
+def agreement_yaml_name(files: dict[str, str]) -> str:
+    """Which of an agreement's files (as :func:`agreement_files` gives them) is the YAML."""
+    return next(n for n in sorted(files) if n.endswith((".yaml", ".yml")))
+
+
+def agreement_from_files(files: dict[str, str]) -> Agreement:
+    """Load an agreement kept as name → text (as the evidence log keeps it): the files are
+    written to a temporary folder, in their relative layout, and loaded from there."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in files.items():
+            target = Path(tmp) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        return load_agreement(Path(tmp) / agreement_yaml_name(files))

@@ -353,6 +353,13 @@ def _store(db: Path | None, database_url: str | None, log_key: Path | None = Non
     return open_store(db, database_url, log_key)
 
 
+def _logged_agreement(files: dict[str, str]) -> Any:
+    """An agreement as the evidence log keeps it (its files, name -> text)."""
+    from .agreement import agreement_from_files
+
+    return agreement_from_files(files)
+
+
 def _open_store(db: Path, database_url: str | None, log_key: Path | None = None) -> Any:
     """An existing store (a command that only reads must not create an empty one)."""
     from .errors import StoreError
@@ -691,9 +698,7 @@ def export_cmd(
     """Export a run's incidents: GeoJSON (FORMATS §3), a GeoPackage (incidents, observations,
     control areas, zones) for QGIS, CSV with ACLED columns and UCDP-GED precision codes, or
     Parquet; each records the evidence tree head it was made from."""
-    import tempfile
 
-    from .agreement import load_agreement
     from .exports import FORMATS, export
 
     if fmt not in FORMATS:
@@ -708,15 +713,8 @@ def export_cmd(
             observations = (
                 [json.loads(o.body) for o in store.iter_observations()] if fmt == "gpkg" else None
             )
-        ag = None
-        names: dict[str, str] = {}
-        if files:
-            with tempfile.TemporaryDirectory() as tmp:
-                for name, text in files.items():
-                    (Path(tmp) / name).write_text(text, encoding="utf-8")
-                yaml_name = next(n for n in files if n.endswith((".yaml", ".yml")))
-                ag = load_agreement(Path(tmp) / yaml_name)
-            names = {p.id: p.name for p in ag.parties}
+        ag = _logged_agreement(files) if files else None
+        names = {p.id: p.name for p in ag.parties} if ag else {}
         path = export(
             fmt,
             out_file,
@@ -752,9 +750,7 @@ def report(
     """The daily report: counts by clause, party, weapon and region, a map, the trend, the
     coverage of the line, every incident, the method, and the evidence tree head."""
     import re
-    import tempfile
 
-    from .agreement import load_agreement
     from .errors import StoreError
     from .report import build_report, write_report
 
@@ -781,10 +777,7 @@ def report(
             ]
         if not files:
             raise StoreError("no analysis run has logged an agreement yet")
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, text in files.items():
-                (Path(tmp) / name).write_text(text, encoding="utf-8")
-            ag = load_agreement(Path(tmp) / next(n for n in files if n.endswith((".yaml", ".yml"))))
+        ag = _logged_agreement(files)
         layer = None
         if regions is not None:
             doc = json.loads(regions.read_text(encoding="utf-8"))
@@ -828,9 +821,7 @@ def alerts(
     """Escalation (Poisson CUSUM per sector) and rule alerts over a run's incidents; with
     --webhook, each is delivered signed (HMAC-SHA256), with retries, and logged."""
     import os
-    import tempfile
 
-    from .agreement import load_agreement
     from .alerts import deliver, find_alerts
     from .errors import StoreError
     from .evidence import canonical
@@ -841,11 +832,7 @@ def alerts(
             files = store.agreement_files()
             if not files:
                 raise StoreError("no analysis run has logged an agreement yet")
-            with tempfile.TemporaryDirectory() as tmp:
-                for name, text in files.items():
-                    (Path(tmp) / name).write_text(text, encoding="utf-8")
-                yaml_name = next(n for n in files if n.endswith((".yaml", ".yml")))
-                ag = load_agreement(Path(tmp) / yaml_name)
+            ag = _logged_agreement(files)
             found = find_alerts(
                 features, ag, sector_km, baseline_hours, ratio, threshold, quiet_hours
             )
@@ -899,9 +886,7 @@ def reproduce(
     head, the logged agreement and parameters) and compare the incidents byte for byte.
     Exit 0 when identical, 1 when not."""
     import hashlib
-    import tempfile
 
-    from .agreement import load_agreement
     from .analysis import analyze as run_analysis
     from .analysis import write_outputs
     from .evidence import entry_json
@@ -912,13 +897,7 @@ def reproduce(
             entry = store.run_entry(run_id)
             files = entry_json(store.entry(int(entry["agreement_entry"])))["files"]
             observations = list(store.logged_observations(int(entry["tree_size"])))
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, text in files.items():
-                target = Path(tmp) / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
-            yaml_name = next(n for n in files if n.endswith((".yaml", ".yml")))
-            ag = load_agreement(Path(tmp) / yaml_name)
+        ag = _logged_agreement(files)
         params = dict(entry["parameters"])
         threshold = float(params.pop("attribution_threshold"))
         with _progress("re-running the analysis", len(observations)) as tick:

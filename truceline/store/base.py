@@ -793,7 +793,9 @@ class Store:
         files = self.agreement_files()
         if files is None:
             return ()
-        text = next(t for n, t in sorted(files.items()) if n.endswith((".yaml", ".yml")))
+        from ..agreement import agreement_yaml_name
+
+        text = files[agreement_yaml_name(files)]
         doc = yaml.safe_load(text) or {}
         return tuple(str(p["id"]) for p in doc.get("parties") or [] if isinstance(p, dict))
 
