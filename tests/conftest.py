@@ -107,3 +107,41 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., 
 
     opener.kind = request.param  # type: ignore[attr-defined]
     return opener
+
+
+@pytest.fixture(scope="session")
+def stored_day(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The standard scenario ingested into a SQLite store and analysed (run 1) by the
+    command line, once. Read it as it is; a test that writes to it takes a copy first
+    (:func:`copy_store`)."""
+    from typer.testing import CliRunner
+
+    from truceline.cli import app
+
+    tmp = tmp_path_factory.mktemp("stored")
+    db = tmp / "t.db"
+    runner = CliRunner()
+    for args in (
+        ["ingest", "--db", str(db), str(scenario / "observations.jsonl")],
+        [
+            "analyze",
+            "--db",
+            str(db),
+            "--agreement",
+            str(scenario / "agreement.yaml"),
+            "--out",
+            str(tmp / "out"),
+        ],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+    return db
+
+
+def copy_store(db: Path, folder: Path) -> Path:
+    """A copy of a (closed) SQLite store and its log key in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / db.name
+    copy.write_bytes(db.read_bytes())
+    Path(f"{copy}.key").write_bytes(Path(f"{db}.key").read_bytes())
+    return copy

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.conftest import copy_store
 from truceline._time import parse_time
 from truceline.access import Disclosure
 from truceline.api import Settings, create_app
@@ -57,26 +58,10 @@ class Service:
 
 @pytest.fixture(scope="module")
 def prepared(
-    scenario: Path, tmp_path_factory: pytest.TempPathFactory
+    stored_day: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str | None]]:
-    tmp = tmp_path_factory.mktemp("api")
-    db = tmp / "t.db"
+    db = copy_store(stored_day, tmp_path_factory.mktemp("api"))
     runner = CliRunner()
-    res = runner.invoke(cli, ["ingest", "--db", str(db), str(scenario / "observations.jsonl")])
-    assert res.exit_code == 0, res.output
-    res = runner.invoke(
-        cli,
-        [
-            "analyze",
-            "--db",
-            str(db),
-            "--agreement",
-            str(scenario / "agreement.yaml"),
-            "--out",
-            str(tmp / "out"),
-        ],
-    )
-    assert res.exit_code == 0, res.output
     tokens: dict[str, str | None] = {"public": None}
     for key, spec in ROLES.items():
         if spec is None:
@@ -95,9 +80,7 @@ def svc(
     prepared: tuple[Path, dict[str, str | None]], scenario: Path, tmp_path: Path
 ) -> Iterator[Service]:
     db, tokens = prepared
-    copy = tmp_path / "t.db"
-    copy.write_bytes(db.read_bytes())
-    (tmp_path / "t.db.key").write_bytes(Path(f"{db}.key").read_bytes())
+    copy = copy_store(db, tmp_path)
     clock = Clock()
     settings = Settings(
         db=copy, now_us=clock, disclosure=Disclosure(delay_hours=24, coarsen_deg=0.05)

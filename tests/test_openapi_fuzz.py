@@ -13,36 +13,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import copy_store
 from tests.test_service import _free_port, _serve
 from truceline.cli import app as cli
 
 
 @pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    scenario: Path, tmp_path: Path
+    stored_day: Path, tmp_path: Path
 ) -> None:
     st = shutil.which("st") or str(Path(os.sys.executable).parent / "st")  # type: ignore[attr-defined]
-    db = tmp_path / "t.db"
+    db = copy_store(stored_day, tmp_path)
     runner = CliRunner()
-    assert (
-        runner.invoke(
-            cli, ["ingest", "--db", str(db), str(scenario / "observations.jsonl")]
-        ).exit_code
-        == 0
-    )
-    res = runner.invoke(
-        cli,
-        [
-            "analyze",
-            "--db",
-            str(db),
-            "--agreement",
-            str(scenario / "agreement.yaml"),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-    )
-    assert res.exit_code == 0, res.output
     token = runner.invoke(
         cli, ["token", "create", "--db", str(db), "--role", "analyst", "--name", "fuzz"]
     ).output.split()[-1]

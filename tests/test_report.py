@@ -15,25 +15,12 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def day(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    tmp = tmp_path_factory.mktemp("report")
-    db = tmp / "t.db"
-    for args in (
-        ["ingest", "--db", str(db), str(scenario / "observations.jsonl")],
-        [
-            "analyze",
-            "--db",
-            str(db),
-            "--agreement",
-            str(scenario / "agreement.yaml"),
-            "--out",
-            str(tmp / "out"),
-        ],
-        ["report", "--db", str(db), "--date", "2026-03-01", "--out", str(tmp / "report")],
-    ):
-        res = runner.invoke(cli, args)
-        assert res.exit_code == 0, res.output
-    return db, tmp / "report"
+def day(stored_day: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("report")
+    args = ["report", "--db", str(stored_day), "--date", "2026-03-01", "--out", str(out)]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    return stored_day, out
 
 
 def test_the_report_counts_what_the_run_found(day: tuple[Path, Path]) -> None:
