@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -341,17 +341,37 @@ _FIELDS_SETS: dict[frozenset[str], frozenset[str]] = {}
 
 def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
     """Parse JSONL text lines (1-based numbering) into a batch; all-or-nothing."""
+
+    def decoded() -> Iterator[tuple[int, Any]]:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield (
+                    number,
+                    InputError(
+                        file, number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"
+                    ),
+                )
+
+    return _parse_numbered(decoded(), file)
+
+
+def parse_objects(objects: Iterable[Any], file: str) -> ObservationBatch:
+    """Decoded JSON objects (numbered from 1, as lines would be) into a batch; all-or-nothing."""
+    return _parse_numbered(enumerate(objects, start=1), file)
+
+
+def _parse_numbered(items: Iterable[tuple[int, Any]], file: str) -> ObservationBatch:
+    """Validate numbered decoded records (or the :class:`InputError` of one that could not
+    be decoded); report up to ``MAX_ERRORS`` errors together, or return the batch."""
     errors: list[InputError] = []
     records: list[Observation] = []
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            decoded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(
-                InputError(file, number, None, f"not valid JSON ({exc.msg}, column {exc.colno})")
-            )
+    for number, decoded in items:
+        if isinstance(decoded, InputError):
+            errors.append(decoded)
         else:
             try:
                 records.append(parse_record(decoded, file, number))
@@ -359,22 +379,6 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
                 errors.append(exc)
         if len(errors) >= MAX_ERRORS:
             break
-    if errors:
-        raise InputErrors(errors)
-    return merge([records])
-
-
-def parse_objects(objects: Iterable[Any], file: str) -> ObservationBatch:
-    """Decoded JSON objects (numbered from 1, as lines would be) into a batch; all-or-nothing."""
-    errors: list[InputError] = []
-    records: list[Observation] = []
-    for number, decoded in enumerate(objects, start=1):
-        try:
-            records.append(parse_record(decoded, file, number))
-        except InputError as exc:
-            errors.append(exc)
-            if len(errors) >= MAX_ERRORS:
-                break
     if errors:
         raise InputErrors(errors)
     return merge([records])
