@@ -1,0 +1,211 @@
+"""Commands that publish: `truceline report`, `truceline export`, `truceline alerts`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .cli import (
+    DEFAULT_DB,
+    DatabaseUrlOption,
+    DbOption,
+    LogKeyOption,
+    _guard,
+    _logged_agreement,
+    _open_store,
+    app,
+    err,
+    out,
+)
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, csv or parquet.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
+    run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Export a run's incidents: GeoJSON (FORMATS §3), a GeoPackage (incidents, observations,
+    control areas, zones) for QGIS, CSV with ACLED columns and UCDP-GED precision codes, or
+    Parquet; each records the evidence tree head it was made from."""
+
+    from .exports import FORMATS, export
+
+    if fmt not in FORMATS:
+        err.print(f"error: --format must be one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+
+    def go() -> tuple[Path, int, Any]:
+        with _open_store(db, database_url) as store:
+            features = store.incidents(run)
+            head = store.latest_head()
+            files = store.agreement_files()
+            observations = (
+                [json.loads(o.body) for o in store.iter_observations()] if fmt == "gpkg" else None
+            )
+        ag = _logged_agreement(files) if files else None
+        names = {p.id: p.name for p in ag.parties} if ag else {}
+        path = export(
+            fmt,
+            out_file,
+            features,
+            head.as_dict() if head else None,
+            names,
+            observations,
+            ag,
+        )
+        return path, len(features), head
+
+    path, n, head = _guard(go)
+    tree = f" at tree head {head.tree_size}" if head else ""
+    out.print(f"wrote {n} incidents to {path}{tree}")
+
+
+@app.command()
+def report(
+    date: Annotated[str, typer.Option(help="The day, YYYY-MM-DD (UTC).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="Any of html, md, pdf, comma-separated.")
+    ] = "html,md,pdf",
+    run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    regions: Annotated[
+        Path | None,
+        typer.Option(help="A region layer (GeoJSON polygons) for the counts by region."),
+    ] = None,
+    region_name: Annotated[str, typer.Option(help="The region layer's name property.")] = "name",
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The daily report: counts by clause, party, weapon and region, a map, the trend, the
+    coverage of the line, every incident, the method, and the evidence tree head."""
+    import re
+
+    from .errors import StoreError
+    from .report import build_report, write_report
+
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    if (
+        not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)
+        or not formats
+        or any(f not in ("html", "md", "pdf") for f in formats)
+    ):
+        err.print("error: --date is YYYY-MM-DD and --format a list of html, md, pdf")
+        raise typer.Exit(2)
+
+    def go() -> list[Path]:
+        import shapely
+
+        with _open_store(db, database_url) as store:
+            features = store.incidents(run)
+            head = store.latest_head()
+            files = store.agreement_files()
+            acoustic = [
+                json.loads(o.body)
+                for o in store.iter_observations()
+                if o.type == "acoustic" and o.body.find(f'"time":"{date}') >= 0
+            ]
+        if not files:
+            raise StoreError("no analysis run has logged an agreement yet")
+        ag = _logged_agreement(files)
+        layer = None
+        if regions is not None:
+            doc = json.loads(regions.read_text(encoding="utf-8"))
+            layer = [
+                (
+                    str(f["properties"].get(region_name, "?")),
+                    shapely.from_geojson(json.dumps(f["geometry"])),
+                )
+                for f in doc["features"]
+            ]
+        rep = build_report(date, features, ag, head.as_dict() if head else None, acoustic, layer)
+        return write_report(rep, out_dir, formats)
+
+    paths = _guard(go)
+    for p in paths:
+        out.print(f"wrote {p}")
+
+
+@app.command()
+def alerts(
+    run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    sector_km: Annotated[float, typer.Option(help="Length of a sector of the line.", min=1)] = 25.0,
+    baseline_hours: Annotated[
+        int, typer.Option(help="Hours that set each sector's calm rate.", min=0)
+    ] = 72,
+    ratio: Annotated[
+        float, typer.Option(help="Escalation to detect (× the calm rate).", min=1.01)
+    ] = 2.0,
+    threshold: Annotated[float, typer.Option(help="CUSUM threshold.", min=0.1)] = 5.0,
+    quiet_hours: Annotated[
+        int, typer.Option(help="Quiet hours before fire is 'resumed'.", min=1)
+    ] = 24,
+    webhook: Annotated[str | None, typer.Option(help="URL to POST each alert to.")] = None,
+    secret_env: Annotated[
+        str, typer.Option(help="Environment variable holding the webhook's HMAC secret.")
+    ] = "TRUCELINE_WEBHOOK_SECRET",
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+    log_key: LogKeyOption = None,
+) -> None:
+    """Escalation (Poisson CUSUM per sector) and rule alerts over a run's incidents; with
+    --webhook, each is delivered signed (HMAC-SHA256), with retries, and logged."""
+    import os
+
+    from .alerts import deliver, find_alerts
+    from .errors import StoreError
+    from .evidence import canonical
+
+    def go() -> list[tuple[Any, dict[str, Any] | None]]:
+        with _open_store(db, database_url, log_key) as store:
+            features = store.incidents(run)
+            files = store.agreement_files()
+            if not files:
+                raise StoreError("no analysis run has logged an agreement yet")
+            ag = _logged_agreement(files)
+            found = find_alerts(
+                features, ag, sector_km, baseline_hours, ratio, threshold, quiet_hours
+            )
+            results: list[tuple[Any, dict[str, Any] | None]] = []
+            secret = os.environ.get(secret_env, "").encode()
+            if webhook and not secret:
+                raise StoreError(f"--webhook needs the HMAC secret in ${secret_env}")
+            for a in found:
+                res = deliver(webhook, a, secret) if webhook else None
+                results.append((a, res))
+            if webhook and found:
+                store.append(
+                    "alert",
+                    [
+                        canonical(
+                            {
+                                "kind": "alert",
+                                "alert": a.as_dict(),
+                                "webhook": webhook,
+                                "delivery": res,
+                            }
+                        )
+                        for a, res in results
+                    ],
+                )
+            return results
+
+    results = _guard(go)
+    table = Table(title=f"{len(results)} alerts")
+    for col in ("time", "sector", "kind", "detail", "delivered"):
+        table.add_column(col)
+    for a, res in results:
+        table.add_row(
+            a.time,
+            str(a.sector),
+            a.kind,
+            a.detail,
+            "-" if res is None else f"{res['delivered']} ({res['attempts']} attempts)",
+        )
+    out.print(table)
