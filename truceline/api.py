@@ -26,9 +26,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__, review
+from . import __version__
 from ._time import parse_time
 from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
+from .api_cases import add_case_routes, visible_case
+from .api_errors import ERRORS, unprocessable
 from .errors import InputError, InputErrors, StoreError
 from .evidence import inclusion_bundle
 from .observations import check_parties, observation_schema, parse_lines, parse_objects
@@ -108,28 +110,6 @@ class _Limits:
         await self.app(scope, receive, send_with_allow)
 
 
-class Problem(BaseModel):
-    """An error: ``detail`` says what is wrong (for 422, a list naming where)."""
-
-    detail: str | list[dict[str, Any]]
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Unknown or malformed bearer token"},
-    403: {"model": Problem, "description": "The caller's role may not do this"},
-    404: {"model": Problem, "description": "No such object, or not visible to the caller"},
-    409: {"model": Problem, "description": "Not allowed in the case's current state"},
-    413: {"model": Problem, "description": "Body too large"},
-    422: {"model": Problem, "description": "Invalid input (where, and what is wrong)"},
-    429: {"model": Problem, "description": "Too many requests"},
-    503: {"model": Problem, "description": "The store is unavailable"},
-}
-
-
-def _unprocessable(loc: list[Any], msg: str) -> HTTPException:
-    return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
-
-
 class ObservationsAccepted(BaseModel):
     accepted: int
     duplicates: int
@@ -139,43 +119,6 @@ class ObservationsAccepted(BaseModel):
 class ReviewIn(BaseModel):
     status: str = Field(pattern="^(automatic|corroborated|verified|disputed|rejected)$")
     published: bool
-
-
-class CaseIn(BaseModel):
-    model_config = {
-        "json_schema_extra": {
-            "anyOf": [
-                {"required": ["incident"], "properties": {"incident": {"type": "string"}}},
-                {"required": ["allegation"], "properties": {"allegation": {"type": "string"}}},
-            ]
-        }
-    }
-
-    incident: str | None = Field(None, min_length=1, max_length=200)
-    allegation: str | None = Field(
-        None, min_length=3, max_length=600, description="an allegation observation, SOURCE:ID"
-    )
-    accused: str
-    reply_days: float = Field(7.0, gt=0, le=90)
-    summary: str = Field("", max_length=10_000)
-
-
-class ReplyIn(BaseModel):
-    text: str = Field(min_length=1, max_length=100_000)
-
-
-class RulingIn(BaseModel):
-    decision: str = Field(pattern="^(violation|no_violation|undetermined)$")
-    responsible: str | None = None
-    clause: str | None = None
-    remedy: str = Field("", max_length=10_000)
-    position: str = Field("sign", pattern="^(sign|dissent)$")
-    reason: str = Field("", max_length=10_000)
-
-
-class ReopenIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=10_000)
-    reply_days: float = Field(7.0, gt=0, le=90)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -210,7 +153,6 @@ def create_app(settings: Settings) -> FastAPI:
         return Principal(*holder)
 
     Who = Annotated[Principal, Depends(principal)]
-    CaseId = Annotated[int, PathParam(ge=1, le=2**62)]
 
     def require(who: Principal, *roles: str) -> None:
         if who.role not in roles:
@@ -265,19 +207,19 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise _unprocessable(["body"], "the body is not UTF-8") from None
+            raise unprocessable(["body"], "the body is not UTF-8") from None
         if not text.strip():
-            raise _unprocessable(["body"], "no observations in the body")
+            raise unprocessable(["body"], "no observations in the body")
         ctype = request.headers.get("content-type", "")
         if "json" in ctype and "ndjson" not in ctype and text.lstrip().startswith("["):
             try:
                 items = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise _unprocessable(["body"], f"malformed JSON: {exc.msg} at {exc.pos}") from None
+                raise unprocessable(["body"], f"malformed JSON: {exc.msg} at {exc.pos}") from None
             if not isinstance(items, list):
-                raise _unprocessable(["body"], "expected a JSON array of observations")
+                raise unprocessable(["body"], "expected a JSON array of observations")
             if not items:
-                raise _unprocessable(["body"], "no observations in the array")
+                raise unprocessable(["body"], "no observations in the array")
             parse = lambda: parse_objects(items, "body")  # noqa: E731
         else:
             parse = lambda: parse_lines(text.splitlines(), "body")  # noqa: E731
@@ -483,26 +425,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # -- cases ------------------------------------------------------------------------------
     def _visible_case(who: Principal, case_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """The case's events and state as ``who`` may see them (404 if not at all). Staff
-        see everything; the parties of the case see it without draft rulings (proposals
-        not in force, and their signatures); the public sees a ruled case's ruling in force
-        with its dissents, and earlier rulings."""
-        events = store.case_events(case_id)
-        if not events:
-            raise HTTPException(404, "no such case")
-        state = review.case_state(events, settings.now_us(), settings.quorum)
-        if who.is_staff:
-            return events, state
-        undrafted = {**state, "proposals": []}
-        if who.party is not None and who.party in (state["accused"], state["filed_by"]):
-            return [e for e in events if e["kind"] != "ruling"], undrafted
-        if state["status"] == "ruled" or state["earlier_rulings"]:
-            public = {
-                k: state[k]
-                for k in ("status", "incident", "accused", "opened", "ruling", "earlier_rulings")
-            }
-            return [], public
-        raise HTTPException(404, "no such case")
+        return visible_case(store, settings, who, case_id)
 
     def _may_see_entry(who: Principal, entry: dict[str, Any]) -> bool:
         if who.is_staff:
@@ -522,123 +445,7 @@ def create_app(settings: Settings) -> FastAPI:
             return who.party is not None and entry["event"]["kind"] != "ruling"
         return False
 
-    @app.post("/v1/cases", status_code=201)
-    async def post_case(body: CaseIn, who: Who) -> dict[str, Any]:
-        """Open a case from an incident or an allegation (analysts, commissioners; a party on
-        its own allegation)."""
-        if not (body.incident or body.allegation):
-            raise _unprocessable(["body"], "give incident or allegation")
-        if who.party is None and who.role not in ("analyst", "commissioner"):
-            raise HTTPException(403, f"{who.role} may not open cases")
-        if who.party is not None and not body.allegation:
-            raise HTTPException(403, "a party opens cases only on its own allegations")
-        filed_by = None
-        with lock:
-            parties = store.agreement_parties()
-            if body.allegation:
-                found = store.observation_bodies([body.allegation]).get(body.allegation)
-                if (
-                    found is None
-                    or found[0].get("type") != "allegation"
-                    or (who.party is not None and found[0].get("party") != who.party)
-                ):
-                    raise HTTPException(404, "no such allegation")
-                filed_by = found[0]["party"]
-                if body.accused != found[0]["accused"]:
-                    raise _unprocessable(
-                        ["body", "accused"], "must be the party the allegation accuses"
-                    )
-            if body.incident and store.incident(body.incident) is None:
-                raise HTTPException(404, "no such incident")
-            if parties and body.accused not in parties:
-                raise _unprocessable(
-                    ["body", "accused"], f"must be one of the parties: {', '.join(parties)}"
-                )
-            event = review.opened(
-                settings.now_us(),
-                who.name,
-                accused=body.accused,
-                incident=body.incident,
-                allegation=body.allegation,
-                filed_by=filed_by,
-                reply_days=body.reply_days,
-                summary=body.summary,
-            )
-            case_id = store.open_case(event)
-            events, state = _visible_case(who, case_id)
-            return {"id": case_id, "state": state, "events": events}
-
-    @app.get("/v1/cases")
-    async def list_cases(who: Who) -> list[dict[str, Any]]:
-        """The cases the caller may see, with their state."""
-        out = []
-        with lock:
-            for case_id in store.case_ids():
-                try:
-                    _, state = _visible_case(who, case_id)
-                except HTTPException:
-                    continue
-                out.append({"id": case_id, "state": state})
-        return out
-
-    @app.get("/v1/cases/{case_id}")
-    async def get_case(case_id: CaseId, who: Who) -> dict[str, Any]:
-        with lock:
-            events, state = _visible_case(who, case_id)
-            return {"id": case_id, "state": state, "events": events}
-
-    def _add(case_id: int, who: Principal, event: dict[str, Any]) -> dict[str, Any]:
-        def check(events: list[dict[str, Any]]) -> None:
-            try:
-                review.check_event(events, event, settings.now_us(), settings.quorum)
-            except review.ReviewError as exc:
-                raise HTTPException(409, str(exc)) from None
-
-        store.add_case_event(case_id, event, check)  # checked under the store's write lock
-        events, state = _visible_case(who, case_id)
-        return {"id": case_id, "state": state, "events": events}
-
-    @app.post("/v1/cases/{case_id}/replies", status_code=201)
-    async def post_reply(case_id: CaseId, body: ReplyIn, who: Who) -> dict[str, Any]:
-        """A party's reply, within the reply window (the accused party or the filer)."""
-        if who.party is None:
-            raise HTTPException(403, "only parties reply")
-        with lock:
-            _visible_case(who, case_id)
-            return _add(
-                case_id, who, review.reply(settings.now_us(), who.name, who.party, body.text)
-            )
-
-    @app.post("/v1/cases/{case_id}/rulings", status_code=201)
-    async def post_ruling(case_id: CaseId, body: RulingIn, who: Who) -> dict[str, Any]:
-        """A commissioner signs (or dissents from) a ruling; it takes effect when
-        commissioners of ``quorum`` member states have signed the same ruling."""
-        require(who, "commissioner")
-        if not who.member_state:
-            raise HTTPException(403, "this commissioner's token names no member state")
-        with lock:
-            _visible_case(who, case_id)
-            event = review.ruling(
-                settings.now_us(),
-                who.name,
-                who.member_state,
-                body.decision,
-                body.responsible,
-                body.clause,
-                body.remedy,
-                body.position,
-                body.reason,
-            )
-            return _add(case_id, who, event)
-
-    @app.post("/v1/cases/{case_id}/reopen", status_code=201)
-    async def post_reopen(case_id: CaseId, body: ReopenIn, who: Who) -> dict[str, Any]:
-        """Reopen a ruled case; its history is kept."""
-        require(who, "commissioner")
-        with lock:
-            _visible_case(who, case_id)
-            event = review.reopened(settings.now_us(), who.name, body.reason, body.reply_days)
-            return _add(case_id, who, event)
+    add_case_routes(app, store, lock, settings, Who, require)
 
     def openapi() -> dict[str, Any]:
         """The generated schema, plus the observation formats (FORMATS §2) as components."""
@@ -752,7 +559,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         a, b, c, d = (float(v) for v in text.split(","))
     except ValueError:
-        raise _unprocessable(["query", "bbox"], "bbox is minlon,minlat,maxlon,maxlat") from None
+        raise unprocessable(["query", "bbox"], "bbox is minlon,minlat,maxlon,maxlat") from None
     return a, b, c, d  # an empty or inverted box selects nothing
 
 
@@ -762,7 +569,7 @@ def _time(text: str | None, name: str) -> int | None:
     try:
         return parse_time(text)
     except ValueError as exc:
-        raise _unprocessable(["query", name], str(exc)) from None
+        raise unprocessable(["query", name], str(exc)) from None
 
 
 CURSOR = r"^-?[0-9]{1,19}:[A-Za-z0-9_.:-]{0,128}$"
@@ -783,4 +590,4 @@ def _cursor(text: str | None) -> tuple[int, str] | None:
             raise ValueError
         return value, ident
     except ValueError:
-        raise _unprocessable(["query", "cursor"], "not a cursor this service gave") from None
+        raise unprocessable(["query", "cursor"], "not a cursor this service gave") from None
