@@ -1,0 +1,181 @@
+"""What the service keeps beside the evidence: bearer tokens (their hashes), analysts'
+reviews of incidents (which follow an incident to its successor in a new run) and the
+Special Commission's cases. Every write is an entry of the evidence log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from .. import evidence as ev
+from .evidence_log import LogStore, _now
+
+__all__ = ["ServiceStore"]
+
+
+class ServiceStore(LogStore):
+    """Tokens, incident reviews and cases, on top of the evidence log."""
+
+    # -- the service: tokens, reviews, cases -------------------------------------------------
+    def create_token(self, role: str, name: str, member_state: str | None = None) -> str:
+        """Issue a bearer token; only its SHA-256 is stored. Logged (without the token)."""
+        member_state = member_state.strip().upper() if member_state else None
+        token = "tl_" + secrets.token_urlsafe(32)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        entry = {"kind": "token", "name": name, "role": role, "member_state": member_state}
+        with self._writing():
+            self._x(
+                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
+                (digest, name, role, member_state, _now()),
+            )
+            self._append([("token", ev.canonical(entry))])
+        return token
+
+    def token_holder(self, token: str) -> tuple[str, str, str | None] | None:
+        """``(name, role, member_state)`` of a token, or None."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        row = self._x(
+            "SELECT name, role, member_state FROM tokens WHERE token_sha256 = ?", (digest,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def set_review(self, incident: str, status: str, published: bool, by: str) -> int:
+        """An analyst's status and publication decision on an incident; logged."""
+        entry = {
+            "kind": "incident_review",
+            "incident": incident,
+            "status": status,
+            "published": published,
+            "by": by,
+        }
+        with self._writing():
+            index = self._append([("incident_review", ev.canonical(entry))])
+            self._x(
+                "INSERT INTO incident_reviews VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET status = excluded.status, published = excluded.published, reviewer = excluded.reviewer, "
+                "updated_at = excluded.updated_at, log_index = excluded.log_index",
+                (incident, status, int(published), by, _now(), index),
+            )
+        return index
+
+    def reviews(self, ids: list[str] | None = None) -> dict[str, tuple[str, bool]]:
+        """The analysts' (status, published) decisions, of ``ids`` or of every incident."""
+        if ids is None:
+            rows = list(self._x("SELECT id, status, published FROM incident_reviews"))
+        else:
+            rows = []
+            for k in range(0, len(ids), 500):
+                part = ids[k : k + 500]
+                marks = ", ".join("?" * len(part))
+                rows += list(
+                    self._x(
+                        f"SELECT id, status, published FROM incident_reviews WHERE id IN ({marks})",
+                        part,
+                    )
+                )
+        return {i: (st, bool(pub)) for i, st, pub in rows}
+
+    def open_case(self, event: dict[str, Any]) -> int:
+        with self._writing():
+            cur = self._x(
+                "INSERT INTO cases (incident, allegation, accused, filed_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (
+                    event["incident"],
+                    event["allegation"],
+                    event["accused"],
+                    event["filed_by"],
+                    _now(),
+                ),
+            )
+            case_id = int(cur.fetchone()[0])
+            self._case_event(case_id, 0, event)
+        return case_id
+
+    def add_case_event(
+        self,
+        case_id: int,
+        event: dict[str, Any],
+        check: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> int:
+        """Append an event to a case; ``check(events)`` runs first, under the write lock,
+        on the case's history as it is then (so two workers cannot both pass it)."""
+        with self._writing():
+            if check is not None:
+                check(self.case_events(case_id))
+            seq = self._x(
+                "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
+            ).fetchone()[0]
+            return self._case_event(case_id, int(seq), event)
+
+    def _case_event(self, case_id: int, seq: int, event: dict[str, Any]) -> int:
+        entry = {"kind": "case_event", "case": case_id, "seq": seq, "event": event}
+        index = self._append([("case_event", ev.canonical(entry))])
+        self._x(
+            "INSERT INTO case_events VALUES (?, ?, ?, ?)",
+            (case_id, seq, json.dumps(event, sort_keys=True), index),
+        )
+        return index
+
+    def case_events(self, case_id: int) -> list[dict[str, Any]]:
+        return [
+            json.loads(e)
+            for (e,) in self._x(
+                "SELECT event FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
+            )
+        ]
+
+    def case_ids(self) -> list[int]:
+        return [int(i) for (i,) in self._x("SELECT id FROM cases ORDER BY id")]
+
+    def _carry_reviews(self, features: list[dict[str, Any]]) -> None:
+        """An incident's id hashes its supporting observations, so new support (a late
+        report, an allegation) gives it a new id in the next run. Analysts' reviews follow
+        it: a reviewed incident missing from the run passes its review to the new incident
+        holding most of its observations (at least half), if that one has none; logged."""
+        new_ids = {f["properties"]["id"] for f in features}
+        orphans = [
+            (i, st, pub)
+            for i, st, pub in self._x("SELECT id, status, published FROM incident_reviews")
+            if i not in new_ids
+        ]
+        if not orphans:
+            return
+        holder: dict[str, list[str]] = {}
+        for f in features:
+            for ref in f["properties"].get("observations") or []:
+                holder.setdefault(ref, []).append(f["properties"]["id"])
+        reviewed = {i for (i,) in self._x("SELECT id FROM incident_reviews")}
+        carried = []
+        for old, status, published in sorted(orphans):
+            row = self._x(
+                "SELECT feature FROM incidents WHERE id = ? ORDER BY run_id DESC LIMIT 1", (old,)
+            ).fetchone()
+            refs = json.loads(row[0])["properties"].get("observations") or [] if row else []
+            votes: dict[str, int] = {}
+            for ref in refs:
+                for target in holder.get(ref, []):
+                    votes[target] = votes.get(target, 0) + 1
+            if not votes:
+                continue
+            target, n = max(sorted(votes.items()), key=lambda kv: kv[1])
+            if 2 * n < len(refs) or target in reviewed:
+                continue
+            reviewed.add(target)
+            entry = {
+                "kind": "incident_review",
+                "incident": target,
+                "status": status,
+                "published": bool(published),
+                "by": f"carried from {old}",
+            }
+            carried.append((target, status, published, entry))
+        for target, status, published, entry in carried:
+            index = self._append([("incident_review", ev.canonical(entry))])
+            self._x(
+                "INSERT INTO incident_reviews VALUES (?, ?, ?, ?, ?, ?)",
+                (target, status, int(published), entry["by"], _now(), index),
+            )
