@@ -109,9 +109,24 @@ def simulate(
     uav_sightings: Annotated[
         int, typer.Option(help="Most UAV sightings of one piece of equipment.", min=1)
     ] = 3,
+    escalation: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An escalation: START_H,HOURS,ALONG_KM,FACTOR[,WIDTH_KM] (fire × FACTOR in a "
+            "stretch WIDTH_KM wide, default 25, centred ALONG_KM from the front's western end). "
+            "Repeatable."
+        ),
+    ] = None,
 ) -> None:
-    """Simulate a front: agreement.yaml, control.geojson, observations.jsonl, truth.jsonl."""
+    """Simulate a front: agreement.yaml, control.geojson, observations.jsonl, truth.jsonl,
+    and the ground truth of escalations and of sensor outages."""
+    from .simulate import Escalation
     from .simulate import simulate as run
+
+    try:
+        escalations = tuple(Escalation.parse(e) for e in escalation or ())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--escalation") from None
 
     res = _guard(
         lambda: run(
@@ -126,6 +141,7 @@ def simulate(
             background_fires_per_pass=background_fires,
             allegation_rate=allegation_rate,
             uav_sightings=uav_sightings,
+            escalations=escalations,
         )
     )
     kinds = ", ".join(f"{k} {v}" for k, v in res.by_type.items())

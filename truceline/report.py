@@ -27,8 +27,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import shapely
 
-from ._time import parse_time
+from ._time import format_time, parse_time
 from .agreement import Agreement
+from .coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
 
 __all__ = ["DailyReport", "build_report", "render_html", "render_markdown", "write_report"]
 
@@ -48,6 +49,7 @@ class DailyReport:
     by_region: dict[str, int]
     trend: list[tuple[str, int]]  # (date, violations) for the 30 days before and the day
     coverage: list[dict[str, Any]]
+    gaps: list[dict[str, Any]]
     sensors_reporting: int
     incidents: list[dict[str, Any]]
     map_png: bytes = b""
@@ -105,7 +107,7 @@ def build_report(
         t = day0 - d * DAY_US
         key = _iso_day(t)
         trend.append((key, int(daily.get(key, 0))))
-    coverage, n_sensors = _coverage(acoustic, ag, day0, sector_km)
+    coverage, gaps, n_sensors, positions = _coverage(acoustic, ag, day0, sector_km)
     rep = DailyReport(
         date=date,
         agreement=ag.id,
@@ -116,54 +118,77 @@ def build_report(
         by_region=dict(sorted(by_region.items())),
         trend=trend,
         coverage=coverage,
+        gaps=gaps,
         sensors_reporting=n_sensors,
         incidents=[f["properties"] | {"_geometry": f.get("geometry")} for f in today],
     )
-    rep.map_png = _map(today, ag, date)
+    gap_sensors = {g["sensor"] for g in gaps}
+    rep.map_png = _map(
+        today,
+        ag,
+        date,
+        [p for s, p in positions.items() if s not in gap_sensors],
+        [positions[s] for s in sorted(gap_sensors)],
+    )
     rep.trend_png = _trend_chart(trend)
     return rep
 
 
 def _iso_day(t_us: int) -> str:
-    from ._time import format_time
-
     return format_time(t_us)[:10]
 
 
 def _coverage(
     acoustic: list[dict[str, Any]], ag: Agreement, day0: int, sector_km: float
-) -> tuple[list[dict[str, Any]], int]:
-    """Per sector of the line: sensors that reported that day, and the hours in which at least
-    four did (four are needed to locate anything)."""
-    n_sectors = int(ag.line_local.length // (sector_km * 1000)) + 1
-    sensors: dict[int, set[str]] = {k: set() for k in range(n_sectors)}
-    hours: dict[int, dict[int, set[str]]] = {k: {} for k in range(n_sectors)}
-    all_sensors: set[str] = set()
-    if acoustic:
-        lon = np.array([o["position"][0] for o in acoustic])
-        lat = np.array([o["position"][1] for o in acoustic])
-        x, y = ag.frame.forward(lon, lat)
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int, dict[str, tuple[float, float]]]:
+    """Per sector of the line: the sensors that reported that day, their gaps, the hours in
+    which the sector could locate events, and its locatable area (``truceline.coverage``).
+    Also every gap, the number of sensors reporting, and each sensor's position."""
+    day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
+    n_sectors = n_sectors_of(ag.line_local, sector_km)
+    positions = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
+    ids = np.array(sorted(positions))
+    if ids.size:
+        x, y = ag.frame.forward([positions[s][0] for s in ids], [positions[s][1] for s in ids])
+        xy = np.column_stack([x, y])
+        index = {s: i for i, s in enumerate(ids)}
+        det_s = np.array([index[o["sensor"]] for o in day])
+        det_t = np.array([parse_time(o["time"]) for o in day])
+        gaps = sensor_gaps(ids, xy, det_s, det_t, day0, day0 + DAY_US)
+        up = up_matrix(ids, gaps, day0, 24)
         along = shapely.line_locate_point(ag.line_local, shapely.points(x, y))
-        for o, d in zip(acoustic, along, strict=True):
-            t = parse_time(o["time"])
-            if not day0 <= t < day0 + DAY_US:
-                continue
-            k = min(int(d // (sector_km * 1000)), n_sectors - 1)
-            sensors[k].add(o["sensor"])
-            all_sensors.add(o["sensor"])
-            hours[k].setdefault(int((t - day0) // 3_600_000_000), set()).add(o["sensor"])
+        sector_of = np.minimum((along // (sector_km * 1000)).astype(int), n_sectors - 1)
+    else:
+        xy, gaps, up = np.zeros((0, 2)), [], np.zeros((0, 24), bool)
+        sector_of = np.zeros(0, int)
+    areas = locatable_area(xy, up, ag.line_local, sector_km)
+    gap_sector = {str(s): int(k) for s, k in zip(ids, sector_of, strict=True)}
     rows = []
-    for k in range(n_sectors):
-        located_hours = sum(1 for s in hours[k].values() if len(s) >= 4)
+    for area in areas:
+        k = area.sector
         rows.append(
             {
                 "sector": f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})",
-                "sensors_reporting": len(sensors[k]),
-                "hours_able_to_locate": located_hours,
-                "observed": located_hours > 0,
+                "sensors_reporting": int((sector_of == k).sum()),
+                "gaps": sum(1 for g in gaps if gap_sector[g.sensor] == k),
+                "hours_able_to_locate": area.hours_able_to_locate,
+                "locatable_km2": round(area.mean_km2),
+                "locatable_share": f"{area.share:.0%}",
+                "observed": area.hours_able_to_locate > 0,
             }
         )
-    return rows, len(all_sensors)
+    gap_rows = [
+        {
+            "sensor": g.sensor,
+            "sector": gap_sector[g.sensor] + 1,
+            "silent from": format_time(g.start_us)[:19] + "Z",
+            "silent to": format_time(g.end_us)[:19] + "Z",
+            "sounds missed": g.missed,
+            "hit rate": f"{g.hit_rate:.2f}",
+        }
+        for g in gaps
+    ]
+    return rows, gap_rows, int(ids.size), positions
 
 
 def _png(fig: Any) -> bytes:
@@ -173,7 +198,13 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _map(today: list[dict[str, Any]], ag: Agreement, date: str) -> bytes:
+def _map(
+    today: list[dict[str, Any]],
+    ag: Agreement,
+    date: str,
+    sensors: list[tuple[float, float]],
+    silent: list[tuple[float, float]],
+) -> bytes:
     fig, ax = plt.subplots(figsize=(9, 5.2), constrained_layout=True)
     fills = {ag.party_ids[0]: "#dbeafe", ag.party_ids[-1]: "#ffedd5"}
     for party, geom in ag.control.items():
@@ -188,6 +219,14 @@ def _map(today: list[dict[str, Any]], ag: Agreement, date: str) -> bytes:
             for poly in getattr(clause.rule.area, "geoms", [clause.rule.area]):
                 xs, ys = poly.exterior.xy
                 ax.plot(xs, ys, color="#7c3aed", lw=0.9, ls="--")
+    if sensors:
+        sx, sy = zip(*sensors, strict=True)
+        ax.scatter(sx, sy, s=3, marker="^", color="#9ca3af", lw=0)
+        ax.scatter([], [], s=12, marker="^", color="#9ca3af", label="acoustic sensor reporting")
+    if silent:
+        gx, gy = zip(*silent, strict=True)
+        ax.scatter(gx, gy, s=28, marker="x", color="#111827", lw=1.2)
+        ax.scatter([], [], s=28, marker="x", color="#111827", label="sensor with a gap")
     colours = {ag.party_ids[0]: "#1f6fb4", ag.party_ids[-1]: "#c2410c"}
     for p in (f["properties"] | {"g": f.get("geometry")} for f in today):
         if not p["g"] or p["confidence"] < FIRM:
@@ -267,6 +306,18 @@ def _incident_rows(rep: DailyReport) -> list[dict[str, Any]]:
     return rows
 
 
+COVERAGE_COLUMNS = (
+    "sector",
+    "sensors_reporting",
+    "gaps",
+    "hours_able_to_locate",
+    "locatable_km2",
+    "locatable_share",
+    "observed",
+)
+GAP_COLUMNS = ("sensor", "sector", "silent from", "silent to", "sounds missed", "hit rate")
+
+
 def render_html(rep: DailyReport) -> str:
     head = rep.tree_head or {}
     total = sum(rep.by_party.values())
@@ -310,14 +361,22 @@ table.incidents {{ font-size: 7.5pt; }}
 {img(rep.trend_png)}
 <p>This day: {rep.trend[-1][1]}; mean of the previous 7 days: {np.mean([c for _, c in rep.trend[-8:-1]]):.1f}; of the previous 30: {np.mean([c for _, c in rep.trend[:-1]]):.1f}.</p>
 <h2>Coverage</h2>
-<p>{rep.sensors_reporting} acoustic sensors reported. A sector can locate an event in an hour when at least four of its sensors reported in that hour.</p>
-{_table(rep.coverage, ("sector", "sensors_reporting", "hours_able_to_locate", "observed"))}
+<p>{rep.sensors_reporting} acoustic sensors reported; {len(rep.gaps)} gaps were found (a sensor silent while its neighbours heard sounds it would have heard). Locating a sound takes four sensors that hear it: the locatable area is the part of the band within 10 km of the line that had four working sensors within 7.5 km (where a 120 mm mortar's impact is heard nine times in ten), as a mean over the hours; an hour counts as able to locate when any of the sector could.</p>
+{_table(rep.coverage, COVERAGE_COLUMNS)}
+<h3>Sensor gaps</h3>
+{_table(rep.gaps, GAP_COLUMNS) if rep.gaps else "<p>None found. Short outages in quiet stretches cannot be told from quiet (docs/methods.md).</p>"}
 <h2>Incidents</h2>
 {_table(_incident_rows(rep), inc_headers).replace("<table>", '<table class="incidents">', 1)}
 <h2>Method</h2>
 <p>{html.escape(METHOD)}</p>
 </body></html>
 """
+
+
+def _md_table(rows: list[dict[str, Any]], headers: tuple[str, ...]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(r[h]) for h in headers) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def render_markdown(rep: DailyReport) -> str:
@@ -341,11 +400,11 @@ def render_markdown(rep: DailyReport) -> str:
                 "## By party\n\n" + table(rep.by_party, "attributed to"),
                 "## By weapon class\n\n" + table(rep.by_weapon, "weapon class"),
                 "## By region\n\n" + table(rep.by_region, "region"),
-                f"## Coverage\n\n{rep.sensors_reporting} acoustic sensors reported.\n\n| sector | sensors | hours able to locate |\n|---|---|---|\n"
-                + "\n".join(
-                    f"| {r['sector']} | {r['sensors_reporting']} | {r['hours_able_to_locate']} |"
-                    for r in rep.coverage
-                ),
+                f"## Coverage\n\n{rep.sensors_reporting} acoustic sensors reported; "
+                f"{len(rep.gaps)} gaps found.\n\n"
+                + _md_table(rep.coverage, COVERAGE_COLUMNS)
+                + "\n\n### Sensor gaps\n\n"
+                + (_md_table(rep.gaps, GAP_COLUMNS) if rep.gaps else "none found"),
                 "## Incidents\n\n| "
                 + " | ".join(inc[0].keys())
                 + " |\n|"
@@ -398,6 +457,7 @@ def write_report(rep: DailyReport, out: Path, formats: tuple[str, ...]) -> list[
                 "by_region": rep.by_region,
                 "trend": rep.trend,
                 "coverage": rep.coverage,
+                "gaps": rep.gaps,
             },
             indent=1,
         )

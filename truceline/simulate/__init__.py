@@ -4,7 +4,7 @@
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     result = simulate(pathlib.Path(tmp), seed=3, hours=2)
 ...     sorted(p.name for p in pathlib.Path(tmp).iterdir())
-['agreement.yaml', 'control.geojson', 'disengagement.geojson', 'observations.jsonl', 'truth.jsonl']
+['agreement.yaml', 'control.geojson', 'disengagement.geojson', 'escalations.jsonl', 'observations.jsonl', 'sensor_outages.jsonl', 'truth.jsonl']
 """
 
 from __future__ import annotations
@@ -19,11 +19,18 @@ import numpy as np
 
 from .._time import format_time, parse_time
 from ..agreement import load_agreement
-from .events import draw_fire, draw_presence
+from .events import Escalation, draw_fire, draw_presence
 from .observe import ObservationWriter, acoustic, allegations, patrols, thermal, uav
 from .scenario import Scenario, build_scenario, demo_agreement, write_agreement
 
-__all__ = ["Scenario", "SimulationResult", "build_scenario", "demo_agreement", "simulate"]
+__all__ = [
+    "Escalation",
+    "Scenario",
+    "SimulationResult",
+    "build_scenario",
+    "demo_agreement",
+    "simulate",
+]
 
 MIN_PICKS_LOCATABLE = 4
 
@@ -59,6 +66,7 @@ def simulate(
     background_fires_per_pass: float = 5.0,
     allegation_rate: float = 1.0,
     uav_sightings: int = 3,
+    escalations: tuple[Escalation, ...] = (),
 ) -> SimulationResult:
     """Write ``agreement.yaml``, ``control.geojson``, ``disengagement.geojson``,
     ``observations.jsonl`` (in arrival order) and ``truth.jsonl`` into ``out``.
@@ -67,7 +75,11 @@ def simulate(
     ``sensor_spacing_km`` size the network (1,400 km at 1.03 km spacing is about 10,000
     sensors); ``presence_scale`` multiplies the equipment standing near the line (hence UAV
     sightings), ``background_fires_per_pass`` the unrelated thermal anomalies per satellite
-    overpass, and ``allegation_rate`` the parties' allegations."""
+    overpass, and ``allegation_rate`` the parties' allegations.
+
+    ``escalations`` raise the fire rate in stretches of the front for a while; they are
+    written to ``escalations.jsonl`` (the ground truth of the alerts), and the acoustic
+    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health)."""
     out.mkdir(parents=True, exist_ok=True)
     start_us = parse_time(start)
     sc = build_scenario(
@@ -75,7 +87,9 @@ def simulate(
     )
     ag = load_agreement(write_agreement(sc, out, format_time(start_us - 86_400_000_000)))
     rng = np.random.default_rng([seed, 1])
-    fire = draw_fire(rng, sc, ag, hours, fire_rate_per_hour)
+    fire = draw_fire(
+        rng, sc, ag, hours, fire_rate_per_hour, escalations, np.random.default_rng([seed, 7])
+    )
     pres = draw_presence(rng, sc, ag, hours, scale=presence_scale)
 
     w = ObservationWriter(sc, start_us)
@@ -140,6 +154,24 @@ def simulate(
                 },
             )
         )
+    with (out / "sensor_outages.jsonl").open("w", encoding="utf-8") as fh:
+        for sensor, t0, t1 in sorted(w.outages, key=lambda o: (o[1], o[0])):
+            rec = {"sensor": sensor, "start": format_time(t0), "end": format_time(t1)}
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    with (out / "escalations.jsonl").open("w", encoding="utf-8") as fh:
+        for k, e in enumerate(escalations):
+            x = -sc.half_length_m + e.along_km * 1000.0
+            lon, lat = w.lonlat(np.array([x]), sc.line_at(np.array([x])))
+            rec = {
+                "id": f"E{seed}-{k + 1}",
+                "start": format_time(int(w.time_us(e.start_h * 3600.0))),
+                "end": format_time(int(w.time_us((e.start_h + e.hours) * 3600.0))),
+                "centre": [float(lon[0]), float(lat[0])],
+                "along_km": e.along_km,
+                "width_km": e.width_km,
+                "factor": e.factor,
+            }
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
     truth.sort(key=lambda r: (r[0], r[1]["id"]))
     with (out / "truth.jsonl").open("w", encoding="utf-8") as fh:
         for _, rec in truth:

@@ -18,7 +18,7 @@ from ..agreement import Agreement
 from ..weapons import WEAPONS
 from .scenario import Scenario
 
-__all__ = ["FireEvents", "PresenceEvents", "draw_fire", "draw_presence"]
+__all__ = ["Escalation", "FireEvents", "PresenceEvents", "draw_fire", "draw_presence"]
 
 FIRE_MIX: dict[str, float] = {
     "small_arms": 0.06,
@@ -79,16 +79,87 @@ def _times(rng: np.random.Generator, rate_per_hour: float, hours: float) -> NDAr
     return t[rng.uniform(0.0, 1.8, n) < intensity]
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """A stretch of the line where fire runs at ``factor`` × the calm rate for a while.
+
+    ``along_km`` is the stretch's centre, measured along the front from its western end."""
+
+    start_h: float
+    hours: float
+    along_km: float
+    factor: float
+    width_km: float = 25.0
+
+    @classmethod
+    def parse(cls, text: str) -> Escalation:
+        """``START_H,HOURS,ALONG_KM,FACTOR[,WIDTH_KM]``, e.g. ``96,24,150,3``.
+
+        >>> Escalation.parse("96,24,150,3")
+        Escalation(start_h=96.0, hours=24.0, along_km=150.0, factor=3.0, width_km=25.0)
+        """
+        parts = [float(v) for v in text.split(",")]
+        if len(parts) not in (4, 5) or parts[1] <= 0 or parts[3] < 1 or min(parts) < 0:
+            raise ValueError(
+                f"escalation {text!r}: expected START_H,HOURS,ALONG_KM,FACTOR[,WIDTH_KM] "
+                "with HOURS > 0 and FACTOR >= 1"
+            )
+        return cls(*parts)
+
+
 def draw_fire(
-    rng: np.random.Generator, sc: Scenario, ag: Agreement, hours: float, rate_per_hour: float
+    rng: np.random.Generator,
+    sc: Scenario,
+    ag: Agreement,
+    hours: float,
+    rate_per_hour: float,
+    escalations: tuple[Escalation, ...] = (),
+    escalation_rng: np.random.Generator | None = None,
 ) -> FireEvents:
-    t = _times(rng, rate_per_hour, hours)
+    """Calm fire along the whole front, plus each escalation's extra fire in its stretch."""
+    ev = _fire_events(rng, sc, ag, _times(rng, rate_per_hour, hours), None)
+    if not escalations:
+        return ev
+    erng = escalation_rng or np.random.default_rng(0)
+    usable_km = (2 * sc.half_length_m - 50_000) / 1000.0
+    parts = [ev]
+    for e in escalations:
+        extra = rate_per_hour * (e.factor - 1.0) * e.width_km / usable_km
+        t = _times(erng, extra, hours)
+        t = t[(t >= e.start_h * 3600.0) & (t < (e.start_h + e.hours) * 3600.0)]
+        centre = -sc.half_length_m + e.along_km * 1000.0
+        half = e.width_km * 500.0
+        ox = erng.uniform(centre - half, centre + half, t.size)
+        parts.append(_fire_events(erng, sc, ag, t, ox))
+    return _concat(parts)
+
+
+FIRE_COLUMNS = ("side", "weapon", "t_launch", "t_impact", "ox", "oy", "ix", "iy", "rounds")
+
+
+def _concat(parts: list[FireEvents]) -> FireEvents:
+    cols = {k: np.concatenate([getattr(p, k) for p in parts]) for k in FIRE_COLUMNS}
+    order = np.argsort(cols["t_launch"], kind="stable")
+    ev = FireEvents(*(cols[k][order] for k in FIRE_COLUMNS))  # type: ignore[arg-type]
+    violations = [v for p in parts for v in p.violations]
+    ev.violations = [violations[i] for i in order]
+    return ev
+
+
+def _fire_events(
+    rng: np.random.Generator,
+    sc: Scenario,
+    ag: Agreement,
+    t: NDArray[np.float64],
+    ox: NDArray[np.float64] | None,
+) -> FireEvents:
     n = t.size
     names = list(FIRE_MIX)
     weapon = rng.choice(names, n, p=np.array(list(FIRE_MIX.values())))
     side = (rng.uniform(size=n) < 0.45).astype(np.int64)  # 55 % by the north party
     sign = np.where(side == 0, 1.0, -1.0)
-    ox = rng.uniform(-sc.half_length_m + 25_000, sc.half_length_m - 25_000, n)
+    if ox is None:
+        ox = rng.uniform(-sc.half_length_m + 25_000, sc.half_length_m - 25_000, n)
     wmin = np.array([WEAPONS[w].min_range_m for w in weapon])
     wmax = np.array([WEAPONS[w].max_range_m for w in weapon])
     # Firing position behind the own line, then a range that carries across it.

@@ -46,6 +46,7 @@ class ObservationWriter:
 
     def __post_init__(self) -> None:
         self.records: list[tuple[int, dict[str, Any]]] = []
+        self.outages: list[tuple[str, int, int]] = []  # (sensor, from, to): ground truth
 
     def lonlat(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
         lon, lat = self.sc.frame.inverse(x, y)
@@ -76,6 +77,10 @@ def acoustic(
     # Outages: about one sensor in ten is down for 1-6 hours.
     down_from = np.where(rng.uniform(size=n_s) < 0.1, rng.uniform(0, hours * 3600.0, n_s), np.inf)
     down_to = down_from + rng.uniform(3600.0, 6 * 3600.0, n_s)
+    for j in np.flatnonzero(np.isfinite(down_from)).tolist():
+        end = min(down_to[j], hours * 3600.0)
+        if end > down_from[j]:
+            w.outages.append((str(s["id"][j]), int(w.time_us(down_from[j])), int(w.time_us(end))))
     counts: dict[str, NDArray[np.int64]] = {}
     rows = []
     for phase, (ex, ey, et) in {
