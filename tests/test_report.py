@@ -38,8 +38,9 @@ def test_the_report_counts_what_the_run_found(day: tuple[Path, Path]) -> None:
     assert sum(summary["by_party"].values()) == len(firm) == sum(summary["by_region"].values())
     assert summary["trend"][-1] == ["2026-03-01", len(firm)] and len(summary["trend"]) == 31
     assert summary["coverage"] and all("observed" in r for r in summary["coverage"])
-    # the simulated day is 8 hours (arrivals spill into a ninth)
-    assert 0 < max(r["hours_able_to_locate"] for r in summary["coverage"]) <= 9
+    # the simulated day is 8 hours (arrivals spill into a ninth), and a sensor counts as up
+    # for an hour after its last detection, not for the rest of the day
+    assert 0 < max(r["hours_able_to_locate"] for r in summary["coverage"]) <= 10
 
 
 def test_the_report_renders_in_every_format(day: tuple[Path, Path]) -> None:
@@ -57,6 +58,30 @@ def test_the_report_renders_in_every_format(day: tuple[Path, Path]) -> None:
 
 def test_bad_dates_and_formats_are_refused(day: tuple[Path, Path], tmp_path: Path) -> None:
     db, _ = day
-    for args in (["--date", "1 March"], ["--date", "2026-03-01", "--format", "docx"]):
+    for args in (
+        ["--date", "1 March"],
+        ["--date", "2026-03-01", "--format", "docx"],
+        ["--date", "2026-03-01", "--through", "2026-02-28"],
+        ["--date", "2026-02-30"],
+    ):
         res = runner.invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path), *args])
         assert res.exit_code == 2
+
+
+def test_a_period_gives_one_report_per_day_from_one_read(
+    day: tuple[Path, Path], tmp_path: Path
+) -> None:
+    db, out = day
+    args = ["report", "--db", str(db), "--date", "2026-02-28", "--through", "2026-03-01"]
+    res = runner.invoke(cli, [*args, "--format", "html", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in tmp_path.glob("report-*.html")) == [
+        "report-2026-02-28.html",
+        "report-2026-03-01.html",
+    ]
+    before = json.loads((tmp_path / "report-2026-02-28.json").read_text())
+    assert sum(before["by_party"].values()) == 0  # the simulated day starts on 1 March
+    assert not any(r["observed"] for r in before["coverage"])  # and nothing reported before
+    same = json.loads((tmp_path / "report-2026-03-01.json").read_text())
+    alone = json.loads((out / "report-2026-03-01.json").read_text())
+    assert same == alone

@@ -17,6 +17,7 @@ from .cli import (
     _guard,
     _logged_agreement,
     _open_store,
+    _progress,
     app,
     err,
     out,
@@ -71,6 +72,10 @@ def export_cmd(
 def report(
     date: Annotated[str, typer.Option(help="The day, YYYY-MM-DD (UTC).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report.")],
+    through: Annotated[
+        str | None,
+        typer.Option(help="Also every day after --date up to this one: one report per day."),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="Any of html, md, pdf, comma-separated.")
     ] = "html,md,pdf",
@@ -84,8 +89,11 @@ def report(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """The daily report: counts by clause, party, weapon and region, a map, the trend, the
-    coverage of the line, every incident, the method, and the evidence tree head."""
+    coverage of the line and its sensors' gaps, every incident, the method, and the evidence
+    tree head. With --through, one report per day of the period, from one read of the store."""
     import re
+    from datetime import date as Date
+    from datetime import timedelta
 
     from .errors import StoreError
     from .report import build_report, write_report
@@ -95,9 +103,20 @@ def report(
         not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)
         or not formats
         or any(f not in ("html", "md", "pdf") for f in formats)
+        or (through is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", through))
     ):
-        err.print("error: --date is YYYY-MM-DD and --format a list of html, md, pdf")
+        err.print("error: --date and --through are YYYY-MM-DD, --format a list of html, md, pdf")
         raise typer.Exit(2)
+    try:
+        first = Date.fromisoformat(date)
+        last = Date.fromisoformat(through) if through else first
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if last < first or (last - first).days > 366:
+        err.print("error: --through must be on or after --date, and within a year of it")
+        raise typer.Exit(2)
+    days = [(first + timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
 
     def go() -> list[Path]:
         import shapely
@@ -106,11 +125,12 @@ def report(
             features = store.incidents(run)
             head = store.latest_head()
             files = store.agreement_files()
-            acoustic = [
-                json.loads(o.body)
-                for o in store.iter_observations()
-                if o.type == "acoustic" and o.body.find(f'"time":"{date}') >= 0
-            ]
+            wanted = tuple(f'"time":"{d}' for d in days)
+            acoustic: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
+            for o in store.iter_observations():
+                if o.type == "acoustic" and any(o.body.find(w) >= 0 for w in wanted):
+                    body = json.loads(o.body)
+                    acoustic[body["time"][:10]].append(body)
         if not files:
             raise StoreError("no analysis run has logged an agreement yet")
         ag = _logged_agreement(files)
@@ -124,8 +144,15 @@ def report(
                 )
                 for f in doc["features"]
             ]
-        rep = build_report(date, features, ag, head.as_dict() if head else None, acoustic, layer)
-        return write_report(rep, out_dir, formats)
+        written: list[Path] = []
+        with _progress("daily reports", len(days)) as advance:
+            for d in days:
+                rep = build_report(
+                    d, features, ag, head.as_dict() if head else None, acoustic[d], layer
+                )
+                written += write_report(rep, out_dir, formats)
+                advance(1)
+        return written
 
     paths = _guard(go)
     for p in paths:

@@ -19,10 +19,11 @@ simulator's outages it finds, at two levels of activity, is in the README.
 
 **Locatable area.** Locating a sound takes at least four sensors that hear it
 (``MIN_SENSORS``). A point of the band within ``band_km`` of the line is locatable in an hour
-when at least four sensors that were up in that hour (reported in the window, not in a gap)
-lie within ``hearing_km`` of it: the distance at which a sensor hears a 120 mm mortar's
+when at least four sensors that were up in that hour lie within ``hearing_km`` of it: the distance at which a sensor hears a 120 mm mortar's
 impact nine times in ten. Each sector's locatable area is the mean over the hours of the
 area of such points; its share of the band says how much of the sector was really watched.
+A sensor counts as up from an hour before its first detection of the window to an hour after
+its last, less its gaps (``up_matrix``): without heartbeats nothing else shows it working.
 
 >>> import numpy as np
 >>> xy = np.array([[0.0, 0], [1000, 0], [2000, 0], [3000, 0], [4000, 0]])
@@ -159,9 +160,26 @@ def sensor_gaps(
 
 
 def up_matrix(
-    sensor_ids: NDArray[np.str_], gaps: list[Gap], start_us: int, n_hours: int
+    sensor_ids: NDArray[np.str_],
+    gaps: list[Gap],
+    start_us: int,
+    n_hours: int,
+    heard: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+    grace_us: int = HOUR_US,
 ) -> NDArray[np.bool_]:
-    """(sensors × hours): a sensor is up in an hour unless a gap covers half of it or more."""
+    """(sensors × hours): whether each sensor is known to be up in each hour.
+
+    A sensor is down in an hour when a gap covers half of it or more. With ``heard``, each
+    sensor's (first, last) detection in the window, it is also down in the hours that end
+    more than ``grace_us`` before its first detection or start more than ``grace_us`` after
+    its last: nothing shows it was working then (the data may end, or the whole network
+    be down, and no neighbour can tell).
+
+    >>> ids = np.array(["A", "B"])
+    >>> up = up_matrix(ids, [], 0, 4, (np.array([0, 0]), np.array([4, 1]) * HOUR_US))
+    >>> up.astype(int).tolist()
+    [[1, 1, 1, 1], [1, 1, 1, 0]]
+    """
     index = {str(s): i for i, s in enumerate(sensor_ids)}
     up = np.ones((len(sensor_ids), n_hours), dtype=bool)
     edges = start_us + np.arange(n_hours + 1, dtype=np.int64) * HOUR_US
@@ -169,6 +187,10 @@ def up_matrix(
         lo = np.maximum(edges[:-1], g.start_us)
         hi = np.minimum(edges[1:], g.end_us)
         up[index[g.sensor], (hi - lo) >= HOUR_US // 2] = False
+    if heard is not None:
+        first, last = heard
+        up &= edges[None, 1:] >= np.asarray(first)[:, None] - grace_us
+        up &= edges[None, :-1] <= np.asarray(last)[:, None] + grace_us
     return up
 
 
