@@ -96,6 +96,17 @@ def test_round_trip_keeps_everything(open_store: Opener) -> None:
     assert back.time_us == parse_lines([json.dumps(rec)], "x").observations[0].time_us
 
 
+def test_records_of_a_type_in_a_time_window(open_store: Opener) -> None:
+    recs = [dict(GOOD["acoustic"], id=f"a{k}", time=f"2026-03-0{k}T12:00:00Z") for k in (1, 2, 3)]
+    with open_store() as store:
+        store.add_observations(_batch(*recs, GOOD["patrol"]))
+        t0 = parse_lines([json.dumps(recs[1])], "x").observations[0].time_us
+        got = store.observation_records("acoustic", t0, t0 + 86_400_000_000)
+        assert got == [recs[1]]
+        assert store.observation_records("acoustic", t0, t0) == []
+        assert len(store.observation_records("patrol", 0, 2**62)) == 1
+
+
 def _feature(n: int, lon: float, lat: float, t: str) -> dict[str, Any]:
     return {
         "type": "Feature",

@@ -91,12 +91,14 @@ def report(
     """The daily report: counts by clause, party, weapon and region, a map, the trend, the
     coverage of the line and its sensors' gaps, every incident, the method, and the evidence
     tree head. With --through, one report per day of the period, from one read of the store."""
+    import os
     import re
     from datetime import date as Date
     from datetime import timedelta
 
+    from ._time import parse_time
     from .errors import StoreError
-    from .report import build_report, write_report
+    from .report import DAY_US, build_report, write_reports
 
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     if (
@@ -125,12 +127,10 @@ def report(
             features = store.incidents(run)
             head = store.latest_head()
             files = store.agreement_files()
-            wanted = tuple(f'"time":"{d}' for d in days)
             acoustic: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
-            for o in store.iter_observations():
-                if o.type == "acoustic" and any(o.body.find(w) >= 0 for w in wanted):
-                    body = json.loads(o.body)
-                    acoustic[body["time"][:10]].append(body)
+            start = parse_time(f"{days[0]}T00:00:00Z")
+            for body in store.observation_records("acoustic", start, start + len(days) * DAY_US):
+                acoustic[body["time"][:10]].append(body)
         if not files:
             raise StoreError("no analysis run has logged an agreement yet")
         ag = _logged_agreement(files)
@@ -144,13 +144,15 @@ def report(
                 )
                 for f in doc["features"]
             ]
+        reps = (
+            build_report(d, features, ag, head.as_dict() if head else None, acoustic[d], layer)
+            for d in days
+        )
+        workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day
         written: list[Path] = []
         with _progress("daily reports", len(days)) as advance:
-            for d in days:
-                rep = build_report(
-                    d, features, ag, head.as_dict() if head else None, acoustic[d], layer
-                )
-                written += write_report(rep, out_dir, formats)
+            for files in write_reports(reps, out_dir, formats, workers):
+                written += files
                 advance(1)
         return written
 

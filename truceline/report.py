@@ -16,6 +16,7 @@ import html
 import io
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,15 @@ from ._time import format_time, parse_time
 from .agreement import Agreement
 from .coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
 
-__all__ = ["DailyReport", "build_report", "render_html", "render_markdown", "write_report"]
+__all__ = [
+    "DailyReport",
+    "build_report",
+    "render_html",
+    "render_markdown",
+    "render_pdf",
+    "write_report",
+    "write_reports",
+]
 
 DAY_US = 86_400_000_000
 FIRM = 0.5
@@ -275,7 +284,14 @@ METHOD = (
 )
 
 
-def _table(rows: list[dict[str, Any]] | dict[str, int], headers: tuple[str, ...]) -> str:
+def _table(
+    rows: list[dict[str, Any]] | dict[str, int],
+    headers: tuple[str, ...],
+    widths: tuple[int, ...] = (),
+    css: str = "",
+) -> str:
+    """An HTML table; ``widths`` (percent per column) fix its layout, which is also much
+    faster for WeasyPrint to lay out than an automatic one."""
     if isinstance(rows, dict):
         body = "".join(
             f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>" for k, v in rows.items()
@@ -285,8 +301,15 @@ def _table(rows: list[dict[str, Any]] | dict[str, int], headers: tuple[str, ...]
             "<tr>" + "".join(f"<td>{html.escape(str(r[h]))}</td>" for h in headers) + "</tr>"
             for r in rows
         )
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>none</td></tr>'}</tbody></table>"
+    head = "".join(f"<th>{html.escape(h.replace('_', ' '))}</th>" for h in headers)
+    cols = "".join(f'<col style="width: {w}%">' for w in widths)
+    attrs = f' class="{css}"' if css else ""
+    if widths:
+        attrs += ' style="table-layout: fixed; width: 100%"'
+    return (
+        f"<table{attrs}><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body or '<tr><td>none</td></tr>'}</tbody></table>"
+    )
 
 
 def _incident_rows(rep: DailyReport) -> list[dict[str, Any]]:
@@ -345,6 +368,7 @@ h1 {{ font-size: 16pt; }} h2 {{ font-size: 12pt; border-bottom: 1px solid #999; 
 table {{ border-collapse: collapse; margin: 0.4em 0 1em; }} td, th {{ border: 1px solid #bbb; padding: 2px 6px; text-align: left; }}
 th {{ background: #eef; }} img {{ max-width: 100%; }} .small {{ font-size: 8pt; color: #444; }}
 table.incidents {{ font-size: 7.5pt; }}
+td {{ overflow-wrap: break-word; }}
 .grid {{ display: flex; gap: 1.5em; flex-wrap: wrap; }}
 @page {{ size: A4; margin: 1.5cm; }}
 </style></head><body>
@@ -366,11 +390,11 @@ table.incidents {{ font-size: 7.5pt; }}
 <p>This day: {rep.trend[-1][1]}; mean of the previous 7 days: {np.mean([c for _, c in rep.trend[-8:-1]]):.1f}; of the previous 30: {np.mean([c for _, c in rep.trend[:-1]]):.1f}.</p>
 <h2>Coverage</h2>
 <p>{rep.sensors_reporting} acoustic sensors reported; {len(rep.gaps)} gaps were found (a sensor silent while its neighbours heard sounds it would have heard). Locating a sound takes four sensors that hear it: the locatable area is the part of the band within 10 km of the line that had four working sensors within 7.5 km (where a 120 mm mortar's impact is heard nine times in ten), as a mean over the hours; an hour counts as able to locate when any of the sector could.</p>
-{_table(rep.coverage, COVERAGE_COLUMNS)}
+{_table(rep.coverage, COVERAGE_COLUMNS, (22, 13, 8, 16, 15, 14, 12))}
 <h3>Sensor gaps</h3>
-{_table(rep.gaps, GAP_COLUMNS) if rep.gaps else "<p>None found. Short outages in quiet stretches cannot be told from quiet (docs/methods.md).</p>"}
+{_table(rep.gaps, GAP_COLUMNS, (16, 10, 22, 22, 16, 14)) if rep.gaps else "<p>None found. Short outages in quiet stretches cannot be told from quiet (docs/methods.md).</p>"}
 <h2>Incidents</h2>
-{_table(_incident_rows(rep), inc_headers).replace("<table>", '<table class="incidents">', 1)}
+{_table(_incident_rows(rep), inc_headers, (10, 9, 14, 10, 14, 8, 21, 14), "incidents")}
 <h2>Method</h2>
 <p>{html.escape(METHOD)}</p>
 </body></html>
@@ -424,14 +448,53 @@ def render_markdown(rep: DailyReport) -> str:
     )
 
 
+def render_pdf(page: str, path: Path) -> Path:
+    """Render a report's HTML to PDF with WeasyPrint (the slow part of a report)."""
+    from weasyprint import HTML
+
+    HTML(string=page).write_pdf(path)
+    return path
+
+
 def write_report(rep: DailyReport, out: Path, formats: tuple[str, ...]) -> list[Path]:
     """Write ``report-DATE.{html,md,pdf}`` (and the figures) into ``out``."""
+    written = _write_text_formats(rep, out, formats)
+    if "pdf" in formats:
+        written.append(render_pdf(render_html(rep), out / f"report-{rep.date}.pdf"))
+    return written
+
+
+def write_reports(
+    reps: Iterable[DailyReport], out: Path, formats: tuple[str, ...], workers: int = 1
+) -> Iterator[list[Path]]:
+    """Write several reports, rendering their PDFs in ``workers`` processes alongside;
+    yields each report's files as it is done, in order."""
+    if "pdf" not in formats or workers <= 1:
+        for rep in reps:
+            yield write_report(rep, out, formats)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    pending: list[tuple[list[Path], Any]] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for rep in reps:
+            files = _write_text_formats(rep, out, formats)
+            pending.append(
+                (files, pool.submit(render_pdf, render_html(rep), out / f"report-{rep.date}.pdf"))
+            )
+            while pending and (pending[0][1].done() or len(pending) > 2 * workers):
+                files, job = pending.pop(0)
+                yield [*files, job.result()]
+        for files, job in pending:
+            yield [*files, job.result()]
+
+
+def _write_text_formats(rep: DailyReport, out: Path, formats: tuple[str, ...]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    page = render_html(rep)
     if "html" in formats:
         path = out / f"report-{rep.date}.html"
-        path.write_text(page, encoding="utf-8")
+        path.write_text(render_html(rep), encoding="utf-8")
         written.append(path)
     if "md" in formats:
         (out / f"map-{rep.date}.png").write_bytes(rep.map_png)
@@ -443,12 +506,6 @@ def write_report(rep: DailyReport, out: Path, formats: tuple[str, ...]) -> list[
             1,
         )
         path.write_text(text, encoding="utf-8")
-        written.append(path)
-    if "pdf" in formats:
-        from weasyprint import HTML
-
-        path = out / f"report-{rep.date}.pdf"
-        HTML(string=page).write_pdf(path)
         written.append(path)
     (out / f"report-{rep.date}.json").write_text(
         json.dumps(

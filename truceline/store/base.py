@@ -171,6 +171,16 @@ class Store(ServiceStore):
         for n, (body,) in enumerate(cur, start=1):
             yield parse_record(json.loads(body), where, n)
 
+    def observation_records(self, type_: str, start_us: int, end_us: int) -> list[dict[str, Any]]:
+        """The stored records of one observation type with ``start_us <= time < end_us``, as
+        the dicts they were stored as (for reading many quickly: not validated again)."""
+        cur = self._x(
+            "SELECT body FROM observations WHERE type = ? AND time_us >= ? AND time_us < ?"
+            " ORDER BY source, id",
+            (type_, start_us, end_us),
+        )
+        return [json.loads(body) for (body,) in cur]
+
     # -- runs and incidents -----------------------------------------------------------
     def add_run(
         self,
