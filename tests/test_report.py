@@ -85,3 +85,38 @@ def test_a_period_gives_one_report_per_day_from_one_read(
     same = json.loads((tmp_path / "report-2026-03-01.json").read_text())
     alone = json.loads((out / "report-2026-03-01.json").read_text())
     assert same == alone
+
+
+def test_counts_by_region_follow_the_region_layer(day: tuple[Path, Path], tmp_path: Path) -> None:
+    db, _ = day
+    with SqliteStore(db) as store:
+        firm = [
+            f
+            for f in store.incidents()
+            if f["properties"]["violations"] and f["properties"]["confidence"] >= 0.5
+        ]
+    lons = sorted(f["geometry"]["coordinates"][0] for f in firm if f.get("geometry"))
+    cut = lons[len(lons) // 2]
+
+    def box(name: str, west: float, east: float) -> dict[str, object]:
+        ring = [[west, 40.0], [east, 40.0], [east, 60.0], [west, 60.0], [west, 40.0]]
+        return {
+            "type": "Feature",
+            "properties": {"oblast": name},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+
+    layer = tmp_path / "regions.geojson"
+    # "West" overlaps "East" by a little: a point in both counts for the first region.
+    regions = [box("West", 0.0, cut + 1e-9), box("East", cut - 0.5, 90.0)]
+    layer.write_text(json.dumps({"type": "FeatureCollection", "features": regions}))
+    args = ["report", "--db", str(db), "--date", "2026-03-01", "--format", "md"]
+    res = runner.invoke(
+        cli, [*args, "--out", str(tmp_path), "--regions", str(layer), "--region-name", "oblast"]
+    )
+    assert res.exit_code == 0, res.output
+    by_region = json.loads((tmp_path / "report-2026-03-01.json").read_text())["by_region"]
+    west = sum(1 for x in lons if x <= cut)
+    unplaced = len(firm) - len(lons)
+    assert by_region.pop("(not located)", 0) == unplaced
+    assert by_region == {"East": len(lons) - west, "West": west}

@@ -12,7 +12,8 @@ Between two of its consecutive detections (and before its first and after its la
 such sound it missed is evidence that it was down: if it were up, missing ``m`` of them in a
 row would have probability ``(1 − q)^m``. The interval is a **gap** when that is below
 ``alpha`` divided by the number of intervals tested (those with at least one such sound), so
-that a whole network's window raises about ``alpha`` false gaps. A sensor silent through a
+that a whole network's window raises about ``alpha`` false gaps. Two gaps of one sensor
+separated by a single detection (a stray trigger) are reported as one. A sensor silent through a
 whole window among busy neighbours is one gap. The test is conservative, and needs activity:
 a sensor that hears twenty sounds a day cannot show a two-hour outage. How many of the
 simulator's outages it finds, at two levels of activity, is in the README.
@@ -150,11 +151,27 @@ def sensor_gaps(
         return []
     # Missing m sounds while up has probability (1 - q)^m; Bonferroni over the intervals tested.
     cut = float(np.log(len(tested) / alpha))
-    gaps = [
+    found = [
         Gap(str(sensor_ids[s]), a, b, m, q, -m * float(np.log1p(-q)))
         for s, a, b, m, q in tested
         if -m * np.log1p(-q) > cut
     ]
+    # Two gaps of one sensor that share a detection are one outage with a stray trigger in it.
+    found.sort(key=lambda g: (g.sensor, g.start_us))
+    gaps: list[Gap] = []
+    for g in found:
+        last = gaps[-1] if gaps else None
+        if last is not None and last.sensor == g.sensor and last.end_us == g.start_us:
+            gaps[-1] = Gap(
+                g.sensor,
+                last.start_us,
+                g.end_us,
+                last.missed + g.missed,
+                g.hit_rate,
+                last.score + g.score,
+            )
+        else:
+            gaps.append(g)
     gaps.sort(key=lambda g: (g.start_us, g.sensor))
     return gaps
 

@@ -91,23 +91,7 @@ def build_report(
     by_clause = Counter(c for f in firm for c in f["properties"]["violations"])
     by_party = Counter(f["properties"]["attributed_to"] or "undetermined" for f in firm)
     by_weapon = Counter(f["properties"].get("weapon", "unknown") for f in firm)
-    by_region: Counter[str] = Counter()
-    for f in firm:
-        coords = (f.get("geometry") or {}).get("coordinates")
-        if not coords:
-            by_region["(not located)"] += 1
-            continue
-        if regions:
-            name = next(
-                (n for n, g in regions if shapely.contains_xy(g, coords[0], coords[1])),
-                "(outside the regions)",
-            )
-        else:
-            x, y = ag.frame.forward([coords[0]], [coords[1]])
-            along = float(shapely.line_locate_point(ag.line_local, shapely.Point(x[0], y[0])))
-            k = int(along // (sector_km * 1000))
-            name = f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})"
-        by_region[name] += 1
+    by_region = _by_region(firm, ag, regions, sector_km)
     daily = Counter(
         _day(f["properties"]["time_start"]) for f in features if _violating(f["properties"])
     )
@@ -141,6 +125,42 @@ def build_report(
     )
     rep.trend_png = _trend_chart(trend)
     return rep
+
+
+def _by_region(
+    firm: list[dict[str, Any]],
+    ag: Agreement,
+    regions: list[tuple[str, shapely.Geometry]] | None,
+    sector_km: float,
+) -> Counter[str]:
+    """Violations per region of the layer, else per sector of the line (all at once)."""
+    counts: Counter[str] = Counter()
+    located = [
+        f["geometry"]["coordinates"] for f in firm if (f.get("geometry") or {}).get("coordinates")
+    ]
+    counts["(not located)"] += len(firm) - len(located)
+    if not located:
+        return +counts
+    lon = np.array([c[0] for c in located])
+    lat = np.array([c[1] for c in located])
+    if regions:
+        name = np.full(lon.size, "(outside the regions)", dtype=object)
+        for n, g in reversed(regions):  # the first region that contains a point wins
+            name[shapely.contains_xy(g, lon, lat)] = n
+        counts.update(str(n) for n in name)
+    else:
+        x, y = ag.frame.forward(lon, lat)
+        along = shapely.line_locate_point(ag.line_local, shapely.points(x, y))
+        for k in (np.asarray(along) // (sector_km * 1000)).astype(int):
+            counts[f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})"] += 1
+    return +counts
+
+
+def _clock(t_us: int, day0: int) -> str:
+    """HH:MM:SS on the report's day (24:00:00 at its end)."""
+    if t_us >= day0 + DAY_US:
+        return "24:00:00"
+    return format_time(t_us)[11:19]
 
 
 def _iso_day(t_us: int) -> str:
@@ -194,8 +214,8 @@ def _coverage(
         {
             "sensor": g.sensor,
             "sector": gap_sector[g.sensor] + 1,
-            "silent from": format_time(g.start_us)[:19] + "Z",
-            "silent to": format_time(g.end_us)[:19] + "Z",
+            "silent from": _clock(g.start_us, day0),
+            "silent to": _clock(g.end_us, day0),
             "sounds missed": g.missed,
             "hit rate": f"{g.hit_rate:.2f}",
         }

@@ -123,7 +123,9 @@ def acoustic(
     f_t = rng.uniform(0.0, hours * 3600.0, n_false)
     f_temp = np.round(air_temperature(f_t / 3600.0 % 24.0, s["temp_offset"][f_idx]), 1)
     f_label = rng.choice(np.array(["launch", "impact", "unknown"]), n_false)
-    rows.append((f_idx, f_t, f_temp, f_label, np.round(rng.uniform(3.0, 12.0, n_false), 1)))
+    f_snr = np.round(rng.uniform(3.0, 12.0, n_false), 1)
+    on = ~((f_t >= down_from[f_idx]) & (f_t < down_to[f_idx]))  # a sensor that is down is silent
+    rows.append((f_idx[on], f_t[on], f_temp[on], f_label[on], f_snr[on]))
 
     s_idx = np.concatenate([r[0] for r in rows])
     arrival = np.concatenate([r[1] for r in rows])
