@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from truceline.agreement import Agreement
-from truceline.alerts import Alert, cusum_alarms, deliver, find_alerts, sign
+from truceline.alerts import Alert, cusum_alarms, deliver, diurnal_profile, find_alerts, sign
 from truceline.analysis import AnalysisResult
 from truceline.incidents import feature_collection
 
@@ -29,6 +29,30 @@ def test_cusum_is_quiet_on_calm_weeks_and_quick_on_an_escalation() -> None:
         after = [h - 48 for h in cusum_alarms(counts, 0.5) if h >= 48]
         delays.append(after[0] if after else 48)
     assert np.median(delays) <= 8  # a tripling is seen within hours
+
+
+def test_a_calm_rate_that_follows_the_hour_of_day_keeps_nights_from_alarming() -> None:
+    rng = np.random.default_rng(9)
+    hours = np.arange(24 * 7)
+    rhythm = 1.0 + 0.8 * np.cos(2 * np.pi * (hours % 24 - 2.0) / 24.0)  # the night-time peak
+    sectors = [rng.poisson(0.8 * rhythm) for _ in range(300)]
+    calm = np.concatenate([np.repeat(hours[:72] % 24, c[:72]) for c in sectors])
+    profile = diurnal_profile(calm)
+    assert profile[2] > 2.5 * profile[14]  # measured from the data, not assumed
+    flat = shaped = 0
+    for c in sectors:
+        base = c[:72].mean()
+        flat += len(cusum_alarms(c[72:], base))
+        shaped += len(cusum_alarms(c[72:], base * profile[hours[72:] % 24]))
+    assert shaped < flat / 2, (shaped, flat)
+    # and an escalation is still seen: triple the rate from hour 100 of a sector
+    late = []
+    for c in sectors[:100]:
+        esc = c.copy()
+        esc[100:] += rng.poisson(1.6 * rhythm[100:])
+        hits = [h + 72 for h in cusum_alarms(esc[72:], esc[:72].mean() * profile[hours[72:] % 24])]
+        late.append(min([h - 100 for h in hits if h >= 100], default=68))
+    assert np.median(late) <= 8
 
 
 def test_rule_alerts_on_a_simulated_day(

@@ -172,6 +172,12 @@ def alerts(
         float, typer.Option(help="Escalation to detect (× the calm rate).", min=1.01)
     ] = 2.0,
     threshold: Annotated[float, typer.Option(help="CUSUM threshold.", min=0.1)] = 5.0,
+    flat: Annotated[
+        bool,
+        typer.Option(
+            "--flat", help="One calm rate for every hour, not one that follows the hour of day."
+        ),
+    ] = False,
     quiet_hours: Annotated[
         int, typer.Option(help="Quiet hours before fire is 'resumed'.", min=1)
     ] = 24,
@@ -199,7 +205,14 @@ def alerts(
                 raise StoreError("no analysis run has logged an agreement yet")
             ag = _logged_agreement(files)
             found = find_alerts(
-                features, ag, sector_km, baseline_hours, ratio, threshold, quiet_hours
+                features,
+                ag,
+                sector_km,
+                baseline_hours,
+                ratio,
+                threshold,
+                quiet_hours,
+                diurnal=not flat,
             )
             results: list[tuple[Any, dict[str, Any] | None]] = []
             secret = os.environ.get(secret_env, "").encode()
