@@ -343,6 +343,46 @@ def test_evidence_endpoints(svc: Service) -> None:
     )
 
 
+# -- the dashboard ----------------------------------------------------------------------------
+
+
+def test_the_dashboards_endpoints_are_open_to_every_role(svc: Service) -> None:
+    # the agreement is public (its log entry is provable by anyone); /v1/me tells a caller
+    # only what its own token says
+    assert _allowed(svc, "GET", "/v1/agreement", {200}) == ALL
+    assert _allowed(svc, "GET", "/v1/me", {200}) == ALL
+    assert _allowed(svc, "GET", "/", {200}) == ALL
+    assert _allowed(svc, "GET", "/static/js/main.js", {200}) == ALL
+    ag = svc.call("public", "GET", "/v1/agreement").json()
+    assert [p["id"] for p in ag["parties"]] == ["N", "S"]
+    assert {f["properties"]["party"] for f in ag["control"]["features"]} == {"N", "S"}
+    assert ag["line"]["features"] and ag["zones"]["features"]
+    assert [c["id"] for c in ag["clauses"]] == [f"C{i}" for i in range(1, 8)]
+    for role, spec in ROLES.items():
+        me = svc.call(role, "GET", "/v1/me").json()
+        if spec is None:
+            assert me == {
+                "name": "public",
+                "role": "public",
+                "member_state": None,
+                "party": None,
+                "staff": False,
+            }
+        else:
+            assert (me["role"], me["name"], me["member_state"]) == spec
+    assert svc.client.get("/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+    # the page's files do not shadow the API: unknown API paths still answer 404
+    assert svc.call("public", "GET", "/v1/nothing-here").status_code == 404
+    # and nothing outside the static folder is served (the package's own source, say)
+    for bad in ("/static/%2e%2e/%2e%2e/api.py", "/static/..%2F..%2Fapi.py"):
+        assert svc.call("public", "GET", bad).status_code == 404
+
+
+def test_no_agreement_before_the_first_run(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(db=tmp_path / "empty.db"))) as client:
+        assert client.get("/v1/agreement").status_code == 404
+
+
 # -- cases ------------------------------------------------------------------------------------
 
 
