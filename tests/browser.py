@@ -136,7 +136,11 @@ def open_dashboard(
     )
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(f"{base}/{query}")
-    page.wait_for_selector("body[data-ready='1']", timeout=timeout_ms)
+    page.wait_for_selector(
+        "body[data-ready='1'], #announce.error:not(:empty)", timeout=timeout_ms, state="attached"
+    )
+    if page.get_attribute("body", "data-ready") != "1":
+        raise AssertionError(f"{page.text_content('#announce')} {page.errors}")
     return page
 
 

@@ -77,6 +77,29 @@ def _set(page: Any, selector: str, value: str) -> None:
     page.wait_for_function(f"window.truceline.filterSeq > {seq}")
 
 
+def _colours_on_canvas(page: Any) -> dict[str, int]:
+    """How many pixels of the incidents' canvas are (nearly) each party's colour."""
+    return dict(
+        page.evaluate(
+            """() => {
+            const c = document.querySelector('canvas.truceline-points');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const want = window.truceline.state.colours;
+            const rgb = Object.fromEntries(Object.entries(want).map(([k, h]) =>
+                [k, [1, 3, 5].map(i => parseInt(h.slice(i, i + 2), 16))]));
+            const out = Object.fromEntries(Object.keys(want).map(k => [k, 0]));
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] < 200) continue;
+                for (const [k, [r, g, b]] of Object.entries(rgb)) {
+                    if (Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 40) out[k]++;
+                }
+            }
+            return out;
+        }"""
+        )
+    )
+
+
 def _open_case(base: str, token: str, incident: str, accused: str, reply_days: float) -> int:
     res = api(
         base,
@@ -106,11 +129,16 @@ def test_the_map_draws_every_incident_the_role_may_see(browser: Any, served: Any
     assert _shown(page) == len(expected)
     assert page.text_content("#count") == f"{len(expected)} of {len(expected)} incidents shown"
     # drawn: one circle per incident on the map's canvas, in the API's order
-    drawn = page.evaluate("window.truceline.map.layer.getLayers().length")
+    drawn = page.evaluate("window.truceline.map.drawnCount()")
     assert drawn == len(expected)
     ids = page.evaluate("window.truceline.state.features.map(f => f.properties.id)")
     assert ids == [f["properties"]["id"] for f in expected]
-    assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
+    # ... and painted: the points canvas holds both parties' colours, then only S's
+    colours = _colours_on_canvas(page)
+    assert colours["N"] > 50 and colours["S"] > 50, colours
+    _set(page, "#f-party", "S")
+    colours = _colours_on_canvas(page)
+    assert colours["N"] == 0 and colours["S"] > 50, colours
     # the agreement: both parties in the legend, the line and zones drawn on the map
     legend = page.text_content("#legend")
     assert "N — Northern Party" in legend and "S — Southern Party" in legend
@@ -156,7 +184,7 @@ def test_filters_count_what_the_api_counts(browser: Any, served: Any) -> None:
         if start_ms <= parse_time(f["properties"]["time_start"]) // 1000 <= end_ms  # JS: ms
     ]
     assert 0 < _shown(page) == len(in_range) < len(everything)
-    assert page.evaluate("window.truceline.map.layer.getLayers().length") == len(in_range)
+    assert page.evaluate("window.truceline.map.drawnCount()") == len(in_range)
     assert page.evaluate("window.truceline.timings.filter.length") >= 7
     page.context.close()
 
@@ -290,7 +318,7 @@ def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
     assert page.text_content("#whoami").startswith("Public view")
     public = all_incidents(base, None)
     assert sorted(f["properties"]["id"] for f in public) == sorted(published)
-    assert _shown(page) == 2 and page.evaluate("window.truceline.map.layer.getLayers().length") == 2
+    assert _shown(page) == 2 and page.evaluate("window.truceline.map.drawnCount()") == 2
     shown = page.evaluate("window.truceline.state.features.map(f => f.properties)")
     assert sorted(p["id"] for p in shown) == sorted(published)
     assert all("observations" not in p and "disclosure" in p for p in shown)

@@ -447,7 +447,7 @@ def create_app(settings: Settings) -> FastAPI:
         return False
 
     add_case_routes(app, store, lock, settings, Who, require)
-    add_web_routes(app, store, lock, Who)  # the dashboard: last, after every API route
+    add_web_routes(app, store, lock, settings, Who)  # the dashboard: last, after every API route
 
     def openapi() -> dict[str, Any]:
         """The generated schema, plus the observation formats (FORMATS §2) as components."""
