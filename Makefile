@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-out
 SEED   ?= 1
+PORT   ?= 8080
 
 .PHONY: install demo test lint typecheck pytest clean lock real-data vendor
 
@@ -26,6 +27,14 @@ demo: install
 	$(BIN)/truceline log export --db $(DEMO)/truceline.db --out $(DEMO)/evidence
 	$(BIN)/truceline log verify $(DEMO)/evidence
 	$(BIN)/truceline report --db $(DEMO)/truceline.db --date 2026-03-01 --out $(DEMO)/report
+	@# the dashboard over the simulated day: a token per role, then serve in the foreground
+	@for spec in "analyst demo-analyst" "commissioner demo-com-fr FR" "commissioner demo-com-de DE" \
+		"party:N demo-party-N" "party:S demo-party-S"; do set -- $$spec; \
+		$(BIN)/truceline token create --db $(DEMO)/truceline.db --role $$1 --name $$2 \
+			$${3:+--member-state $$3}; done | tee $(DEMO)/tokens.txt
+	@echo "dashboard: http://127.0.0.1:$(PORT)/  (paste a token above, kept in $(DEMO)/tokens.txt, into"
+	@echo "the page's token field; none is the public view; Ctrl-C stops the server)"
+	$(BIN)/truceline serve --db $(DEMO)/truceline.db --port $(PORT)
 
 # The dashboard's browser libraries, vendored into the package at build time (needs npm and
 # the registry; the copies are committed, so installing, testing and serving need no npm).

@@ -233,6 +233,30 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
     page.context.close()
 
 
+def test_an_analyst_reviews_and_opens_a_case_from_the_dossier(browser: Any, served: Any) -> None:
+    base, tokens = served
+    ident = _incident(base, tokens["analyst"], "N", skip=3)
+    page = _page(browser, base, tokens["analyst"])
+    page.click(f"#incident-list button[data-id='{ident}']")
+    page.wait_for_selector("#dossier:not([hidden]) form[aria-label='Review']")
+    page.select_option("#review-status", "disputed")
+    page.click("form[aria-label='Review'] button")
+    page.wait_for_selector(f"#announce:has-text('Incident {ident}: disputed, not published')")
+    got = api(base, tokens["analyst"], "GET", f"/v1/incidents/{ident}").json()["properties"]
+    assert (got["status"], got["published"]) == ("disputed", False)
+    assert page.input_value("#case-accused") == "N"  # the party it is attributed to
+    page.fill("#case-summary-text", "Mortar fire on the line.")
+    page.click("form[aria-label='Open a case'] button")
+    page.wait_for_selector("#announce:has-text('opened on')")
+    cases = api(base, tokens["analyst"], "GET", "/v1/cases").json()
+    mine = [c for c in cases if c["state"]["incident"] == ident]
+    assert len(mine) == 1 and mine[0]["state"]["accused"] == "N"
+    assert mine[0]["state"]["status"] == "awaiting_reply"
+    # the dossier now lists the case and its history
+    page.wait_for_selector(f"#dossier-body h4:has-text('Case {mine[0]['id']}')")
+    page.context.close()
+
+
 def test_a_party_files_a_reply(browser: Any, served: Any) -> None:
     base, tokens = served
     incident = _incident(base, tokens["analyst"], "S")

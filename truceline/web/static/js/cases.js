@@ -95,13 +95,14 @@ export class CaseQueue {
         s.ruling.dissents && s.ruling.dissents.length ? el("ul", {}, dissents(s.ruling)) : null,
       );
     }
-    if (s.proposals && s.proposals.length) {
+    const drafts = (s.proposals || []).filter((r) => !s.ruling || r.id !== s.ruling.id);
+    if (drafts.length) {
       card.append(
         el("h4", {}, "Draft rulings (commission only)"),
         el(
           "ul",
           { class: "proposals" },
-          s.proposals.map((r) =>
+          drafts.map((r) =>
             el(
               "li",
               {},
@@ -125,7 +126,7 @@ export class CaseQueue {
       try {
         const full = await api(`/v1/cases/${c.id}`);
         if (full.events.length) {
-          const det = el("details", {}, el("summary", {}, `History (${full.events.length} events)`), caseHistory(full.events));
+          const det = el("details", {}, el("summary", {}, `History (${full.events.length} ${full.events.length === 1 ? "event" : "events"})`), caseHistory(full.events));
           card.append(det);
         }
       } catch {

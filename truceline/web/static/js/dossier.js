@@ -36,7 +36,11 @@ function explain(p, agreement) {
       (p.attribution_basis ? `(${p.attribution_basis})` : "")
     );
   }
-  const sigma = p.origin_sigma_m ? `±${p.origin_sigma_m.toFixed(0)} m` : "its uncertainty";
+  const sigma = p.disclosure
+    ? "its own uncertainty (not shown here: the public sees a rounded location)"
+    : p.origin_sigma_m
+      ? `±${p.origin_sigma_m.toFixed(0)} m`
+      : "its uncertainty";
   const shares = probs.map(([k, v]) => `${pct(v)} in ${names[k] || k}'s area`).join(", ");
   const rest = 1 - probs.reduce((s, [, v]) => s + v, 0);
   const verdict = p.attributed_to
@@ -133,6 +137,90 @@ export function caseHistory(events) {
   );
 }
 
+function actions(p, ctx, refresh) {
+  // offered by role for convenience; the API decides (and its refusals are shown)
+  const me = ctx.me;
+  const forms = [];
+  if (me.role === "analyst") {
+    const status = el(
+      "select",
+      { id: "review-status", name: "status" },
+      ["automatic", "corroborated", "verified", "disputed", "rejected"].map((v) =>
+        el("option", { value: v, selected: v === p.status }, v),
+      ),
+    );
+    const published = el("input", { id: "review-published", type: "checkbox", checked: !!p.published });
+    forms.push(
+      el(
+        "form",
+        {
+          class: "action",
+          "aria-label": "Review",
+          onsubmit: async (e) => {
+            e.preventDefault();
+            try {
+              await api(`/v1/incidents/${encodeURIComponent(p.id)}`, {
+                method: "PATCH",
+                body: { status: status.value, published: published.checked },
+              });
+              ctx.announce(`Incident ${p.id}: ${status.value}, ${published.checked ? "published" : "not published"}.`);
+            } catch (err) {
+              ctx.announce(`The review was refused (${err.status}): ${err.message}`, true);
+            }
+            refresh();
+          },
+        },
+        el("h4", {}, "Review"),
+        el("label", { for: "review-status" }, "Status"),
+        status,
+        el("label", { for: "review-published" }, published, " published (the public sees it when verified, after the delay)"),
+        el("button", { type: "submit" }, "Save review"),
+      ),
+    );
+  }
+  if (me.role === "analyst" || me.role === "commissioner") {
+    const parties = ctx.agreement?.parties || [];
+    const accused = el(
+      "select",
+      { id: "case-accused", name: "accused" },
+      parties.map((x) => el("option", { value: x.id, selected: x.id === p.attributed_to }, `${x.id} — ${x.name}`)),
+    );
+    const days = el("input", { id: "case-days", type: "number", min: "0.01", max: "90", step: "any", value: "7" });
+    const summary = el("textarea", { id: "case-summary-text", rows: 2 });
+    forms.push(
+      el(
+        "form",
+        {
+          class: "action",
+          "aria-label": "Open a case",
+          onsubmit: async (e) => {
+            e.preventDefault();
+            try {
+              const res = await api("/v1/cases", {
+                method: "POST",
+                body: { incident: p.id, accused: accused.value, reply_days: Number(days.value), summary: summary.value },
+              });
+              ctx.announce(`Case ${res.id} opened on ${p.id}; the parties may reply until ${fmtTime(res.state.reply_by)}.`);
+            } catch (err) {
+              ctx.announce(`The case was refused (${err.status}): ${err.message}`, true);
+            }
+            refresh();
+          },
+        },
+        el("h4", {}, "Open a case for the Special Commission"),
+        el("label", { for: "case-accused" }, "Accused party"),
+        accused,
+        el("label", { for: "case-days" }, "Days the parties may reply"),
+        days,
+        el("label", { for: "case-summary-text" }, "Summary"),
+        summary,
+        el("button", { type: "submit" }, "Open case"),
+      ),
+    );
+  }
+  return forms.length ? el("section", { class: "actions", "aria-label": "Actions" }, el("h3", {}, "Actions"), forms) : null;
+}
+
 export async function renderDossier(body, id, ctx) {
   clear(body);
   body.append(el("p", { role: "status" }, "Loading…"));
@@ -187,6 +275,8 @@ export async function renderDossier(body, id, ctx) {
   ]);
   const section = el("section", { "aria-labelledby": "dossier-cases" }, el("h3", { id: "dossier-cases" }, "Cases"));
   body.append(section);
+  const acts = actions(p, ctx, () => renderDossier(body, id, ctx));
+  if (acts) body.append(acts);
   try {
     const cases = (await api("/v1/cases")).filter((c) => c.state.incident === p.id);
     if (!cases.length) section.append(el("p", {}, "No case on this incident (visible to this role)."));

@@ -345,7 +345,10 @@ export class IncidentMap {
     for (let i = 0; i < this.features.length && n < DETAIL_MAX; i++) {
       if (!this.shown[i]) continue;
       const p = this.features[i].properties;
-      if (!view.contains([this.lat[i], this.lon[i]])) continue;
+      const near = [[this.lon[i], this.lat[i]], p.origin, p.impact].some(
+        (q) => q && view.contains([q[1], q[0]]),
+      );
+      if (!near) continue;
       n++;
       const opts = { renderer: this.detailRenderer, interactive: false, weight: 1.2 };
       const colour = this.colourOf(i);
