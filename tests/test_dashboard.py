@@ -100,6 +100,46 @@ def _colours_on_canvas(page: Any) -> dict[str, int]:
     )
 
 
+CONTRAST = r"""() => {
+    // WCAG 2 contrast of every visible element with text of its own against the colour
+    // behind it (the nearest ancestor's background, translucent ones blended over white)
+    const lum = ([r, g, b]) => {
+        const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const rgba = (s) => (s.match(/[\d.]+/g) || [0, 0, 0, 0]).map(Number);
+    const behind = (el) => {
+        const layers = [];
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgba(getComputedStyle(e).backgroundColor);
+            if ((c[3] ?? 1) > 0) layers.push(c);
+            if ((c[3] ?? 1) >= 1) break;
+        }
+        let out = [255, 255, 255];
+        for (const c of layers.reverse()) {
+            const a = c[3] ?? 1;
+            out = out.map((v, i) => a * c[i] + (1 - a) * v);
+        }
+        return out;
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll('body *')) {
+        if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+        if (el.closest('.leaflet-control-attribution')) continue;  // Leaflet's own credit line
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own) continue;
+        const st = getComputedStyle(el);
+        const fg = rgba(st.color);
+        const [l1, l2] = [lum(fg), lum(behind(el))].sort((a, b) => b - a);
+        const ratio = (l1 + 0.05) / (l2 + 0.05);
+        const size = parseFloat(st.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${el.textContent.trim().slice(0, 30)}"`);
+    }
+    return bad;
+}"""
+
+
 def _open_case(base: str, token: str, incident: str, accused: str, reply_days: float) -> int:
     res = api(
         base,
@@ -144,6 +184,21 @@ def test_the_map_draws_every_incident_the_role_may_see(browser: Any, served: Any
     assert "N — Northern Party" in legend and "S — Southern Party" in legend
     assert page.evaluate("window.truceline.state.agreement.zones.features.length") >= 1
     assert page.text_content("#whoami") == "Signed in as ana-1 (analyst)."
+    # readable: WCAG AA contrast for every text on the map view, the dossier and the queue
+    assert page.evaluate(CONTRAST) == []
+    page.locator("#incident-list button").first.click()
+    page.wait_for_selector("#dossier:not([hidden]) #dossier-cases")
+    assert page.evaluate(CONTRAST) == []
+    page.keyboard.press("Escape")
+    page.click("#tab-cases")
+    page.wait_for_selector("#case-summary")
+    assert page.evaluate(CONTRAST) == []
+    # (and the check sees grey on white)
+    page.evaluate(
+        "document.getElementById('cases').append(Object.assign(document.createElement('p'),"
+        " {textContent: 'faint', style: 'color: #999999'}))"
+    )
+    assert page.evaluate(CONTRAST) == ['P.: 2.59 "faint"']
     page.context.close()
 
 
