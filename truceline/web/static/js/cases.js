@@ -57,7 +57,7 @@ export class CaseQueue {
       el(
         "p",
         { class: "summary", id: "case-summary" },
-        `${cases.length} cases visible to ${this.ctx.me.role}: ${open} open, ${cases.length - open} ruled.`,
+        `${cases.length} ${cases.length === 1 ? "case" : "cases"} visible to ${this.ctx.me.role}: ${open} open, ${cases.length - open} ruled.`,
       ),
     );
     if (!cases.length) {
