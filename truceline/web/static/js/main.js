@@ -148,7 +148,7 @@ function legend() {
       {},
       el("span", { class: "dot", style: `width:${2 * radiusFor(0.3)}px;height:${2 * radiusFor(0.3)}px;background:#9ca3af` }),
       el("span", { class: "dot", style: `width:${2 * radiusFor(1)}px;height:${2 * radiusFor(1)}px;background:#9ca3af` }),
-      "size: confidence; zoomed in: 95 % ellipses",
+      "size: confidence; drawn at the impact (else the origin); zoomed in: 95 % ellipses and the line from origin to impact",
     ),
   );
   clear($("legend")).append(el("ul", {}, items));
