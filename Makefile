@@ -4,8 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-out
 SEED   ?= 1
+PORT   ?= 8080
 
-.PHONY: install demo test lint typecheck pytest clean lock real-data
+.PHONY: install demo test lint typecheck pytest clean lock real-data vendor
 
 $(BIN)/truceline: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,29 @@ demo: install
 	$(BIN)/truceline log export --db $(DEMO)/truceline.db --out $(DEMO)/evidence
 	$(BIN)/truceline log verify $(DEMO)/evidence
 	$(BIN)/truceline report --db $(DEMO)/truceline.db --date 2026-03-01 --out $(DEMO)/report
+	@# the dashboard over the simulated day: a token per role, then serve in the foreground
+	@for spec in "analyst demo-analyst" "commissioner demo-com-fr FR" "commissioner demo-com-de DE" \
+		"party:N demo-party-N" "party:S demo-party-S"; do set -- $$spec; \
+		$(BIN)/truceline token create --db $(DEMO)/truceline.db --role $$1 --name $$2 \
+			$${3:+--member-state $$3}; done | tee $(DEMO)/tokens.txt
+	@echo "dashboard: http://127.0.0.1:$(PORT)/  (paste a token above, kept in $(DEMO)/tokens.txt, into"
+	@echo "the page's token field; none is the public view; Ctrl-C stops the server)"
+	$(BIN)/truceline serve --db $(DEMO)/truceline.db --port $(PORT)
+
+# The dashboard's browser libraries, vendored into the package at build time (needs npm and
+# the registry; the copies are committed, so installing, testing and serving need no npm).
+STATIC := truceline/web/static/vendor
+vendor:
+	cd web && npm ci --no-audit --no-fund
+	rm -rf $(STATIC) && mkdir -p $(STATIC)/leaflet/images $(STATIC)/topojson-client $(STATIC)/world-atlas
+	cp web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
+		web/node_modules/leaflet/LICENSE $(STATIC)/leaflet/
+	cp web/node_modules/leaflet/dist/images/*.png $(STATIC)/leaflet/images/
+	cp web/node_modules/topojson-client/dist/topojson-client.min.js \
+		web/node_modules/topojson-client/LICENSE $(STATIC)/topojson-client/
+	cp web/node_modules/world-atlas/countries-50m.json web/node_modules/world-atlas/LICENSE \
+		$(STATIC)/world-atlas/
+	cd web && npm ls --json --depth=0 > ../$(STATIC)/VERSIONS.json
 
 # Real data beside the repository (never copied into it): fires of spring 2022 against the front.
 DATA ?= ../shared/data

@@ -17,6 +17,7 @@ from tests.conftest import copy_store
 from truceline._time import parse_time
 from truceline.access import Disclosure
 from truceline.api import Settings, create_app
+from truceline.api_web import MAP_FIELDS
 from truceline.cli import app as cli
 from truceline.store.sqlite import SqliteStore
 
@@ -341,6 +342,84 @@ def test_evidence_endpoints(svc: Service) -> None:
     assert (
         svc.call("public", "GET", f"/v1/evidence/proof/{sth['tree_size'] + 99}").status_code == 404
     )
+
+
+# -- the dashboard ----------------------------------------------------------------------------
+
+
+def test_the_dashboards_endpoints_are_open_to_every_role(svc: Service) -> None:
+    # the agreement is public (its log entry is provable by anyone); /v1/me tells a caller
+    # only what its own token says
+    assert _allowed(svc, "GET", "/v1/agreement", {200}) == ALL
+    assert _allowed(svc, "GET", "/v1/me", {200}) == ALL
+    assert _allowed(svc, "GET", "/", {200}) == ALL
+    assert _allowed(svc, "GET", "/static/js/main.js", {200}) == ALL
+    ag = svc.call("public", "GET", "/v1/agreement").json()
+    assert [p["id"] for p in ag["parties"]] == ["N", "S"]
+    assert {f["properties"]["party"] for f in ag["control"]["features"]} == {"N", "S"}
+    assert ag["line"]["features"] and ag["zones"]["features"]
+    assert [c["id"] for c in ag["clauses"]] == [f"C{i}" for i in range(1, 8)]
+    for role, spec in ROLES.items():
+        me = svc.call(role, "GET", "/v1/me").json()
+        if spec is None:
+            assert me == {
+                "name": "public",
+                "role": "public",
+                "member_state": None,
+                "party": None,
+                "staff": False,
+            }
+        else:
+            assert (me["role"], me["name"], me["member_state"]) == spec
+    assert svc.client.get("/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+    # the page's files do not shadow the API: unknown API paths still answer 404
+    assert svc.call("public", "GET", "/v1/nothing-here").status_code == 404
+    # and nothing outside the static folder is served (the package's own source, say)
+    for bad in ("/static/%2e%2e/%2e%2e/api.py", "/static/..%2F..%2Fapi.py"):
+        assert svc.call("public", "GET", bad).status_code == 404
+
+
+def _paged(svc: Service, role: str) -> list[dict[str, Any]]:
+    out, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = svc.call(role, "GET", "/v1/incidents", params=params).json()
+        out += page["features"]
+        cursor = page["next"]
+        if not cursor:
+            return out
+
+
+def test_the_dashboards_bulk_incidents_are_what_each_role_pages_through(svc: Service) -> None:
+    assert _allowed(svc, "GET", "/v1/dashboard/incidents", {200}) == ALL
+    before = svc.call("public", "GET", "/v1/dashboard/incidents").json()["features"]
+    assert before == []  # nothing is published yet (and this answer is kept a while) ...
+    published = _pick(svc.db, attributed="S")
+    svc.call(
+        "analyst",
+        "PATCH",
+        f"/v1/incidents/{published['id']}",
+        json={"status": "verified", "published": True},
+    )
+    sizes = {}
+    for role in ROLES:  # ... but a review is a write: no kept answer outlives it
+        bulk = svc.call(role, "GET", "/v1/dashboard/incidents").json()["features"]
+        paged = _paged(svc, role)
+        assert [f["id"] for f in bulk] == [f["id"] for f in paged], role
+        for b, p in zip(bulk, paged, strict=True):
+            # the same geometry, and only fields the paged answer has, with its values
+            assert b["geometry"] == p["geometry"]
+            assert b["properties"] == {k: v for k, v in p["properties"].items() if k in MAP_FIELDS}
+            assert "observations" not in b["properties"]
+        sizes[role] = len(bulk)
+    assert sizes["public"] == sizes["sensor"] == 1
+    assert sizes["party_n"] < sizes["analyst"] and sizes["party_s"] < sizes["analyst"]
+    assert sizes["analyst"] == len(_incidents(svc.db))
+
+
+def test_no_agreement_before_the_first_run(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(db=tmp_path / "empty.db"))) as client:
+        assert client.get("/v1/agreement").status_code == 404
 
 
 # -- cases ------------------------------------------------------------------------------------

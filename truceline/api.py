@@ -31,6 +31,7 @@ from ._time import parse_time
 from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
 from .api_cases import add_case_routes, visible_case
 from .api_errors import ERRORS, unprocessable
+from .api_web import add_web_routes
 from .errors import InputError, InputErrors, StoreError
 from .evidence import inclusion_bundle
 from .observations import check_parties, observation_schema, parse_lines, parse_objects
@@ -446,6 +447,7 @@ def create_app(settings: Settings) -> FastAPI:
         return False
 
     add_case_routes(app, store, lock, settings, Who, require)
+    add_web_routes(app, store, lock, settings, Who)  # the dashboard: last, after every API route
 
     def openapi() -> dict[str, Any]:
         """The generated schema, plus the observation formats (FORMATS §2) as components."""

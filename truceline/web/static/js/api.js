@@ -1,0 +1,65 @@
+// Talking to the Truceline API. The bearer token (if any) is kept in sessionStorage only:
+// it is gone when the tab closes. Without a token every request is the public's.
+
+const KEY = "truceline.token";
+
+export function token() {
+  return sessionStorage.getItem(KEY) || "";
+}
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem(KEY, value);
+  else sessionStorage.removeItem(KEY);
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, (data && data.detail) || res.statusText);
+  return data;
+}
+
+/**
+ * Every incident the caller may see, page by page (GET /v1/incidents, limit 1000, following
+ * `next`). `onPage(features)` is called as pages arrive.
+ */
+export async function allIncidents(onPage) {
+  const out = [];
+  let cursor = null;
+  do {
+    const q = new URLSearchParams({ limit: "1000" });
+    if (cursor) q.set("cursor", cursor);
+    const page = await api(`/v1/incidents?${q}`);
+    out.push(...page.features);
+    if (onPage) onPage(page.features, out.length);
+    cursor = page.next;
+  } while (cursor);
+  return out;
+}
+
+/** Every incident the caller may see in one answer, with the map's fields only
+ * (GET /v1/dashboard/incidents: the same rows as GET /v1/incidents, fewer fields). */
+export async function bulkIncidents() {
+  return (await api("/v1/dashboard/incidents")).features;
+}

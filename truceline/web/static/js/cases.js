@@ -1,0 +1,216 @@
+// The Special Commission's queue: the cases the caller may see (GET /v1/cases), open ones
+// first with their reply deadlines, the parties' replies, proposed rulings and their
+// signatures (staff only: the API withholds drafts from everyone else), the ruling in force
+// with its dissents. A party may file a reply, a commissioner may sign or dissent. The forms
+// follow the caller's role for convenience only; the API decides and its refusals are shown.
+
+import { api } from "./api.js";
+import { caseHistory } from "./dossier.js";
+import { clear, definitions, el, fmtTime } from "./dom.js";
+
+const ORDER = { awaiting_reply: 0, under_review: 1, ruled: 2 };
+
+function deadline(state) {
+  if (!state.reply_by) return null;
+  const ms = Date.parse(state.reply_by) - Date.now();
+  if (ms <= 0) return `${fmtTime(state.reply_by)} (closed)`;
+  const h = ms / 3.6e6;
+  const left = h >= 48 ? `${(h / 24).toFixed(1)} days left` : h >= 1 ? `${h.toFixed(1)} h left` : `${Math.ceil(ms / 60000)} min left`;
+  return `${fmtTime(state.reply_by)} (${left})`;
+}
+
+function rulingText(r) {
+  return `${r.decision.replace("_", " ")}${r.responsible ? `; responsible: ${r.responsible}` : ""}${r.clause ? `; clause ${r.clause}` : ""}${r.remedy ? `; remedy: ${r.remedy}` : ""}`;
+}
+
+function signatures(r) {
+  const s = (r.signatures || []).map((x) => `${x.by} (${x.member_state})`).join(", ") || "none";
+  return `signed by ${s}`;
+}
+
+function dissents(r) {
+  return (r.dissents || []).map((d) => el("li", {}, `Dissent by ${d.by} (${d.member_state}): ${d.reason || "no reason given"}`));
+}
+
+export class CaseQueue {
+  constructor(root, ctx) {
+    this.root = root;
+    this.ctx = ctx; // {me, agreement, openIncident(id), announce(text)}
+  }
+
+  async load() {
+    clear(this.root).append(el("p", { role: "status" }, "Loading cases…"));
+    let cases;
+    try {
+      cases = await api("/v1/cases");
+    } catch (err) {
+      clear(this.root).append(el("p", { class: "error", role: "alert" }, `Cases: ${err.message}`));
+      return;
+    }
+    cases.sort(
+      (a, b) =>
+        (ORDER[a.state.status] ?? 9) - (ORDER[b.state.status] ?? 9) ||
+        String(a.state.reply_by || "").localeCompare(String(b.state.reply_by || "")),
+    );
+    const open = cases.filter((c) => c.state.status !== "ruled").length;
+    clear(this.root).append(
+      el(
+        "p",
+        { class: "summary", id: "case-summary" },
+        `${cases.length} ${cases.length === 1 ? "case" : "cases"} visible to ${this.ctx.me.role}: ${open} open, ${cases.length - open} ruled.`,
+      ),
+    );
+    if (!cases.length) {
+      this.root.append(el("p", {}, "No case is visible to this role."));
+    }
+    for (const c of cases) this.root.append(await this.card(c));
+  }
+
+  async card(c) {
+    const s = c.state;
+    const me = this.ctx.me;
+    const card = el("article", { class: `case ${s.status}`, "aria-labelledby": `case-${c.id}-h`, dataset: { case: c.id, status: s.status } });
+    card.append(
+      el("h3", { id: `case-${c.id}-h` }, `Case ${c.id}`, " ", el("span", { class: `badge ${s.status}` }, s.status.replace("_", " "))),
+      definitions([
+        ["Incident", s.incident ? el("button", { type: "button", class: "link", onclick: () => this.ctx.openIncident(s.incident) }, s.incident) : null],
+        ["Allegation", s.allegation],
+        ["Accused", s.accused],
+        ["Filed by", s.filed_by],
+        ["Opened", fmtTime(s.opened)],
+        ["Replies until", s.status === "ruled" ? null : deadline(s)],
+        ["Quorum", s.quorum ? `${s.quorum} member states` : null],
+      ]),
+    );
+    if (s.replies && s.replies.length) {
+      card.append(
+        el("h4", {}, "Replies"),
+        el("ul", { class: "replies" }, s.replies.map((r) => el("li", {}, el("strong", {}, `Party ${r.party}`), ` (${r.by}, ${fmtTime(r.time)}): `, r.text))),
+      );
+    }
+    if (s.ruling) {
+      card.append(
+        el("h4", {}, "Ruling in force"),
+        el("p", { class: "ruling" }, rulingText(s.ruling), ` — in force, ${signatures(s.ruling)}; member states ${(s.ruling.signed_by_states || []).join(", ")}`),
+        s.ruling.dissents && s.ruling.dissents.length ? el("ul", {}, dissents(s.ruling)) : null,
+      );
+    }
+    const drafts = (s.proposals || []).filter((r) => !s.ruling || r.id !== s.ruling.id);
+    if (drafts.length) {
+      card.append(
+        el("h4", {}, "Draft rulings (commission only)"),
+        el(
+          "ul",
+          { class: "proposals" },
+          drafts.map((r) =>
+            el(
+              "li",
+              {},
+              `${rulingText(r)} — ${signatures(r)}`,
+              dissents(r).length ? el("ul", {}, dissents(r)) : null,
+              me.role === "commissioner" && s.status === "under_review"
+                ? el("button", { type: "button", onclick: () => this.rule(c.id, { ...pick(r), position: "sign", reason: "" }) }, "Sign this ruling")
+                : null,
+            ),
+          ),
+        ),
+      );
+    }
+    if (s.earlier_rulings && s.earlier_rulings.length) {
+      card.append(
+        el("h4", {}, "Earlier rulings"),
+        el("ul", {}, s.earlier_rulings.map((r) => el("li", {}, `${rulingText(r)} — superseded ${fmtTime(r.superseded)}`))),
+      );
+    }
+    if (me.staff || me.party) {
+      try {
+        const full = await api(`/v1/cases/${c.id}`);
+        if (full.events.length) {
+          const det = el("details", {}, el("summary", {}, `History (${full.events.length} ${full.events.length === 1 ? "event" : "events"})`), caseHistory(full.events));
+          card.append(det);
+        }
+      } catch {
+        /* the list already showed what this role may see */
+      }
+    }
+    if (me.party && s.reply_open && [s.accused, s.filed_by].includes(me.party)) card.append(this.replyForm(c.id));
+    if (me.role === "commissioner" && s.status === "under_review") card.append(this.rulingForm(c.id, s));
+    return card;
+  }
+
+  replyForm(id) {
+    const fid = `reply-${id}`;
+    const text = el("textarea", { id: fid, name: "text", rows: 3, required: true });
+    return el(
+      "form",
+      { class: "action", onsubmit: (e) => (e.preventDefault(), this.reply(id, text.value)) },
+      el("label", { for: fid }, `Your reply to case ${id}`),
+      text,
+      el("button", { type: "submit" }, "File reply"),
+    );
+  }
+
+  rulingForm(id, s) {
+    const parties = this.ctx.agreement?.parties || [];
+    const clauses = this.ctx.agreement?.clauses || [];
+    const f = (name) => `rule-${id}-${name}`;
+    const field = (name, label, control) => el("div", { class: "field" }, el("label", { for: f(name) }, label), control);
+    const select = (name, opts) =>
+      el("select", { id: f(name), name }, opts.map(([v, t]) => el("option", { value: v }, t)));
+    const form = el(
+      "form",
+      { class: "action ruling-form", "aria-label": `Sign a ruling on case ${id}` },
+      el("h4", {}, "Sign a ruling"),
+      field("decision", "Decision", select("decision", [["violation", "violation"], ["no_violation", "no violation"], ["undetermined", "undetermined"]])),
+      field("responsible", "Responsible party", select("responsible", [["", "none"], ...parties.map((p) => [p.id, `${p.id} — ${p.name}`])])),
+      field("clause", "Clause", select("clause", [["", "none"], ...clauses.map((c) => [c.id, c.id])])),
+      field("remedy", "Remedy", el("textarea", { id: f("remedy"), name: "remedy", rows: 2 })),
+      field("position", "Position", select("position", [["sign", "sign"], ["dissent", "dissent"]])),
+      field("reason", "Reason (for a dissent)", el("input", { id: f("reason"), name: "reason", type: "text" })),
+      el("button", { type: "submit" }, "Sign ruling"),
+    );
+    form.elements.responsible.value = s.accused || "";
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const v = form.elements;
+      this.rule(id, {
+        decision: v.decision.value,
+        responsible: v.responsible.value || null,
+        clause: v.clause.value || null,
+        remedy: v.remedy.value,
+        position: v.position.value,
+        reason: v.reason.value,
+      });
+    });
+    return form;
+  }
+
+  async reply(id, text) {
+    try {
+      await api(`/v1/cases/${id}/replies`, { method: "POST", body: { text } });
+      this.ctx.announce(`Reply filed on case ${id}.`);
+    } catch (err) {
+      this.ctx.announce(`The reply was refused (${err.status}): ${err.message}`, true);
+    }
+    await this.load();
+  }
+
+  async rule(id, body) {
+    try {
+      const res = await api(`/v1/cases/${id}/rulings`, { method: "POST", body });
+      const inForce = res.state.status === "ruled";
+      this.ctx.announce(
+        inForce
+          ? `Case ${id}: the ruling is in force (${res.state.ruling.signed_by_states.join(", ")}).`
+          : `Case ${id}: signed; the ruling takes effect when commissioners of ${res.state.quorum} member states have signed it.`,
+      );
+    } catch (err) {
+      this.ctx.announce(`The ruling was refused (${err.status}): ${err.message}`, true);
+    }
+    await this.load();
+  }
+}
+
+function pick(r) {
+  return { decision: r.decision, responsible: r.responsible, clause: r.clause, remedy: r.remedy };
+}

@@ -1,0 +1,295 @@
+// The incident dossier: what happened, where (with uncertainty), who fired and how that
+// probability was computed, which clause, every supporting observation the caller may see
+// with its inclusion proof checked in the browser, and the incident's cases.
+
+import { api } from "./api.js";
+import { append, clear, definitions, el, fmtPoint, fmtTime, pct } from "./dom.js";
+import { checkBundle } from "./proof.js";
+import { UNDETERMINED } from "./map.js";
+
+function axes(cov) {
+  if (!cov || cov.length !== 3) return null;
+  const [xx, xy, yy] = cov;
+  const a = (xx + yy) / 2;
+  const b = Math.sqrt(((xx - yy) / 2) ** 2 + xy ** 2);
+  const k = Math.sqrt(5.991);
+  return [k * Math.sqrt(Math.max(a + b, 0)), k * Math.sqrt(Math.max(a - b, 0))];
+}
+
+function where(point, sigma, cov, crlb) {
+  if (!point) return null;
+  const parts = [fmtPoint(point)];
+  if (sigma) parts.push(`± ${sigma.toFixed(1)} m (1 σ)`);
+  const ax = axes(cov);
+  if (ax) parts.push(`95 % ellipse ${ax[0].toFixed(0)} × ${ax[1].toFixed(0)} m`);
+  if (crlb) parts.push(`physical limit (Cramér-Rao) ${crlb.toFixed(1)} m`);
+  return parts.join(" · ");
+}
+
+function explain(p, agreement) {
+  const names = Object.fromEntries((agreement?.parties || []).map((x) => [x.id, x.name]));
+  const probs = Object.entries(p.attribution || {});
+  if (!probs.length) {
+    return (
+      "No attribution: only the impact is known, and where a shell landed does not say " +
+      "where it came from. " +
+      (p.attribution_basis ? `(${p.attribution_basis})` : "")
+    );
+  }
+  const sigma = p.disclosure
+    ? "its own uncertainty (not shown here: the public sees a rounded location)"
+    : p.origin_sigma_m
+      ? `±${p.origin_sigma_m.toFixed(0)} m`
+      : "its uncertainty";
+  const shares = probs.map(([k, v]) => `${pct(v)} in ${names[k] || k}'s area`).join(", ");
+  const rest = 1 - probs.reduce((s, [, v]) => s + v, 0);
+  const verdict = p.attributed_to
+    ? `That reaches the 95 % threshold, so the incident is attributed to ${names[p.attributed_to] || p.attributed_to}.`
+    : "No party reaches the 95 % threshold, so the incident is published as undetermined, with these probabilities.";
+  return (
+    `The question is narrow: in whose control area does the origin lie? The origin is known ` +
+    `to ${sigma}, so Truceline placed 1,024 fixed points inside its uncertainty ellipse ` +
+    `(spread as a normal distribution, the same points for every incident) and counted ` +
+    `where they fall: ${shares}` +
+    (rest > 0.005 ? `, ${pct(rest)} outside every control area` : "") +
+    `. ${verdict} This says where the firing position was, not who gave the order ` +
+    `(docs/methods.md §3).`
+  );
+}
+
+function attributionBars(p, colours) {
+  const probs = Object.entries(p.attribution || {});
+  if (!probs.length) return null;
+  return el(
+    "ul",
+    { class: "bars", "aria-label": "Attribution probabilities" },
+    probs.map(([party, v]) =>
+      el(
+        "li",
+        {},
+        el("span", { class: "bar-label" }, `${party}: ${pct(v)}`),
+        el(
+          "span",
+          { class: "bar", "aria-hidden": "true" },
+          el("span", {
+            class: "bar-fill",
+            style: `width:${(100 * v).toFixed(1)}%;background:${colours[party] || UNDETERMINED}`,
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+function evidenceTable(evidence, head) {
+  const rows = evidence.map((item) => {
+    const o = item.observation || {};
+    const status = el("span", { class: "proof pending" }, item.proof ? "checking…" : "no proof");
+    if (item.proof) {
+      checkBundle(item.proof, head).then(({ ok, reason }) => {
+        status.textContent = `${ok ? "✓" : "✗"} ${reason}`;
+        status.className = `proof ${ok ? "ok" : "bad"}`;
+      });
+    }
+    return el(
+      "tr",
+      {},
+      el("td", {}, o.source || item.ref.split(":")[0]),
+      el("td", {}, o.type || "—"),
+      el("td", { class: "nowrap", title: fmtTime(o.time) }, (o.time || "—").slice(11, 22)),
+      el("td", {}, o.position ? fmtPoint(o.position) : "—"),
+      el("td", {}, item.signed ? "signed" : "unsigned"),
+      el("td", {}, item.proof ? `#${item.proof.entry_index}` : "—", " ", status),
+    );
+  });
+  return el(
+    "table",
+    { class: "evidence" },
+    el("caption", {}, `${evidence.length} supporting observations, each an entry of the evidence log`),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        ["Source", "Type", "Time (UTC)", "Position", "Signature", "Log entry and inclusion proof"].map(
+          (h) => el("th", { scope: "col" }, h),
+        ),
+      ),
+    ),
+    el("tbody", {}, rows),
+  );
+}
+
+export function caseHistory(events) {
+  return el(
+    "ol",
+    { class: "history" },
+    events.map((e) => {
+      let what = e.kind;
+      if (e.kind === "opened") what = `opened by ${e.by}: accuses ${e.accused}, replies until ${fmtTime(e.reply_by)}`;
+      if (e.kind === "reply") what = `reply from party ${e.party} (${e.by}): “${e.text}”`;
+      if (e.kind === "ruling")
+        what = `${e.position === "dissent" ? "dissent" : "signature"} by ${e.by} (${e.member_state}): ${e.decision}${e.responsible ? `, ${e.responsible} responsible` : ""}${e.clause ? `, ${e.clause}` : ""}${e.reason ? ` — ${e.reason}` : ""}`;
+      if (e.kind === "reopened") what = `reopened by ${e.by}: ${e.reason}`;
+      return el("li", {}, el("time", {}, fmtTime(e.time)), " ", what);
+    }),
+  );
+}
+
+function actions(p, ctx, refresh) {
+  // offered by role for convenience; the API decides (and its refusals are shown)
+  const me = ctx.me;
+  const forms = [];
+  if (me.role === "analyst") {
+    const status = el(
+      "select",
+      { id: "review-status", name: "status" },
+      ["automatic", "corroborated", "verified", "disputed", "rejected"].map((v) =>
+        el("option", { value: v, selected: v === p.status }, v),
+      ),
+    );
+    const published = el("input", { id: "review-published", type: "checkbox", checked: !!p.published });
+    forms.push(
+      el(
+        "form",
+        {
+          class: "action",
+          "aria-label": "Review",
+          onsubmit: async (e) => {
+            e.preventDefault();
+            try {
+              await api(`/v1/incidents/${encodeURIComponent(p.id)}`, {
+                method: "PATCH",
+                body: { status: status.value, published: published.checked },
+              });
+              ctx.announce(`Incident ${p.id}: ${status.value}, ${published.checked ? "published" : "not published"}.`);
+            } catch (err) {
+              ctx.announce(`The review was refused (${err.status}): ${err.message}`, true);
+            }
+            refresh();
+          },
+        },
+        el("h4", {}, "Review"),
+        el("label", { for: "review-status" }, "Status"),
+        status,
+        el("label", { for: "review-published" }, published, " published (the public sees it when verified, after the delay)"),
+        el("button", { type: "submit" }, "Save review"),
+      ),
+    );
+  }
+  if (me.role === "analyst" || me.role === "commissioner") {
+    const parties = ctx.agreement?.parties || [];
+    const accused = el(
+      "select",
+      { id: "case-accused", name: "accused" },
+      parties.map((x) => el("option", { value: x.id, selected: x.id === p.attributed_to }, `${x.id} — ${x.name}`)),
+    );
+    const days = el("input", { id: "case-days", type: "number", min: "0.01", max: "90", step: "any", value: "7" });
+    const summary = el("textarea", { id: "case-summary-text", rows: 2 });
+    forms.push(
+      el(
+        "form",
+        {
+          class: "action",
+          "aria-label": "Open a case",
+          onsubmit: async (e) => {
+            e.preventDefault();
+            try {
+              const res = await api("/v1/cases", {
+                method: "POST",
+                body: { incident: p.id, accused: accused.value, reply_days: Number(days.value), summary: summary.value },
+              });
+              ctx.announce(`Case ${res.id} opened on ${p.id}; the parties may reply until ${fmtTime(res.state.reply_by)}.`);
+            } catch (err) {
+              ctx.announce(`The case was refused (${err.status}): ${err.message}`, true);
+            }
+            refresh();
+          },
+        },
+        el("h4", {}, "Open a case for the Special Commission"),
+        el("label", { for: "case-accused" }, "Accused party"),
+        accused,
+        el("label", { for: "case-days" }, "Days the parties may reply"),
+        days,
+        el("label", { for: "case-summary-text" }, "Summary"),
+        summary,
+        el("button", { type: "submit" }, "Open case"),
+      ),
+    );
+  }
+  return forms.length ? el("section", { class: "actions", "aria-label": "Actions" }, el("h3", {}, "Actions"), forms) : null;
+}
+
+export async function renderDossier(body, id, ctx) {
+  clear(body);
+  body.append(el("p", { role: "status" }, "Loading…"));
+  let inc;
+  try {
+    inc = await api(`/v1/incidents/${encodeURIComponent(id)}`);
+  } catch (err) {
+    clear(body).append(el("p", { class: "error", role: "alert" }, `Cannot open ${id}: ${err.message}`));
+    return;
+  }
+  const p = inc.properties;
+  const clauses = Object.fromEntries((ctx.agreement?.clauses || []).map((c) => [c.id, c]));
+  const sources = p.sources ? Object.entries(p.sources).map(([k, v]) => `${v} ${k}`).join(", ") : null;
+  clear(body);
+  append(body, [
+    el("h2", { id: "dossier-title", tabindex: "-1" }, `Incident ${p.id}`),
+    p.disclosure ? el("p", { class: "note" }, `Public view: ${p.disclosure}.`) : null,
+    definitions([
+      ["Kind", p.kind],
+      ["Time", `${fmtTime(p.time_start)} – ${fmtTime(p.time_end)}`],
+      ["Weapon", p.weapon_basis ? `${p.weapon} (${p.weapon_basis})` : p.weapon],
+      ["Confidence", `${pct(p.confidence ?? 0)}${sources ? ` from ${sources}` : ""}`],
+      ["Status", `${p.status}${p.published ? ", published" : ", not published"}`],
+    ]),
+    el("h3", {}, "Where"),
+    definitions([
+      ["Origin", where(p.origin, p.origin_sigma_m, p.origin_cov_m2, p.origin_crlb_m) || "not located"],
+      ["Impact", where(p.impact, p.impact_sigma_m, p.impact_cov_m2, p.impact_crlb_m) || "not located"],
+    ]),
+    el("h3", {}, "Who fired"),
+    el("p", {}, p.attributed_to ? `Attributed to ${p.attributed_to}.` : "Undetermined."),
+    attributionBars(p, ctx.colours),
+    el("p", { class: "explain" }, explain(p, ctx.agreement)),
+    el("h3", {}, "Clause"),
+    p.violations && p.violations.length
+      ? el(
+          "ul",
+          {},
+          p.violations.map((c) => el("li", {}, el("strong", {}, c), ` — ${clauses[c]?.text || ""}`)),
+        )
+      : el("p", {}, "No clause broken."),
+    el("h3", {}, "Evidence"),
+    inc.evidence.length
+      ? evidenceTable(inc.evidence, ctx.head)
+      : el(
+          "p",
+          { class: "note" },
+          ctx.me.staff || ctx.me.party
+            ? "No supporting observation is visible to this role."
+            : "The public view shows no raw observations: the incident is published with a rounded location and after a delay. The evidence log's tree head and the published report are the public record.",
+        ),
+  ]);
+  const section = el("section", { "aria-labelledby": "dossier-cases" }, el("h3", { id: "dossier-cases" }, "Cases"));
+  body.append(section);
+  const acts = actions(p, ctx, () => renderDossier(body, id, ctx));
+  if (acts) body.append(acts);
+  try {
+    const cases = (await api("/v1/cases")).filter((c) => c.state.incident === p.id);
+    if (!cases.length) section.append(el("p", {}, "No case on this incident (visible to this role)."));
+    for (const c of cases) {
+      const full = await api(`/v1/cases/${c.id}`);
+      section.append(
+        el("h4", {}, `Case ${c.id}: ${c.state.status.replace("_", " ")}`),
+        full.events.length
+          ? caseHistory(full.events)
+          : el("p", {}, c.state.ruling ? `Ruling in force: ${c.state.ruling.decision}` : "—"),
+      );
+    }
+  } catch (err) {
+    section.append(el("p", { class: "error" }, `Cases: ${err.message}`));
+  }
+}

@@ -1,0 +1,248 @@
+// The dashboard's entry point: who is calling (GET /v1/me), the agreement, the base map,
+// every incident the caller may see, then the map, the timeline, the list, the dossier and
+// the commission queue. Timings (first render, each filter) are exposed on
+// window.truceline.timings and as performance marks, for the benchmark and the tests.
+
+import { allIncidents, api, bulkIncidents, setToken, token } from "./api.js";
+import { CaseQueue } from "./cases.js";
+import { renderDossier } from "./dossier.js";
+import { clear, el } from "./dom.js";
+import { IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
+import { Filters, incidentLabel } from "./timeline.js";
+
+const LIST_MAX = 200;
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+const state = {
+  me: { role: "public", name: "public", staff: false, party: null },
+  agreement: null,
+  head: null,
+  features: [],
+  colours: {},
+  byId: new Map(),
+};
+const timings = { filter: [] };
+window.truceline = { state, timings, ready: false, filterSeq: 0 };
+
+function announce(text, error = false) {
+  const node = $("announce");
+  node.textContent = text;
+  node.classList.toggle("error", error);
+}
+
+// -- views -------------------------------------------------------------------------------
+let queue = null;
+function showView(name) {
+  const cases = name === "cases";
+  $("view-map").hidden = cases;
+  $("view-cases").hidden = !cases;
+  $("tab-map").setAttribute("aria-pressed", String(!cases));
+  $("tab-cases").setAttribute("aria-pressed", String(cases));
+  if (cases) {
+    queue = queue || new CaseQueue($("cases"), { ...ctx(), openIncident: (id) => openDossier(id) });
+    queue.load();
+  } else {
+    map.map.invalidateSize();
+  }
+}
+
+function ctx() {
+  return { me: state.me, agreement: state.agreement, head: state.head, colours: state.colours, announce };
+}
+
+// -- dossier -----------------------------------------------------------------------------
+let opener = null;
+function openDossier(id) {
+  if ($("view-map").hidden) showView("map");
+  opener = document.activeElement;
+  const panel = $("dossier");
+  panel.hidden = false;
+  const i = state.byId.get(id);
+  if (i !== undefined) map.highlight(i);
+  renderDossier($("dossier-body"), id, ctx()).then(() => {
+    const title = $("dossier-title");
+    if (title) title.focus();
+  });
+}
+
+function closeDossier() {
+  const panel = $("dossier");
+  if (panel.hidden) return;
+  panel.hidden = true;
+  map.highlight(-1);
+  if (opener && document.contains(opener)) opener.focus();
+}
+
+// -- list and count ----------------------------------------------------------------------
+function renderList(mask) {
+  const list = clear($("incident-list"));
+  let shown = 0;
+  let total = 0;
+  for (let i = 0; i < state.features.length; i++) {
+    if (!mask[i]) continue;
+    total++;
+    if (shown >= LIST_MAX) continue;
+    shown++;
+    const p = state.features[i].properties;
+    const dot = el("span", {
+      class: "dot",
+      "aria-hidden": "true",
+      style: `background:${state.colours[p.attributed_to] || UNDETERMINED}`,
+    });
+    list.append(
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          {
+            type: "button",
+            class: "incident",
+            dataset: { id: p.id },
+            onclick: () => openDossier(p.id),
+            onfocus: () => map.highlight(i),
+          },
+          dot,
+          incidentLabel(p),
+        ),
+      ),
+    );
+  }
+  $("list-more").textContent =
+    total > shown ? `Listing the first ${shown} of ${total}; narrow the filters or the time range.` : "";
+  return total;
+}
+
+function onFilter(mask, started, initial) {
+  const total = renderList(mask);
+  $("count").textContent = `${total.toLocaleString("en")} of ${state.features.length.toLocaleString("en")} incidents shown`;
+  $("count").dataset.shown = String(total);
+  map.show(mask).then(() => {
+    const ms = performance.now() - started;
+    if (initial) {
+      timings.firstRender = performance.now();
+      timings.draw = ms;
+      performance.mark("truceline-first-render");
+      window.truceline.ready = true;
+      document.body.dataset.ready = "1";
+    } else {
+      timings.filter.push(ms);
+      performance.mark("truceline-filter");
+    }
+    window.truceline.filterSeq++;
+    document.body.dataset.filterSeq = String(window.truceline.filterSeq);
+  });
+}
+
+function legend() {
+  const items = (state.agreement?.parties || []).map((p) =>
+    el("li", {}, el("span", { class: "dot", style: `background:${state.colours[p.id]}` }), `${p.id} — ${p.name}`),
+  );
+  items.push(el("li", {}, el("span", { class: "dot", style: `background:${UNDETERMINED}` }), "undetermined"));
+  items.push(el("li", {}, el("span", { class: "swatch line" }), "line of contact"));
+  items.push(el("li", {}, el("span", { class: "swatch zone" }), "disengagement / withdrawal zone"));
+  items.push(
+    el(
+      "li",
+      {},
+      el("span", { class: "dot", style: `width:${2 * radiusFor(0.3)}px;height:${2 * radiusFor(0.3)}px;background:#9ca3af` }),
+      el("span", { class: "dot", style: `width:${2 * radiusFor(1)}px;height:${2 * radiusFor(1)}px;background:#9ca3af` }),
+      "size: confidence; drawn at the impact (else the origin); zoomed in: 95 % ellipses and the line from origin to impact",
+    ),
+  );
+  clear($("legend")).append(el("ul", {}, items));
+}
+
+// -- start -------------------------------------------------------------------------------
+const map = new IncidentMap($("map"), {
+  renderer: ["svg", "markers"].includes(params.get("renderer")) ? params.get("renderer") : "points",
+  onOpen: (i) => openDossier(state.features[i].properties.id),
+});
+const filters = new Filters(
+  {
+    clause: $("f-clause"),
+    party: $("f-party"),
+    weapon: $("f-weapon"),
+    status: $("f-status"),
+    confidence: $("f-confidence"),
+    from: $("f-from"),
+    to: $("f-to"),
+  },
+  $("histogram"),
+  onFilter,
+);
+
+window.truceline.map = map;
+window.truceline.filters = filters;
+
+async function optional(promise) {
+  try {
+    return await promise;
+  } catch {
+    return null;
+  }
+}
+
+async function start() {
+  $("tab-map").addEventListener("click", () => showView("map"));
+  $("tab-cases").addEventListener("click", () => showView("cases"));
+  $("f-reset").addEventListener("click", () => filters.reset());
+  $("dossier-close").addEventListener("click", closeDossier);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") closeDossier();
+  });
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    setToken($("token").value.trim());
+    location.reload();
+  });
+  $("public-btn").addEventListener("click", () => {
+    setToken("");
+    location.reload();
+  });
+  if (token()) $("token").placeholder = "a token is in use";
+
+  try {
+    state.me = await api("/v1/me");
+  } catch (err) {
+    announce(`The token was refused (${err.status}); showing the public view. Enter another token.`, true);
+    setToken("");
+  }
+  const who = state.me;
+  $("whoami").textContent =
+    who.role === "public"
+      ? "Public view: published, verified incidents only, delayed and with rounded locations."
+      : `Signed in as ${who.name} (${who.role}${who.member_state ? `, ${who.member_state}` : ""}).`;
+  document.body.dataset.role = who.role;
+
+  const [agreement, topo, head] = await Promise.all([
+    optional(api("/v1/agreement")),
+    optional(fetch("/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
+    optional(api("/v1/evidence/sth")),
+  ]);
+  state.agreement = agreement;
+  state.head = head;
+  state.colours = partyColours(agreement?.parties || []);
+  if (topo) map.drawBase(topo);
+  if (agreement) {
+    map.drawAgreement(agreement, state.colours);
+    $("agreement-title").textContent = agreement.title;
+  }
+  legend();
+  timings.setup = performance.now();
+  // one answer by default; ?paging=1 pages through GET /v1/incidents instead (the
+  // benchmark's baseline for loading)
+  state.features =
+    params.get("paging") === "1"
+      ? await allIncidents((_, n) => {
+          $("count").textContent = `Loading incidents… ${n.toLocaleString("en")}`;
+        })
+      : await bulkIncidents();
+  timings.fetched = performance.now();
+  state.features.forEach((f, i) => state.byId.set(f.properties.id, i));
+  map.setIncidents(state.features, state.colours);
+  filters.setData(state.features, agreement);
+}
+
+start().catch((err) => announce(`The dashboard could not load: ${err.message}`, true));

@@ -1,0 +1,96 @@
+// Checking an inclusion proof in the browser (RFC 9162 §2.1.3.2) with WebCrypto SHA-256:
+// leaf hash = SHA-256(0x00 ‖ entry), node hash = SHA-256(0x01 ‖ left ‖ right). The same
+// algorithm as truceline.evidence.verify_inclusion, so the page does not have to trust the
+// server's "ok": it recomputes the root from the entry's bytes and the path.
+
+function hexToBytes(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return out;
+}
+
+function bytesToHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function sha256(...parts) {
+  const size = parts.reduce((n, p) => n + p.length, 0);
+  const buf = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    buf.set(p, at);
+    at += p.length;
+  }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+}
+
+const LEAF = new Uint8Array([0]);
+const NODE = new Uint8Array([1]);
+
+export async function leafHash(entryText) {
+  return sha256(LEAF, new TextEncoder().encode(entryText));
+}
+
+/** Does `path` (hex hashes) lead from `leaf` at `index` to `root` in a tree of `size`? */
+export async function verifyInclusion(index, size, leaf, path, root) {
+  if (!(index >= 0 && index < size)) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const hex of path) {
+    const p = hexToBytes(hex);
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await sha256(NODE, p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = await sha256(NODE, r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && bytesToHex(r) === root;
+}
+
+/**
+ * Check a bundle of GET /v1/incidents/{id} (or /v1/evidence/proof/N): the entry's own bytes
+ * hash to the leaf, the path leads to the root of the bundle's tree head, and that tree head
+ * is the one the page fetched from /v1/evidence/sth (`head`, optional).
+ * Returns {ok, reason}.
+ */
+export async function checkBundle(bundle, head) {
+  if (!globalThis.crypto || !crypto.subtle) {
+    return { ok: false, reason: "cannot check here: WebCrypto needs a secure context" };
+  }
+  const leaf = await leafHash(bundle.entry);
+  if (bytesToHex(leaf) !== bundle.leaf_hash) {
+    return { ok: false, reason: "the entry does not hash to the stated leaf" };
+  }
+  const sth = bundle.sth;
+  if (sth.tree_size !== bundle.tree_size) {
+    return { ok: false, reason: "the proof is for another tree size than its tree head" };
+  }
+  const ok = await verifyInclusion(
+    bundle.entry_index,
+    bundle.tree_size,
+    leaf,
+    bundle.inclusion_path,
+    sth.root_hash,
+  );
+  if (!ok) return { ok: false, reason: "the path does not lead to the tree head's root" };
+  if (head && head.root_hash !== sth.root_hash) {
+    return {
+      ok: true,
+      reason: `proof checks against tree head ${sth.tree_size} (a newer head, ${head.tree_size}, exists)`,
+    };
+  }
+  return {
+    ok: true,
+    reason: `proof checks against tree head ${sth.tree_size} (root ${sth.root_hash.slice(0, 12)}…)`,
+  };
+}
