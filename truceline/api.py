@@ -312,11 +312,14 @@ def create_app(settings: Settings) -> FastAPI:
         last: tuple[int, str] | None = None
         exhausted = False
         with lock:
-            # in chunks, in SQL order: what the caller may see is decided row by row
-            chunk = min(4 * limit + 50, 5000)
+            # in chunks, in SQL order: what the caller may see is decided row by row; the
+            # first chunk is one page (and one more row, to know whether more follow), then
+            # chunks grow while rows are being filtered out
+            chunk = limit + 1
             while len(features) < limit and not exhausted:
                 rows = list(store.query_incidents(None, t0, t1, query_box, kind, after, chunk))
                 exhausted = len(rows) < chunk
+                chunk = min(4 * chunk + 50, 5000)
                 reviews = store.reviews([f["properties"]["id"] for f in rows])
                 for f in rows:
                     p = f["properties"]
