@@ -129,3 +129,24 @@ def test_an_escalation_raises_fire_where_and_when_it_is_set(tmp_path: Path) -> N
     elsewhere = ((~near) & (day == 1)).sum() / max(1, ((~near) & (day == 0)).sum())
     assert during >= 2.5 * max(before, 1), (during, before)  # ×4 set, Poisson noise
     assert 0.7 < elsewhere < 1.4
+
+
+def test_a_known_sensor_silent_all_day_is_one_gap(busy_day: Path) -> None:
+    ag = load_agreement(busy_day / "agreement.yaml")
+    ac = _acoustic(busy_day)
+    out_already = {s for s, _, _ in _outages(busy_day)}
+    counts: dict[str, int] = {}
+    for o in ac:
+        counts[o["sensor"]] = counts.get(o["sensor"], 0) + 1
+    victim = max((s for s in counts if s not in out_already), key=lambda s: counts[s])
+    position = next(o["position"][:2] for o in ac if o["sensor"] == victim)
+    kept = [o for o in ac if o["sensor"] != victim]
+    # Known from earlier days: tested with its neighbours' hit rate, and found.
+    rep = build_report("2026-03-01", [], ag, None, kept, known_sensors={victim: tuple(position)})
+    mine = [g for g in rep.gaps if g["sensor"] == victim]
+    assert mine and mine[0]["silent from"] == "00:00:00" and mine[0]["silent to"] == "24:00:00"
+    assert rep.sensors_reporting == len(counts) - 1
+    # Not known: the report cannot tell it exists, and says nothing of it.
+    assert not [
+        g for g in build_report("2026-03-01", [], ag, None, kept).gaps if g["sensor"] == victim
+    ]

@@ -68,6 +68,24 @@ def export_cmd(
     out.print(f"wrote {n} incidents to {path}{tree}")
 
 
+KNOWN_DAYS = 7  # a sensor heard from within this many days before a report's day is known
+
+
+def _seen(last_seen: dict[str, tuple[int, Any]], record: dict[str, Any]) -> None:
+    """Keep each sensor's latest detection time and position."""
+    from ._time import parse_time
+
+    t = parse_time(record["time"])
+    if t > last_seen.get(record["sensor"], (-1, None))[0]:
+        last_seen[record["sensor"]] = (t, (record["position"][0], record["position"][1]))
+
+
+def _day_before(d: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(d) - timedelta(days=1)).isoformat()
+
+
 @app.command()
 def report(
     date: Annotated[str, typer.Option(help="The day, YYYY-MM-DD (UTC).")],
@@ -127,10 +145,19 @@ def report(
             features = store.incidents(run)
             head = store.latest_head()
             files = store.agreement_files()
+            # the period's detections, and the week before it: the sensors known to exist
             acoustic: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
             start = parse_time(f"{days[0]}T00:00:00Z")
-            for body in store.observation_records("acoustic", start, start + len(days) * DAY_US):
-                acoustic[body["time"][:10]].append(body)
+            last_seen: dict[str, tuple[int, tuple[float, float]]] = {}
+            records = store.observation_records(
+                "acoustic", start - KNOWN_DAYS * DAY_US, start + len(days) * DAY_US
+            )
+            for body in records:
+                day = body["time"][:10]
+                if day in acoustic:
+                    acoustic[day].append(body)
+                else:
+                    _seen(last_seen, body)
         if not files:
             raise StoreError("no analysis run has logged an agreement yet")
         ag = _logged_agreement(files)
@@ -144,8 +171,24 @@ def report(
                 )
                 for f in doc["features"]
             ]
+
+        def known(d: str) -> dict[str, tuple[float, float]]:
+            """Sensors that reported in the week before day ``d``."""
+            t0 = parse_time(f"{d}T00:00:00Z")
+            for o in acoustic.get(_day_before(d), []):
+                _seen(last_seen, o)
+            return {s: p for s, (t, p) in last_seen.items() if t >= t0 - KNOWN_DAYS * DAY_US}
+
         reps = (
-            build_report(d, features, ag, head.as_dict() if head else None, acoustic[d], layer)
+            build_report(
+                d,
+                features,
+                ag,
+                head.as_dict() if head else None,
+                acoustic[d],
+                layer,
+                known_sensors=known(d),
+            )
             for d in days
         )
         workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day

@@ -13,14 +13,17 @@ such sound it missed is evidence that it was down: if it were up, missing ``m`` 
 row would have probability ``(1 − q)^m``. The interval is a **gap** when that is below
 ``alpha`` divided by the number of intervals tested (those with at least one such sound), so
 that a whole network's window raises about ``alpha`` false gaps. Two gaps of one sensor
-separated by a single detection (a stray trigger) are reported as one. A sensor silent through a
-whole window among busy neighbours is one gap. The test is conservative, and needs activity:
-a sensor that hears twenty sounds a day cannot show a two-hour outage. How many of the
-simulator's outages it finds, at two levels of activity, is in the README.
+separated by a single detection (a stray trigger) are reported as one. A sensor known from
+earlier days and silent through the whole window is tested with its neighbours' median hit
+rate: among busy neighbours, that is one gap from the window's start to its end. The test
+is conservative, and needs activity: a sensor that hears twenty sounds a day cannot show a
+two-hour outage. How many of the simulator's outages it finds, at three levels of activity,
+is in the README.
 
 **Locatable area.** Locating a sound takes at least four sensors that hear it
 (``MIN_SENSORS``). A point of the band within ``band_km`` of the line is locatable in an hour
-when at least four sensors that were up in that hour lie within ``hearing_km`` of it: the distance at which a sensor hears a 120 mm mortar's
+when at least four sensors that were up in that hour lie within ``hearing_km`` of it: the
+distance at which a sensor hears a 120 mm mortar's
 impact nine times in ten. Each sector's locatable area is the mean over the hours of the
 area of such points; its share of the band says how much of the sector was really watched.
 A sensor counts as up from an hour before its first detection of the window to an hour after
@@ -126,7 +129,8 @@ def sensor_gaps(
     kk = min(k, n - 1)
     dist, nbr = cKDTree(xy).query(xy, kk + 1)
     dist, nbr = dist[:, 1:], nbr[:, 1:]  # drop the sensor itself
-    tested: list[tuple[int, int, int, int, float]] = []  # sensor, from, to, missed, hit rate
+    louds: dict[int, NDArray[np.int64]] = {}
+    rates: dict[int, float] = {}
     for s in range(n):
         mine = nbr[s][dist[s] <= max_neighbour_km * 1000.0]
         if mine.size < quorum:
@@ -139,9 +143,18 @@ def sensor_gaps(
         if loud.size == 0:
             continue
         # one sound per cluster of detections
-        loud = loud[np.concatenate([[True], np.diff(loud) > 2 * w])]
-        hit = heard_near(s, loud)
-        q_rate = (hit.sum() + 1.0) / (loud.size + 2.0)
+        louds[s] = loud[np.concatenate([[True], np.diff(loud) > 2 * w])]
+        if times[s].size:
+            rates[s] = (heard_near(s, louds[s]).sum() + 1.0) / (louds[s].size + 2.0)
+    tested: list[tuple[int, int, int, int, float]] = []  # sensor, from, to, missed, hit rate
+    for s, loud in louds.items():
+        if s in rates:
+            q_rate = rates[s]
+        else:  # silent through the window: its neighbours' hit rate stands in for its own
+            near = [rates[int(q)] for q in nbr[s] if int(q) in rates]
+            if not near:
+                continue
+            q_rate = float(np.median(near))
         edges = np.concatenate([[start_us], times[s], [end_us]])
         a, b = edges[:-1], edges[1:]
         missed = np.searchsorted(loud, b - w) - np.searchsorted(loud, a + w, side="right")

@@ -82,9 +82,11 @@ def build_report(
     acoustic: list[dict[str, Any]],
     regions: list[tuple[str, shapely.Geometry]] | None = None,
     sector_km: float = 25.0,
+    known_sensors: dict[str, tuple[float, float]] | None = None,
 ) -> DailyReport:
     """Everything the report says about ``date`` (YYYY-MM-DD), from a run's incidents and
-    the day's acoustic detections (for coverage)."""
+    the day's acoustic detections (for coverage). ``known_sensors`` (id → lon, lat), the
+    sensors seen on earlier days, lets a sensor that fell silent for the whole day show."""
     day0 = parse_time(f"{date}T00:00:00Z")
     today = [f for f in features if _day(f["properties"]["time_start"]) == date]
     firm = [f for f in today if _violating(f["properties"])]
@@ -100,7 +102,9 @@ def build_report(
         t = day0 - d * DAY_US
         key = _iso_day(t)
         trend.append((key, int(daily.get(key, 0))))
-    coverage, gaps, n_sensors, positions = _coverage(acoustic, ag, day0, sector_km)
+    coverage, gaps, reporting, positions = _coverage(
+        acoustic, ag, day0, sector_km, known_sensors or {}
+    )
     rep = DailyReport(
         date=date,
         agreement=ag.id,
@@ -112,7 +116,7 @@ def build_report(
         trend=trend,
         coverage=coverage,
         gaps=gaps,
-        sensors_reporting=n_sensors,
+        sensors_reporting=len(reporting),
         incidents=[f["properties"] | {"_geometry": f.get("geometry")} for f in today],
     )
     gap_sensors = {g["sensor"] for g in gaps}
@@ -120,7 +124,7 @@ def build_report(
         today,
         ag,
         date,
-        [p for s, p in positions.items() if s not in gap_sensors],
+        [p for s, p in reporting.items() if s not in gap_sensors],
         [positions[s] for s in sorted(gap_sensors)],
     )
     rep.trend_png = _trend_chart(trend)
@@ -168,15 +172,22 @@ def _iso_day(t_us: int) -> str:
 
 
 def _coverage(
-    acoustic: list[dict[str, Any]], ag: Agreement, day0: int, sector_km: float
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int, dict[str, tuple[float, float]]]:
+    acoustic: list[dict[str, Any]],
+    ag: Agreement,
+    day0: int,
+    sector_km: float,
+    known: dict[str, tuple[float, float]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """Per sector of the line: the sensors that reported that day, their gaps, the hours in
     which the sector could locate events, and its locatable area (``truceline.coverage``).
-    Also every gap, the number of sensors reporting, and each sensor's position."""
+    Also every gap, and the positions of the sensors reporting and of every sensor known.
+    ``known`` sensors (from earlier days) that did not report are tested for a day-long gap."""
     day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
     n_sectors = n_sectors_of(ag.line_local, sector_km)
-    positions = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
+    reporting = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
+    positions = known | reporting
     ids = np.array(sorted(positions))
+    heard = np.array([s in reporting for s in ids], dtype=bool)
     if ids.size:
         x, y = ag.frame.forward([positions[s][0] for s in ids], [positions[s][1] for s in ids])
         xy = np.column_stack([x, y])
@@ -194,6 +205,7 @@ def _coverage(
     else:
         xy, gaps, up = np.zeros((0, 2)), [], np.zeros((0, 24), bool)
         sector_of = np.zeros(0, int)
+        heard = np.zeros(0, bool)
     areas = locatable_area(xy, up, ag.line_local, sector_km)
     gap_sector = {str(s): int(k) for s, k in zip(ids, sector_of, strict=True)}
     rows = []
@@ -202,7 +214,7 @@ def _coverage(
         rows.append(
             {
                 "sector": f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})",
-                "sensors_reporting": int((sector_of == k).sum()),
+                "sensors_reporting": int(((sector_of == k) & heard).sum()),
                 "gaps": sum(1 for g in gaps if gap_sector[g.sensor] == k),
                 "hours_able_to_locate": area.hours_able_to_locate,
                 "locatable_km2": round(area.mean_km2),
@@ -221,7 +233,7 @@ def _coverage(
         }
         for g in gaps
     ]
-    return rows, gap_rows, int(ids.size), positions
+    return rows, gap_rows, reporting, positions
 
 
 def _png(fig: Any) -> bytes:
