@@ -3,6 +3,7 @@ object, asserting the exact allowed set), the case workflow, the disclosure poli
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from truceline.access import Disclosure
 from truceline.api import Settings, create_app
 from truceline.api_web import MAP_FIELDS
 from truceline.cli import app as cli
+from truceline.evidence import TreeHead
 from truceline.store.sqlite import SqliteStore
 
 ROLES = {
@@ -333,6 +335,12 @@ def test_incident_filters_and_cursor_pages(svc: Service) -> None:
 def test_evidence_endpoints(svc: Service) -> None:
     assert _allowed(svc, "GET", "/v1/evidence/sth", {200}) == ALL
     sth = svc.call("public", "GET", "/v1/evidence/sth").json()
+    key_path = f"/v1/evidence/keys/{sth['key_id']}"
+    assert _allowed(svc, "GET", key_path, {200}) == ALL  # keys are public log entries
+    key = svc.call("public", "GET", key_path).json()
+    assert TreeHead.from_dict(sth).verify(base64.b64decode(key["public_key"]))
+    assert svc.call("public", "GET", "/v1/evidence/keys/0000000000000000").status_code == 404
+    assert svc.call("public", "GET", "/v1/evidence/keys/xyz").status_code == 422
     assert _allowed(svc, "GET", "/v1/evidence/proof/0", {200}) == STAFF  # an observation
     n_allegation = svc.call(
         "party_n", "POST", "/v1/observations", json=[_allegation("N", "S", 77)]

@@ -281,6 +281,22 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
         bundle,
     )
     assert verdicts == [True, False, False]
+    # and the tree head's Ed25519 signature, with the log's key fetched by its id
+    sth = bundle["sth"]
+    page.wait_for_selector("#tree-head-check.ok")
+    assert f"signed by log key {sth['key_id']}" in page.text_content("#tree-head-check")
+    forged = page.evaluate(
+        """async (sth) => {
+            const m = await import('/static/js/proof.js');
+            const key = async (kid) => (await fetch(`/v1/evidence/keys/${kid}`)).json();
+            const other = {...sth, tree_size: sth.tree_size + 1};
+            const wrongKey = async () => ({public_key: btoa('x'.repeat(32))});
+            return [(await m.checkTreeHead(sth, key)).ok, (await m.checkTreeHead(other, key)).ok,
+                    (await m.checkTreeHead(sth, wrongKey)).reason];
+        }""",
+        sth,
+    )
+    assert forged[:2] == [True, False] and "is not key" in forged[2]
     # Escape closes the dossier and gives the focus back to the list
     page.keyboard.press("Escape")
     assert page.is_hidden("#dossier")

@@ -33,7 +33,7 @@ from .api_cases import add_case_routes, visible_case
 from .api_errors import ERRORS, unprocessable
 from .api_web import add_web_routes
 from .errors import InputError, InputErrors, StoreError
-from .evidence import inclusion_bundle
+from .evidence import b64, inclusion_bundle
 from .observations import check_parties, observation_schema, parse_lines, parse_objects
 from .store import open_store
 
@@ -409,6 +409,20 @@ def create_app(settings: Settings) -> FastAPI:
         if head is None:
             raise HTTPException(404, "the log is empty")
         return head
+
+    @app.get("/v1/evidence/keys/{key_id}")
+    async def get_key(
+        key_id: Annotated[str, PathParam(pattern="^[0-9a-f]{16}$")],
+    ) -> dict[str, Any]:
+        """A registered Ed25519 public key (the log's, or a source's) by its key id, raw and
+        base64: to check a tree head's or an observation's signature. Keys are public log
+        entries; the key id is the first 16 hex digits of the key's SHA-256, so the answer
+        can be checked against the id a tree head names."""
+        with lock:
+            public = store.keys().get(key_id)
+        if public is None:
+            raise HTTPException(404, "no such key")
+        return {"key_id": key_id, "algorithm": "Ed25519", "public_key": b64(public)}
 
     @app.get("/v1/evidence/proof/{entry}")
     async def get_proof(

@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { append, clear, definitions, el, fmtPoint, fmtTime, pct } from "./dom.js";
-import { checkBundle } from "./proof.js";
+import { checkBundle, checkTreeHead } from "./proof.js";
 import { UNDETERMINED } from "./map.js";
 
 function axes(cov) {
@@ -102,7 +102,19 @@ function evidenceTable(evidence, head) {
       el("td", {}, item.proof ? `#${item.proof.entry_index}` : "—", " ", status),
     );
   });
-  return el(
+  const sth = (evidence.find((item) => item.proof) || {}).proof?.sth;
+  const signed = el(
+    "p",
+    { class: "head-check pending", id: "tree-head-check" },
+    sth ? "checking the tree head's signature…" : "",
+  );
+  if (sth) {
+    checkTreeHead(sth, (kid) => api(`/v1/evidence/keys/${kid}`)).then(({ ok, reason }) => {
+      signed.textContent = `${ok ? "✓" : "✗"} ${reason}${ok ? " (compare the key id with the one the mission publishes)" : ""}`;
+      signed.className = `head-check ${ok ? "ok" : "bad"}`;
+    });
+  }
+  const table = el(
     "table",
     { class: "evidence" },
     el("caption", {}, `${evidence.length} supporting observations, each an entry of the evidence log`),
@@ -119,6 +131,7 @@ function evidenceTable(evidence, head) {
     ),
     el("tbody", {}, rows),
   );
+  return el("div", {}, signed, table);
 }
 
 export function caseHistory(events) {

@@ -94,3 +94,44 @@ export async function checkBundle(bundle, head) {
     reason: `proof checks against tree head ${sth.tree_size} (root ${sth.root_hash.slice(0, 12)}…)`,
   };
 }
+
+function base64ToBytes(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/**
+ * Check a signed tree head's Ed25519 signature in the browser. The key comes from
+ * GET /v1/evidence/keys/{key_id} (`fetchKey`); the page checks that it is the key the head
+ * names (its SHA-256 starts with the key id), then the signature over the head's canonical
+ * form {"root_hash","timestamp","tree_size"} (RFC 8785; these values need no escaping).
+ * A server could serve its own key with its own heads: the key id shown must be compared
+ * with the one the mission publishes elsewhere. Returns {ok, reason}.
+ */
+export async function checkTreeHead(sth, fetchKey) {
+  if (!globalThis.crypto || !crypto.subtle) {
+    return { ok: false, reason: "cannot check here: WebCrypto needs a secure context" };
+  }
+  let key;
+  try {
+    key = await fetchKey(sth.key_id);
+  } catch (e) {
+    return { ok: false, reason: `the log's key ${sth.key_id} could not be fetched` };
+  }
+  const raw = base64ToBytes(key.public_key);
+  if (bytesToHex(await sha256(raw)).slice(0, 16) !== sth.key_id) {
+    return { ok: false, reason: `the key served is not key ${sth.key_id}` };
+  }
+  const message = new TextEncoder().encode(
+    JSON.stringify({ root_hash: sth.root_hash, timestamp: sth.timestamp, tree_size: sth.tree_size }),
+  );
+  let ok;
+  try {
+    const pub = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    ok = await crypto.subtle.verify({ name: "Ed25519" }, pub, base64ToBytes(sth.signature), message);
+  } catch (e) {
+    return { ok: false, reason: "this browser cannot check Ed25519 signatures" };
+  }
+  return ok
+    ? { ok: true, reason: `tree head ${sth.tree_size} is signed by log key ${sth.key_id}` }
+    : { ok: false, reason: `the signature of tree head ${sth.tree_size} does not verify` };
+}
