@@ -387,6 +387,18 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
     assert state["status"] == "ruled" and state["ruling"]["signed_by_states"] == ["DE", "FR"]
     assert state["ruling"]["remedy"] == "Cease fire from this position."
+    # a commissioner reopens it: the ruling moves to the history, the parties may reply again
+    form = card.locator(f"form[aria-label='Reopen case {case}']")
+    form.locator("textarea[name=reason]").fill("New patrol report")
+    form.locator("input[name=reply_days]").fill("2")
+    form.locator("button").click()
+    de.wait_for_selector(f"#announce:has-text('Case {case} reopened')")
+    state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["status"] == "awaiting_reply" and state["reply_open"]
+    assert state["earlier_rulings"][0]["remedy"] == "Cease fire from this position."
+    card = de.locator(f"article.case[data-case='{case}']")
+    assert "superseded" in card.text_content()
+    assert card.locator("form[aria-label^='Reopen']").count() == 0
     de.context.close()
 
 
@@ -431,7 +443,10 @@ def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
     assert page.locator(f"article.case[data-case='{draft}']").count() == 0
     assert page.locator(".proposals").count() == 0 and page.locator(".replies").count() == 0
     visible = api(base, None, "GET", "/v1/cases").json()
-    assert all(c["state"]["status"] == "ruled" for c in visible)
+    # ruled, or ruled once and reopened (the earlier ruling stays public)
+    assert visible and all(
+        c["state"]["status"] == "ruled" or c["state"].get("earlier_rulings") for c in visible
+    )
     assert page.locator("article.case").count() == len(visible)
     assert page.locator("form").count() == 1  # the token form only: nothing to act on
     page.context.close()

@@ -135,7 +135,37 @@ export class CaseQueue {
     }
     if (me.party && s.reply_open && [s.accused, s.filed_by].includes(me.party)) card.append(this.replyForm(c.id));
     if (me.role === "commissioner" && s.status === "under_review") card.append(this.rulingForm(c.id, s));
+    if (me.role === "commissioner" && s.status === "ruled") card.append(this.reopenForm(c.id));
     return card;
+  }
+
+  reopenForm(id) {
+    const rid = `reopen-${id}-reason`;
+    const did = `reopen-${id}-days`;
+    const reason = el("textarea", { id: rid, name: "reason", rows: 2, required: true });
+    const days = el("input", { id: did, name: "reply_days", type: "number", min: 0, max: 90, step: "any", value: 7 });
+    return el(
+      "form",
+      {
+        class: "action",
+        "aria-label": `Reopen case ${id}`,
+        onsubmit: (e) => (e.preventDefault(), this.reopen(id, reason.value, Number(days.value))),
+      },
+      el("h4", {}, "Reopen (new evidence or a procedural error; the ruling stays in the history)"),
+      el("div", { class: "field" }, el("label", { for: rid }, "Reason"), reason),
+      el("div", { class: "field" }, el("label", { for: did }, "Days for replies"), days),
+      el("button", { type: "submit" }, "Reopen case"),
+    );
+  }
+
+  async reopen(id, reason, replyDays) {
+    try {
+      await api(`/v1/cases/${id}/reopen`, { method: "POST", body: { reason, reply_days: replyDays } });
+      this.ctx.announce(`Case ${id} reopened: the parties may reply again.`);
+    } catch (err) {
+      this.ctx.announce(`Reopening was refused (${err.status}): ${err.message}`, true);
+    }
+    await this.load();
   }
 
   replyForm(id) {
