@@ -216,6 +216,9 @@ def _coverage(
                 "sector": f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})",
                 "sensors_reporting": int(((sector_of == k) & heard).sum()),
                 "gaps": sum(1 for g in gaps if gap_sector[g.sensor] == k),
+                "sensor_uptime": f"{up[sector_of == k].mean():.0%}"
+                if (sector_of == k).any()
+                else "-",
                 "hours_able_to_locate": area.hours_able_to_locate,
                 "locatable_km2": round(area.mean_km2),
                 "locatable_share": f"{area.share:.0%}",
@@ -369,6 +372,7 @@ COVERAGE_COLUMNS = (
     "sector",
     "sensors_reporting",
     "gaps",
+    "sensor_uptime",
     "hours_able_to_locate",
     "locatable_km2",
     "locatable_share",
@@ -421,12 +425,12 @@ td {{ overflow-wrap: break-word; }}
 {img(rep.trend_png)}
 <p>This day: {rep.trend[-1][1]}; mean of the previous 7 days: {np.mean([c for _, c in rep.trend[-8:-1]]):.1f}; of the previous 30: {np.mean([c for _, c in rep.trend[:-1]]):.1f}.</p>
 <h2>Coverage</h2>
-<p>{rep.sensors_reporting} acoustic sensors reported; {len(rep.gaps)} gaps were found (a sensor silent while its neighbours heard sounds it would have heard). Locating a sound takes four sensors that hear it: the locatable area is the part of the band within 10 km of the line that had four working sensors within 7.5 km (where a 120 mm mortar's impact is heard nine times in ten), as a mean over the hours; an hour counts as able to locate when any of the sector could.</p>
-{_table(rep.coverage, COVERAGE_COLUMNS, (22, 13, 8, 16, 15, 14, 12))}
+<p>{rep.sensors_reporting} acoustic sensors reported; {len(rep.gaps)} gaps were found (a sensor silent while its neighbours heard sounds it would have heard). Sensor uptime is the share of the day's sensor-hours in which a sector's sensors were working: from an hour before each sensor's first detection to an hour after its last, less its gaps. Locating a sound takes four sensors that hear it: the locatable area is the part of the band within 10 km of the line that had four working sensors within 7.5 km (where a 120 mm mortar's impact is heard nine times in ten), as a mean over the hours; an hour counts as able to locate when any of the sector could.</p>
+{_table(rep.coverage, COVERAGE_COLUMNS, (19, 12, 7, 11, 13, 13, 13, 12))}
 <h3>Sensor gaps</h3>
 {_table(rep.gaps, GAP_COLUMNS, (16, 10, 22, 22, 16, 14)) if rep.gaps else "<p>None found. Short outages in quiet stretches cannot be told from quiet (docs/methods.md).</p>"}
 <h2>Incidents</h2>
-{_table(_incident_rows(rep), inc_headers, (10, 9, 14, 10, 14, 8, 21, 14), "incidents")}
+{_table(_incident_rows(rep), inc_headers, (10, 10, 15, 10, 14, 9, 18, 14), "incidents")}
 <h2>Method</h2>
 <p>{html.escape(METHOD)}</p>
 </body></html>
