@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -29,11 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from ._time import parse_time
 from .access import PUBLIC, Disclosure, Principal, may_submit, view_incident
-from .api_cases import add_case_routes, visible_case
+from .api_cases import add_case_routes
 from .api_errors import ERRORS, unprocessable
+from .api_evidence import add_evidence_routes
 from .api_web import add_web_routes
 from .errors import InputError, InputErrors, StoreError
-from .evidence import b64, inclusion_bundle
+from .evidence import inclusion_bundle
 from .observations import check_parties, observation_schema, parse_lines, parse_objects
 from .store import open_store
 
@@ -401,68 +401,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "log_index": index,
             }
 
-    @app.get("/v1/evidence/sth")
-    async def get_sth() -> dict[str, Any]:
-        """The latest signed tree head of the evidence log."""
-        with lock:
-            head = head_dict()
-        if head is None:
-            raise HTTPException(404, "the log is empty")
-        return head
-
-    @app.get("/v1/evidence/keys/{key_id}")
-    async def get_key(
-        key_id: Annotated[str, PathParam(pattern="^[0-9a-f]{16}$")],
-    ) -> dict[str, Any]:
-        """A registered Ed25519 public key (the log's, or a source's) by its key id, raw and
-        base64: to check a tree head's or an observation's signature. Keys are public log
-        entries; the key id is the first 16 hex digits of the key's SHA-256, so the answer
-        can be checked against the id a tree head names."""
-        with lock:
-            public = store.keys().get(key_id)
-        if public is None:
-            raise HTTPException(404, "no such key")
-        return {"key_id": key_id, "algorithm": "Ed25519", "public_key": b64(public)}
-
-    @app.get("/v1/evidence/proof/{entry}")
-    async def get_proof(
-        entry: Annotated[int, PathParam(ge=0, le=2**62)], who: Who
-    ) -> dict[str, Any]:
-        """An inclusion proof of one log entry in the latest signed tree head: of any entry
-        for staff; otherwise of the log's public entries (runs, agreements, keys, policies,
-        tree heads), of the caller's own observations, of reviews of published incidents and
-        of the events of the cases the caller may see."""
-        with lock:
-            head = store.latest_head()
-            if head is None or not 0 <= entry < head.tree_size:
-                raise HTTPException(404, "no such entry under the signed tree head")
-            data = store.entry(entry)
-            if not _may_see_entry(who, json.loads(data)):
-                raise HTTPException(403, "this entry's proof is not for this caller")
-            return inclusion_bundle(store.tree(), entry, data, head)
-
-    # -- cases ------------------------------------------------------------------------------
-    def _visible_case(who: Principal, case_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return visible_case(store, settings, who, case_id)
-
-    def _may_see_entry(who: Principal, entry: dict[str, Any]) -> bool:
-        if who.is_staff:
-            return True
-        kind = entry["kind"]
-        if kind in ("run", "agreement", "key", "policy", "tree_head"):
-            return True
-        if kind == "observation":
-            return bool(entry["observation"].get("source") == who.name and who.role != "public")
-        if kind == "incident_review":
-            return bool(entry["published"] and entry["status"] == "verified")
-        if kind == "case_event":
-            try:
-                _visible_case(who, int(entry["case"]))
-            except HTTPException:
-                return False
-            return who.party is not None and entry["event"]["kind"] != "ruling"
-        return False
-
+    add_evidence_routes(app, store, lock, settings, Who)
     add_case_routes(app, store, lock, settings, Who, require)
     add_web_routes(app, store, lock, settings, Who)  # the dashboard: last, after every API route
 
