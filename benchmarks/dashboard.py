@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser import api, launch, missing, open_dashboard, serving
+from tests.browser import api, launch, missing, open_dashboard, serving, wait_until
 from truceline._time import format_time, parse_time
 from truceline.agreement import agreement_files, load_agreement
 from truceline.analysis import analyze
@@ -127,7 +127,7 @@ def measure(browser: Any, base: str, token: str, config: str) -> dict[str, float
     ):
         seq = page.evaluate("window.truceline.filterSeq")
         action()
-        page.wait_for_function(f"window.truceline.filterSeq > {seq}", timeout=600_000)
+        wait_until(page, f"window.truceline.filterSeq > {seq}", 600_000)
         filters.append(page.evaluate("window.truceline.timings.filter.at(-1)"))
     final = int(page.get_attribute("#count", "data-shown"))
     page.context.close()

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser import all_incidents, api, launch, missing, open_dashboard, serving
+from tests.browser import (
+    all_incidents,
+    api,
+    launch,
+    missing,
+    open_dashboard,
+    serving,
+    wait_until,
+)
 from truceline.simulate import simulate
 from truceline.store import open_store
 
@@ -129,9 +137,10 @@ def shoot(browser: Any, base: str, t: dict[str, str], ids: dict[str, Any], out: 
     button = page.locator(f"#incident-list button[data-id='{ids['dossier']}']")
     button.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(
+    wait_until(
+        page,
         "document.querySelectorAll('.proof.ok').length > 0 &&"
-        " !document.querySelector('.proof.pending')"
+        " !document.querySelector('.proof.pending')",
     )
     settle(page)
     page.screenshot(path=str(out / "dashboard-dossier.png"))

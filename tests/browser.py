@@ -135,6 +135,11 @@ def open_dashboard(
         ),
     )
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    # what the page's Content-Security-Policy refused (an attempt to reach elsewhere)
+    page.on(
+        "console",
+        lambda m: page.errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(f"{base}/{query}")
     page.wait_for_selector(
         "body[data-ready='1'], #announce.error:not(:empty)", timeout=timeout_ms, state="attached"
@@ -142,6 +147,17 @@ def open_dashboard(
     if page.get_attribute("body", "data-ready") != "1":
         raise AssertionError(f"{page.text_content('#announce')} {page.errors}")
     return page
+
+
+def wait_until(page: Any, expression: str, timeout_ms: float = 120_000) -> None:
+    """Poll a JavaScript expression until it is true. (Playwright's ``wait_for_function``
+    evaluates strings with ``eval``, which the dashboard's Content-Security-Policy forbids;
+    ``page.evaluate`` of a function is not affected.)"""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms:.0f} ms: {expression}")
+        time.sleep(0.01)
 
 
 def api(base: str, token: str | None, method: str, path: str, **kw: Any) -> httpx.Response:

@@ -10,10 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.browser import all_incidents, api, launch, missing, open_dashboard, serving
+from tests.browser import (
+    all_incidents,
+    api,
+    launch,
+    missing,
+    open_dashboard,
+    serving,
+    wait_until,
+)
 from tests.conftest import copy_store
 from truceline._time import parse_time
 from truceline.cli import app as cli
@@ -74,7 +83,7 @@ def _shown(page: Any) -> int:
 def _set(page: Any, selector: str, value: str) -> None:
     seq = page.evaluate("window.truceline.filterSeq")
     page.select_option(selector, value)
-    page.wait_for_function(f"window.truceline.filterSeq > {seq}")
+    wait_until(page, f"window.truceline.filterSeq > {seq}")
 
 
 def _colours_on_canvas(page: Any) -> dict[str, int]:
@@ -161,6 +170,39 @@ def _incident(base: str, token: str, party: str, skip: int = 0) -> str:
     return fires[skip]
 
 
+def test_the_page_cannot_reach_beyond_its_server(browser: Any, served: Any) -> None:
+    """The vendored libraries contain URLs (licence comments, an attribution link, a tile
+    layer that fetches what it is given); the page's Content-Security-Policy makes the
+    browser refuse any load from elsewhere, whatever code asks for it."""
+    base, _ = served
+    head = httpx.get(f"{base}/", timeout=30).headers
+    assert "connect-src 'self'" in head["content-security-policy"]
+    page = _page(browser, base, None)
+    answered: list[str] = []  # responses from anywhere but the server (there must be none)
+    page.on("requestfinished", lambda r: None if r.url.startswith(base) else answered.append(r.url))
+    tried = page.evaluate(
+        """async () => {
+            const out = [];
+            try { await fetch('https://tile.openstreetmap.org/0/0/0.png'); out.push('fetched'); }
+            catch (e) { out.push('refused'); }
+            const img = new Image();
+            out.push(await new Promise((ok) => {
+                img.onload = () => ok('loaded'); img.onerror = () => ok('refused');
+                img.src = 'https://tile.openstreetmap.org/1/0/0.png';
+            }));
+            const tiles = L.tileLayer('https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png');
+            tiles.addTo(window.truceline.map.map);
+            await new Promise((ok) => setTimeout(ok, 500));
+            return out;
+        }"""
+    )
+    assert tried == ["refused", "refused"]
+    assert page.outside  # the attempts were made (the tile layer's among them)...
+    assert answered == []  # ...and the browser let none of them out
+    assert any("Content Security Policy" in e for e in page.errors)
+    page.context.close()
+
+
 def test_the_map_draws_every_incident_the_role_may_see(browser: Any, served: Any) -> None:
     base, tokens = served
     page = _page(browser, base, tokens["analyst"])
@@ -225,13 +267,13 @@ def test_filters_count_what_the_api_counts(browser: Any, served: Any) -> None:
     _set(page, "#f-party", "")
     seq = page.evaluate("window.truceline.filterSeq")
     page.fill("#f-confidence", "95")
-    page.wait_for_function(f"window.truceline.filterSeq > {seq}")
+    wait_until(page, f"window.truceline.filterSeq > {seq}")
     assert _shown(page) == sum(f["properties"]["confidence"] >= 0.95 for f in everything)
     page.fill("#f-confidence", "0")
     # the time range: the later half of the day
     seq = page.evaluate("window.truceline.filterSeq")
     page.fill("#f-from", "500")
-    page.wait_for_function(f"window.truceline.filterSeq > {seq}")
+    wait_until(page, f"window.truceline.filterSeq > {seq}")
     start_ms, end_ms = page.evaluate("window.truceline.filters.range()")
     in_range = [
         f
@@ -257,8 +299,9 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
     assert expected["evidence"]
     rows = page.locator("table.evidence tbody tr")
     assert rows.count() == len(expected["evidence"])
-    page.wait_for_function(
-        "[...document.querySelectorAll('.proof')].every(p => !p.classList.contains('pending'))"
+    wait_until(
+        page,
+        "[...document.querySelectorAll('.proof')].every(p => !p.classList.contains('pending'))",
     )
     proofs = page.locator(".proof").all_text_contents()
     assert len(proofs) == len(expected["evidence"])

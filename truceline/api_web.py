@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from ._time import format_time, parse_time
 from .access import Principal, view_incident
 
-__all__ = ["MAP_FIELDS", "STATIC", "add_web_routes", "agreement_geojson"]
+__all__ = ["CSP", "MAP_FIELDS", "STATIC", "add_web_routes", "agreement_geojson"]
 
 #: the properties the map, the timeline and the filters use (the dossier asks for the rest)
 MAP_FIELDS = (
@@ -55,6 +55,26 @@ MAP_FIELDS = (
 BULK_CHUNK = 5000
 BULK_KEEP = 4  # answers kept (each role's latest): tens of MB each at 50,000 incidents
 BULK_KEEP_US = 60_000_000
+
+#: The page may load, fetch and connect to its own server only: the browser itself refuses
+#: anything else, whatever a vendored library contains (Leaflet can fetch tiles from any URL
+#: it is given; the page gives it none). Inline styles are allowed (Leaflet positions its
+#: panes with them); inline scripts, plugins, frames and other origins are not.
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 #: the dashboard: plain ES modules, CSS and the vendored libraries (``make vendor``)
 STATIC = Path(__file__).resolve().parent / "web" / "static"
@@ -232,6 +252,10 @@ def add_web_routes(app: FastAPI, store: Any, lock: Any, settings: Any, Who: Any)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+        return FileResponse(
+            STATIC / "index.html",
+            media_type="text/html",
+            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
+        )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
