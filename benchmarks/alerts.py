@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 import shapely
+from truceline.alerts import find_alerts
 
 from truceline._time import parse_time
 from truceline.agreement import load_agreement
-from truceline.alerts import find_alerts
 from truceline.analysis import analyze, write_outputs
 from truceline.observations import read_observations
 from truceline.simulate import Escalation, simulate

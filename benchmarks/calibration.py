@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 import shapely
+from truceline.charts import reliability
 
 from truceline.agreement import load_agreement
 from truceline.attribution import attribute
-from truceline.charts import reliability
-from truceline.incidents import Incident, Point
+from truceline.incidents import Fused, Point
 from truceline.localize.tdoa import locate, sound_speed
 from truceline.simulate import build_scenario
 from truceline.simulate.scenario import write_agreement
@@ -84,18 +84,18 @@ def main() -> None:
     fit = locate(px, py, pz, t, sigma, c, mask)
     ok = fit.converged & ~fit.ill_conditioned
     incidents = [
-        Incident("fire", 0, 0, origin=Point(float(fit.x[i]), float(fit.y[i]), fit.cov[i], 0))
+        Fused("fire", 0, 0, origin=Point(float(fit.x[i]), float(fit.y[i]), fit.cov[i], 0))
         for i in np.flatnonzero(ok)
     ]
-    attribute(incidents, ag)
+    attributions = attribute(incidents, ag)
     truth = [ag.party_ids[int(true_owner[i])] for i in np.flatnonzero(ok)]
     sigma_m = np.array([inc.origin.sigma_m for inc in incidents if inc.origin])
 
     bins: dict[str, dict[str, Any]] = {}
     brier, brier_point, brier_coin = [], [], []
     attributed = correct = 0
-    for inc, side in zip(incidents, truth, strict=True):
-        probs = inc.attribution
+    for inc, att, side in zip(incidents, attributions, truth, strict=True):
+        probs = att.probabilities
         top = max(sorted(probs), key=lambda p: probs[p])
         b = min(int(probs[top] * 10), 9)
         key = f"{b / 10:.1f}-{(b + 1) / 10:.1f}"
@@ -110,9 +110,9 @@ def main() -> None:
         point = _point_side(ag, inc)
         brier_point.append(sum(((p == point) - (p == side)) ** 2 for p in ag.party_ids))
         brier_coin.append(sum((0.5 - (p == side)) ** 2 for p in ag.party_ids))
-        if inc.attributed_to:
+        if att.attributed_to:
             attributed += 1
-            correct += int(inc.attributed_to == side)
+            correct += int(att.attributed_to == side)
     res: dict[str, Any] = {
         "events_located": len(incidents),
         "origin_sigma_m": {
@@ -139,7 +139,7 @@ def main() -> None:
         reliability(bins, args.plot, "Attribution of launches within 150 m of the line")
 
 
-def _point_side(ag: Any, inc: Incident) -> str | None:
+def _point_side(ag: Any, inc: Fused) -> str | None:
     assert inc.origin is not None
     k = int(ag.owner_index([inc.origin.x], [inc.origin.y])[0])
     return ag.party_ids[k] if k >= 0 else None

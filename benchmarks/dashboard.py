@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser import api, launch, missing, open_dashboard, serving, wait_until
+from tests.web.browser import api, launch, missing, open_dashboard, serving, wait_until
 from truceline._time import format_time, parse_time
 from truceline.agreement import agreement_files, load_agreement
 from truceline.analysis import analyze

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser import (
+from tests.web.browser import (
     all_incidents,
     api,
     launch,

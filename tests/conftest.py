@@ -11,8 +11,9 @@ import pytest
 
 from truceline.agreement import Agreement, load_agreement
 from truceline.analysis import AnalysisResult, analyze, write_outputs
-from truceline.observations import ObservationBatch, read_observations
+from truceline.observations import ObservationBatch
 from truceline.simulate import simulate
+from truceline.sources import read_observations
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TRUCELINE_DATA", REPO.parent / "shared" / "data"))

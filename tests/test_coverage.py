@@ -12,7 +12,7 @@ import pytest
 from truceline._time import parse_time
 from truceline.agreement import Agreement, load_agreement
 from truceline.coverage import locatable_area, sensor_gaps, up_matrix
-from truceline.report import build_report
+from truceline.publish.report import build_report
 from truceline.simulate import Escalation, simulate
 
 DAY0 = parse_time("2026-03-01T00:00:00Z")

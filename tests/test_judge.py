@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from truceline.agreement import Agreement
 from truceline.attribution import attribute
-from truceline.incidents import Incident, Point
+from truceline.incidents import Fused, Point
 from truceline.judge import judge
 from truceline.simulate.scenario import build_scenario, demo_agreement
 
@@ -19,19 +21,17 @@ def ag() -> Agreement:
 
 def _inc(
     ag: Agreement, kind: str, weapon: str, depth_m: float, x: float = 40_000.0, t: int = T
-) -> Incident:
+) -> Fused:
     sc = build_scenario(3)
     xs = np.array([x])
     ys = sc.line_at(xs) + depth_m
     ax, ay = ag.frame.forward(*sc.frame.inverse(xs, ys))
     p = Point(float(ax[0]), float(ay[0]), np.diag([400.0, 400.0]), t)
-    return Incident(kind, t, t, origin=p, weapon=weapon)
+    return Fused(kind, t, t, origin=p, weapon=weapon)
 
 
-def _judged(ag: Agreement, *incs: Incident) -> list[list[str]]:
-    attribute(list(incs), ag)
-    judge(list(incs), ag)
-    return [i.violations for i in incs]
+def _judged(ag: Agreement, *incs: Fused) -> list[list[str]]:
+    return [list(v) for v in judge(incs, attribute(incs, ag), ag)]
 
 
 def test_fire_and_withdrawal_distances(ag: Agreement) -> None:
@@ -58,8 +58,7 @@ def test_disengagement_area(ag: Agreement) -> None:
 
 
 def test_crossing_and_air(ag: Agreement) -> None:
-    crossing = _inc(ag, "crossing", "troops", -2_000.0)
-    crossing.marking = "N"
+    crossing = replace(_inc(ag, "crossing", "troops", -2_000.0), marking="N")
     air = _inc(ag, "air", "drone", -5_000.0)
     assert _judged(ag, crossing, air) == [["C6"], ["C1", "C7"]]
 

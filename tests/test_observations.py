@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from truceline.errors import InputError, InputErrors
-from truceline.observations import check_parties, parse_lines, read_observations
+from truceline.observations import check_parties, parse_lines
+from truceline.sources import read_observations
 
 GOOD = {
     "acoustic": {

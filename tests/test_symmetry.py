@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from truceline.agreement import Agreement, load_agreement
 from truceline.attribution import attribute
-from truceline.incidents import Incident, Point
+from truceline.incidents import Fused, Point
 from truceline.simulate.scenario import build_scenario, write_agreement
 
 
@@ -63,14 +63,14 @@ def test_mirror_and_swap_mirrors_attribution(
     px, py = a.frame.forward(lon, lat)
     cov = np.array([[sx * sx, rho * sx * sy], [rho * sx * sy, sy * sy]])
     mirror = np.array([[1.0, -1.0], [-1.0, 1.0]])
-    inc_a = Incident("fire", 0, 0, origin=Point(float(px[0]), float(py[0]), cov, 0))
-    inc_b = Incident("fire", 0, 0, origin=Point(-float(px[0]), float(py[0]), cov * mirror, 0))
-    attribute([inc_a], a)
-    attribute([inc_b], b)
-    swapped = {{"N": "S", "S": "N"}[k]: v for k, v in inc_a.attribution.items()}
-    assert inc_b.attribution.keys() == swapped.keys()
+    (att_a,) = attribute([Fused("fire", 0, 0, origin=Point(float(px[0]), float(py[0]), cov, 0))], a)
+    (att_b,) = attribute(
+        [Fused("fire", 0, 0, origin=Point(-float(px[0]), float(py[0]), cov * mirror, 0))], b
+    )
+    swapped = {{"N": "S", "S": "N"}[k]: v for k, v in att_a.probabilities.items()}
+    assert att_b.probabilities.keys() == swapped.keys()
     for k in swapped:
-        assert inc_b.attribution[k] == pytest.approx(swapped[k], abs=1e-12)
-    assert inc_b.attributed_to == (
-        None if inc_a.attributed_to is None else {"N": "S", "S": "N"}[inc_a.attributed_to]
+        assert att_b.probabilities[k] == pytest.approx(swapped[k], abs=1e-12)
+    assert att_b.attributed_to == (
+        None if att_a.attributed_to is None else {"N": "S", "S": "N"}[att_a.attributed_to]
     )

@@ -23,10 +23,27 @@ Roles (a bearer token carries one; no token is ``public``):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ROLES", "Disclosure", "Principal", "may_submit", "view_incident"]
+__all__ = [
+    "MAP_FIELDS",
+    "PUBLIC_FIELDS",
+    "ROLES",
+    "Disclosure",
+    "Principal",
+    "may_act_on_case",
+    "may_open_case",
+    "may_prove",
+    "may_see_evidence",
+    "may_see_observation",
+    "may_submit",
+    "may_submit_any",
+    "valid_role",
+    "view_case",
+    "view_incident",
+]
 
 ROLES = ("sensor", "monitor", "analyst", "commissioner", "public")
 STAFF = ("monitor", "analyst", "commissioner")
@@ -62,6 +79,13 @@ SENSOR_TYPES = ("acoustic", "thermal", "uav")
 MONITOR_TYPES = ("patrol", "uav", "thermal")
 
 
+def may_submit_any(who: Principal) -> str | None:
+    """None if ``who`` may submit observations at all (checked before the body is read)."""
+    if who.role in ("public", "commissioner"):
+        return f"{who.role} may not submit observations"
+    return None
+
+
 def may_submit(who: Principal, kind: str, source: str, party: str | None) -> str | None:
     """None if ``who`` may submit an observation of this type and source (filed by
     ``party``, for an allegation), else the reason it may not.
@@ -89,6 +113,47 @@ def may_submit(who: Principal, kind: str, source: str, party: str | None) -> str
             return f"a party submits only allegations filed as party {who.party}"
         return None if source == who.name else f"a party token files only as source {who.name}"
     return "this role may not submit observations"
+
+
+#: what the public is shown of a published incident as it is (the locations are coarsened
+#: and the sources counted, separately); anything not named here is withheld
+PUBLIC_FIELDS = (
+    "id",
+    "kind",
+    "time_start",
+    "time_end",
+    "weapon",
+    "confidence",
+    "attribution",
+    "attributed_to",
+    "violations",
+    "status",
+    "published",
+)
+
+#: the properties the dashboard's map, timeline and filters load for every incident (of
+#: what the caller may see); the dossier asks for the rest
+MAP_FIELDS = (
+    "id",
+    "kind",
+    "time_start",
+    "time_end",
+    "weapon",
+    "confidence",
+    "attribution",
+    "attributed_to",
+    "violations",
+    "status",
+    "published",
+    "origin",
+    "origin_sigma_m",
+    "origin_cov_m2",
+    "impact",
+    "impact_sigma_m",
+    "impact_cov_m2",
+    "alleged_by",
+    "disclosure",
+)
 
 
 @dataclass(frozen=True)
@@ -149,23 +214,7 @@ def view_incident(
     if parse_time(props["time_end"]) > now_us - int(policy.delay_hours * 3.6e9):
         return None
     step = policy.coarsen_deg
-    coarse = {
-        k: props[k]
-        for k in (
-            "id",
-            "kind",
-            "time_start",
-            "time_end",
-            "weapon",
-            "confidence",
-            "attribution",
-            "attributed_to",
-            "violations",
-            "status",
-            "published",
-        )
-        if k in props
-    }
+    coarse = {k: props[k] for k in PUBLIC_FIELDS if k in props}
     sigma = step * 111_000 / 2
     coarse["origin"] = _coarsen_point(props.get("origin"), step)
     coarse["impact"] = _coarsen_point(props.get("impact"), step)
@@ -183,3 +232,88 @@ def view_incident(
     if geom and geom.get("coordinates"):
         geom = {"type": "Point", "coordinates": _coarsen_point(geom["coordinates"], step)}
     return {"type": "Feature", "id": props["id"], "geometry": geom, "properties": coarse}
+
+
+def may_see_evidence(who: Principal, seen: dict[str, Any]) -> bool:
+    """Whether ``who`` is shown an incident's supporting observations at all (``seen``: the
+    incident's properties as :func:`view_incident` gave them): staff always; a party when it
+    sees the incident in full (not the public's coarsened view); the public never."""
+    return who.is_staff or (who.party is not None and "disclosure" not in seen)
+
+
+def may_see_observation(who: Principal, seen: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether ``who`` is shown one supporting observation of an incident it may see the
+    evidence of: a party is not shown the other party's allegations until the incident is
+    published."""
+    public = bool(seen.get("published")) and seen.get("status") == "verified"
+    return not (
+        who.party is not None
+        and body.get("type") == "allegation"
+        and body.get("party") != who.party
+        and not public
+    )
+
+
+def view_case(
+    who: Principal, events: list[dict[str, Any]], state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """A case's events and state as ``who`` may see them, or None. Staff see everything; the
+    parties of the case see it without draft rulings (proposals not in force, and their
+    signatures); the public sees a ruled case's ruling in force with its dissents, and
+    earlier rulings."""
+    if who.is_staff:
+        return events, state
+    undrafted = {**state, "proposals": []}
+    if who.party is not None and who.party in (state["accused"], state["filed_by"]):
+        return [e for e in events if e["kind"] != "ruling"], undrafted
+    if state["status"] == "ruled" or state["earlier_rulings"]:
+        keep = ("status", "incident", "accused", "opened", "ruling", "earlier_rulings")
+        return [], {k: state[k] for k in keep}
+    return None
+
+
+def may_open_case(who: Principal, on_allegation: bool) -> str | None:
+    """None if ``who`` may open a case (on an allegation, or on an incident), else why not:
+    analysts and commissioners may; a party only on its own allegation."""
+    if who.party is None and who.role not in ("analyst", "commissioner"):
+        return f"{who.role} may not open cases"
+    if who.party is not None and not on_allegation:
+        return "a party opens cases only on its own allegations"
+    return None
+
+
+def may_act_on_case(who: Principal, action: str) -> str | None:
+    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, or ``reopen`` a case it sees."""
+    if action == "reply":
+        return None if who.party is not None else "only parties reply"
+    if who.role != "commissioner":
+        return f"{who.role} may not do this"
+    if action == "ruling" and not who.member_state:
+        return "this commissioner's token names no member state"
+    return None
+
+
+#: log entries anyone may prove: what a published figure is computed from
+PUBLIC_ENTRY_KINDS = ("run", "agreement", "key", "policy", "tree_head")
+
+
+def may_prove(who: Principal, entry: dict[str, Any], sees_case: Callable[[int], bool]) -> bool:
+    """Whether ``who`` may have an inclusion proof of a log entry: staff any; others the
+    log's public entries, their own observations, reviews of published incidents, and the
+    events (not the rulings) of the cases they may see (``sees_case``)."""
+    if who.is_staff:
+        return True
+    kind = entry["kind"]
+    if kind in PUBLIC_ENTRY_KINDS:
+        return True
+    if kind == "observation":
+        return bool(entry["observation"].get("source") == who.name and who.role != "public")
+    if kind == "incident_review":
+        return bool(entry["published"] and entry["status"] == "verified")
+    if kind == "case_event":
+        return (
+            who.party is not None
+            and entry["event"]["kind"] != "ruling"
+            and sees_case(int(entry["case"]))
+        )
+    return False

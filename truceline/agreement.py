@@ -26,7 +26,7 @@ from .errors import AgreementError
 from .geo import LocalFrame, frame_for_bounds
 from .vocabulary import WEAPON_CLASSES
 
-__all__ = ["Agreement", "Clause", "Party", "Rule", "load_agreement"]
+__all__ = ["Agreement", "Clause", "Party", "Rule", "agreement_geojson", "load_agreement"]
 
 RULE_KINDS = ("fire", "presence", "crossing", "air")
 SHARED_BORDER_TOLERANCE_M = 50.0
@@ -414,3 +414,57 @@ def agreement_from_files(files: dict[str, str]) -> Agreement:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         return load_agreement(Path(tmp) / agreement_yaml_name(files))
+
+
+def agreement_geojson(ag: Agreement) -> dict[str, Any]:
+    """The agreement as a map draws it: parties, clauses, and GeoJSON FeatureCollections of
+    the control areas, the line of contact and the clauses' zones, in lon/lat.
+
+    >>> from truceline.simulate.scenario import demo_agreement
+    >>> doc = agreement_geojson(demo_agreement())
+    >>> [f["properties"]["party"] for f in doc["control"]["features"]]
+    ['N', 'S']
+    >>> doc["line"]["features"][0]["geometry"]["type"] in ("LineString", "MultiLineString")
+    True
+    >>> sorted({f["properties"]["clause"] for f in doc["zones"]["features"]})
+    ['C5']
+    """
+    import shapely.geometry
+
+    from ._time import format_time
+
+    def feature(geom: Any, **props: Any) -> dict[str, Any]:
+        return {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}
+
+    def collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": features}
+
+    names = {p.id: p.name for p in ag.parties}
+    return {
+        "id": ag.id,
+        "title": ag.title,
+        "effective_from": format_time(ag.effective_from_us),
+        "parties": [{"id": p.id, "name": p.name} for p in ag.parties],
+        "clauses": [
+            {
+                "id": c.id,
+                "text": c.text,
+                "kind": c.rule.kind,
+                "classes": list(c.rule.classes) if c.rule.classes else None,
+                "within_km": c.rule.within_km,
+                "area": c.rule.area is not None,
+            }
+            for c in ag.clauses
+        ],
+        "control": collection(
+            [feature(g, party=pid, name=names.get(pid, pid)) for pid, g in ag.control.items()]
+        ),
+        "line": collection([feature(ag.line, name="line of contact")]),
+        "zones": collection(
+            [
+                feature(c.rule.area, clause=c.id, text=c.text)
+                for c in ag.clauses
+                if c.rule.area is not None
+            ]
+        ),
+    }

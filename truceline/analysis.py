@@ -3,7 +3,7 @@
 >>> import tempfile, pathlib
 >>> from truceline.simulate import simulate
 >>> from truceline.agreement import load_agreement
->>> from truceline.observations import read_observations
+>>> from truceline.sources import read_observations
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     _ = simulate(pathlib.Path(tmp), seed=2, hours=1)
 ...     ag = load_agreement(pathlib.Path(tmp) / "agreement.yaml")
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
 from ._time import format_time
+from ._version import __version__
 from .agreement import Agreement
 from .attribution import DEFAULT_THRESHOLD, attribute
 from .fusion import FusionParams, fuse
@@ -34,10 +34,10 @@ from .incidents import Incident, write_incidents
 from .judge import judge
 from .observations import Observation, check_parties
 
-__all__ = ["AnalysisResult", "analyze", "inputs_digest", "write_outputs"]
+__all__ = ["AnalysisResult", "Outputs", "analyze", "inputs_digest", "write_outputs"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnalysisResult:
     incidents: list[Incident]
     summary: dict[str, Any]
@@ -52,35 +52,27 @@ def inputs_digest(observations: Sequence[Observation]) -> str:
     return h.hexdigest()
 
 
-def _mark_crossings(incidents: list[Incident], ag: Agreement) -> None:
-    """Equipment marked as one party's, standing in the other's control area, has crossed."""
-    marked = [i for i in incidents if i.kind == "presence" and i.marking and i.origin]
-    if not marked:
-        return
-    owner = ag.owner_index(
-        np.array([i.origin.x for i in marked if i.origin]),
-        np.array([i.origin.y for i in marked if i.origin]),
-    )
-    for inc, k in zip(marked, owner, strict=True):
-        if k >= 0 and ag.party_ids[k] != inc.marking:
-            inc.kind = "crossing"
-
-
 def analyze(
     observations: Sequence[Observation],
     ag: Agreement,
     params: FusionParams | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int], None] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> AnalysisResult:
-    """Run the whole pipeline; deterministic for the same set of observations in any order."""
+    """Run the whole pipeline; deterministic for the same set of observations in any order.
+
+    ``evidence`` (the tree head the observations were read at, when they come from the
+    evidence log) is recorded in the summary."""
     prm = params or FusionParams()
     check_parties(observations, ag.party_ids)
     fused = fuse(observations, ag, prm, progress=progress)
-    incidents = fused.incidents
-    _mark_crossings(incidents, ag)
-    attribute(incidents, ag, threshold)
-    judge(incidents, ag)
+    attributions = attribute(fused.incidents, ag, threshold)
+    violations = judge(fused.incidents, attributions, ag)
+    incidents = [
+        Incident.of(f, a, v)
+        for f, a, v in zip(fused.incidents, attributions, violations, strict=True)
+    ]
     times = [o.time_us for o in observations]
     summary: dict[str, Any] = {
         "truceline_version": __version__,
@@ -96,6 +88,8 @@ def analyze(
         "fusion": fused.stats,
         "incidents": _counts(incidents),
     }
+    if evidence is not None:
+        summary["evidence"] = evidence
     return AnalysisResult(incidents, summary)
 
 
@@ -121,12 +115,24 @@ def _counts(incidents: list[Incident]) -> dict[str, Any]:
     }
 
 
-def write_outputs(result: AnalysisResult, ag: Agreement, out: Path) -> tuple[Path, Path]:
+@dataclass(frozen=True)
+class Outputs:
+    """The files :func:`write_outputs` wrote, and the summary as written (with the hash of
+    the incidents' GeoJSON)."""
+
+    incidents: Path
+    summary_file: Path
+    text: str
+    summary: dict[str, Any]
+
+
+def write_outputs(result: AnalysisResult, ag: Agreement, out: Path) -> Outputs:
     """Write ``incidents.geojson`` and ``summary.json`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     geo = out / "incidents.geojson"
     text = write_incidents(geo, result.incidents, ag.frame)
-    result.summary["outputs"] = {"incidents_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    outputs = {"incidents_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    summary = {**result.summary, "outputs": outputs}
     summ = out / "summary.json"
-    summ.write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return geo, summ
+    summ.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return Outputs(geo, summ, text, summary)

@@ -23,6 +23,7 @@ default): below it, the incident is published as undetermined.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -30,7 +31,7 @@ from numpy.typing import NDArray
 from scipy.stats import norm, qmc
 
 from .agreement import Agreement
-from .incidents import Incident
+from .incidents import Attribution, Fused
 
 __all__ = ["DEFAULT_THRESHOLD", "N_SAMPLES", "attribute", "standard_normal_points"]
 
@@ -72,37 +73,43 @@ def _probabilities(
 
 
 def attribute(
-    incidents: list[Incident], ag: Agreement, threshold: float = DEFAULT_THRESHOLD
-) -> None:
-    """Set ``attribution``, ``attributed_to`` and ``attribution_basis`` on every incident."""
+    incidents: Sequence[Fused], ag: Agreement, threshold: float = DEFAULT_THRESHOLD
+) -> list[Attribution]:
+    """The attribution of each incident, in order (probabilities, the party named when one
+    reaches ``threshold``, and the basis in words)."""
     parties = ag.party_ids
-    todo = []
-    for inc in incidents:
-        inc.attribution, inc.attributed_to = {}, None
+    basis: list[str] = []
+    probs: list[dict[str, float]] = [{} for _ in incidents]
+    todo: list[int] = []
+    for k, inc in enumerate(incidents):
         if inc.kind == "crossing" and inc.marking:
-            inc.attribution = {inc.marking: 1.0}
-            inc.attribution_basis = "owner identified from markings seen by UAV"
+            probs[k] = {inc.marking: 1.0}
+            basis.append("owner identified from markings seen by UAV")
         elif inc.kind in ("fire", "air", "presence") and inc.origin is not None:
-            todo.append(inc)
+            todo.append(k)
+            what = "origin" if inc.kind != "presence" else "position"
+            basis.append(
+                f"P({what} in each control area) over its uncertainty, {N_SAMPLES} fixed points"
+            )
         elif inc.kind in ("fire", "air"):
-            inc.attribution_basis = (
+            basis.append(
                 "impact only: the origin was not located, so the direction of fire is undetermined"
             )
         else:
-            inc.attribution_basis = "not located: no attribution"
+            basis.append("not located: no attribution")
     if todo:
-        x = np.array([i.origin.x for i in todo if i.origin is not None])
-        y = np.array([i.origin.y for i in todo if i.origin is not None])
-        cov = np.array([i.origin.cov for i in todo if i.origin is not None])
-        probs = _probabilities(ag, x, y, cov)
-        for inc, p in zip(todo, probs, strict=True):
-            inc.attribution = {parties[k]: float(p[k]) for k in range(len(parties)) if p[k] > 0}
-            what = "origin" if inc.kind != "presence" else "position"
-            inc.attribution_basis = (
-                f"P({what} in each control area) over its uncertainty, {N_SAMPLES} fixed points"
-            )
-    for inc in incidents:
-        if inc.attribution:
-            best = max(sorted(inc.attribution), key=lambda k: inc.attribution[k])
-            if inc.attribution[best] >= threshold:
-                inc.attributed_to = best
+        origins = [o for k in todo if (o := incidents[k].origin) is not None]
+        x = np.array([o.x for o in origins])
+        y = np.array([o.y for o in origins])
+        cov = np.array([o.cov for o in origins])
+        for k, p in zip(todo, _probabilities(ag, x, y, cov), strict=True):
+            probs[k] = {parties[j]: float(p[j]) for j in range(len(parties)) if p[j] > 0}
+    return [Attribution(p, _named(p, threshold), b) for p, b in zip(probs, basis, strict=True)]
+
+
+def _named(probs: dict[str, float], threshold: float) -> str | None:
+    """The party whose probability reaches the threshold (ties broken by party id)."""
+    if not probs:
+        return None
+    best = max(sorted(probs), key=lambda k: probs[k])
+    return best if probs[best] >= threshold else None

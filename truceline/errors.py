@@ -1,16 +1,45 @@
 """One exception hierarchy for the whole package.
 
-The CLI maps :class:`InputError` to exit code 2 and anything else to exit code 1; the API
-(later) maps them to HTTP 4xx / 5xx.
+Every error Truceline raises on purpose is a :class:`TrucelineError`::
+
+    TrucelineError
+    ├── InputError              bad input: names the file, the line (or feature) and the field
+    │   ├── InputErrors         several input errors of one batch (the batch is rejected whole)
+    │   ├── AgreementError      the agreement (YAML or its GeoJSON layers) is malformed
+    │   └── UsageError          a command's arguments do not fit (a run that does not exist,
+    │                           an output file of the wrong kind, ...)
+    ├── NotFound                no such object (or none the caller may see)
+    ├── Forbidden               the caller's role may not do this
+    ├── ReviewError             a case event the case's state does not allow
+    ├── StoreError              the store cannot be opened, migrated or written
+    └── MissingExtra            an optional part is not installed (says which extra to add)
+
+They are mapped to answers in exactly two places: the command line
+(:mod:`truceline.cli`) turns :class:`InputError` (and its kinds) and :class:`NotFound` into
+exit code 2, anything else into 1 with an ``error:`` or ``internal error:`` message; the
+HTTP API (:mod:`truceline.api.errors`) turns them into 422, 404, 403, 409, 503 and 501.
 
 >>> err = InputError("obs.jsonl", 3, "position", "latitude 133 is outside [-90, 90]")
 >>> str(err)
 'obs.jsonl:3: position: latitude 133 is outside [-90, 90]'
+>>> isinstance(AgreementError("a.yaml", 1, None, "x"), InputError)
+True
 """
 
 from __future__ import annotations
 
-__all__ = ["AgreementError", "InputError", "InputErrors", "StoreError", "TrucelineError"]
+__all__ = [
+    "AgreementError",
+    "Forbidden",
+    "InputError",
+    "InputErrors",
+    "MissingExtra",
+    "NotFound",
+    "ReviewError",
+    "StoreError",
+    "TrucelineError",
+    "UsageError",
+]
 
 
 class TrucelineError(Exception):
@@ -63,5 +92,38 @@ class AgreementError(InputError):
     """The agreement (YAML or its GeoJSON layers) is malformed or inconsistent."""
 
 
+class UsageError(InputError):
+    """A command's arguments do not fit: ``file`` names the option (``--run``)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(option, None, None, message)
+
+
+class NotFound(TrucelineError):
+    """No such object, or none the caller may see (the two are not told apart)."""
+
+
+class Forbidden(TrucelineError):
+    """The caller's role may not do this."""
+
+
+class ReviewError(TrucelineError):
+    """An event that the case's state does not allow (the API answers 409)."""
+
+
 class StoreError(TrucelineError):
     """The store cannot be opened, migrated or written."""
+
+
+class MissingExtra(TrucelineError):
+    """An optional part of Truceline is not installed.
+
+    >>> str(MissingExtra("pdf", "weasyprint", "PDF reports"))
+    "PDF reports need the optional package 'weasyprint': pip install 'truceline[pdf]'"
+    """
+
+    def __init__(self, extra: str, module: str, what: str) -> None:
+        self.extra, self.module, self.what = extra, module, what
+        super().__init__(
+            f"{what} need the optional package {module!r}: pip install 'truceline[{extra}]'"
+        )

@@ -29,6 +29,7 @@ from shapely.geometry import shape
 from ._time import parse_time
 from .errors import InputError
 from .geo import LocalFrame
+from .observations import Observation, Thermal
 
 __all__ = [
     "SIDES",
@@ -39,7 +40,9 @@ __all__ = [
     "read_deepstate",
     "side_over_time",
     "side_points",
+    "sided_csv",
     "summarise",
+    "thermal_points",
 ]
 
 SIDES = ("held", "occupied", "contested", "outside")
@@ -248,3 +251,28 @@ def summarise(sided: SidedPoints, snapshots: Sequence[FrontSnapshot]) -> dict[st
         )
         out["first_snapshot_week"] = f"{y}-W{w:02d}"
     return out
+
+
+def thermal_points(
+    observations: Sequence[Observation],
+) -> tuple[list[Observation], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """The thermal observations among ``observations``, and their lon, lat and time arrays."""
+    obs = [o for o in observations if isinstance(o.model, Thermal)]
+    lon = np.array([o.model.position[0] for o in obs if isinstance(o.model, Thermal)], float)
+    lat = np.array([o.model.position[1] for o in obs if isinstance(o.model, Thermal)], float)
+    return obs, lon, lat, np.array([o.time_us for o in obs], dtype=np.int64)
+
+
+def sided_csv(
+    obs: Sequence[Observation], sided: SidedPoints, snapshots: Sequence[FrontSnapshot]
+) -> str:
+    """Every sided point as a CSV row: id, position, time, the snapshot, side, distance."""
+    names = [s.source for s in sorted(snapshots, key=lambda s: s.time_us)]
+    rows = ["id,longitude,latitude,time,snapshot,lag_days,side,signed_distance_km\n"]
+    for i, o in enumerate(obs):
+        rows.append(
+            f"{o.ref},{sided.lon[i]:.6f},{sided.lat[i]:.6f},{o.raw['time']},"
+            f"{names[sided.snapshot[i]]},{sided.lag_days[i]:.2f},{SIDES[sided.side[i]]},"
+            f"{sided.distance_m[i] / 1000:.3f}\n"
+        )
+    return "".join(rows)

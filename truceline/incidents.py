@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from ._time import format_time
 from .errors import InputError
 from .geo import LocalFrame
 
-__all__ = ["Incident", "feature_collection", "incident_id", "read_incidents", "write_incidents"]
+__all__ = [
+    "Attribution",
+    "Fused",
+    "Incident",
+    "Point",
+    "feature_collection",
+    "incident_id",
+    "read_incidents",
+    "write_incidents",
+]
 
 FloatArray = NDArray[np.float64]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Point:
     """A located point (metres, local frame) with its covariance and time (µs)."""
 
@@ -41,8 +51,15 @@ class Point:
         return float(np.sqrt(max(np.trace(self.cov), 0.0)))
 
 
-@dataclass
-class Incident:
+@dataclass(frozen=True)
+class Fused:
+    """What fusion found: an incident's kind, place, time, weapon and evidence, before
+    attribution and judgement (:func:`truceline.fusion.fuse` builds these).
+
+    ``support`` maps each observation type to the sorted refs (``source:id``) that support
+    the incident; ``confidence`` is fusion's, ``status`` is ``corroborated`` when two or more
+    types support it."""
+
     kind: str
     time_start_us: int
     time_end_us: int
@@ -50,15 +67,10 @@ class Incident:
     impact: Point | None = None
     weapon: str = "unknown"
     weapon_basis: str = ""
-    support: dict[str, list[str]] = field(default_factory=dict)  # observation type -> refs
-    source_strength: dict[str, float] = field(default_factory=dict)  # type -> P(real) by that type
+    support: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     marking: str | None = None  # party identified from markings (UAV), if any
-    alleged_by: list[str] = field(default_factory=list)
+    alleged_by: tuple[str, ...] = ()
     confidence: float = 0.0
-    attribution: dict[str, float] = field(default_factory=dict)
-    attributed_to: str | None = None
-    attribution_basis: str = ""
-    violations: list[str] = field(default_factory=list)
     status: str = "automatic"
     id: str = ""
 
@@ -71,15 +83,37 @@ class Incident:
     def refs(self) -> list[str]:
         return sorted(r for refs in self.support.values() for r in refs)
 
-    def add(self, kind: str, ref: str, strength: float) -> None:
-        """One more independent observation of ``kind``, itself ``strength`` likely real."""
-        self.add_many(kind, [ref], strength)
 
-    def add_many(self, kind: str, refs: list[str], strength: float) -> None:
-        """Observations that together are one piece of evidence (the picks of one event)."""
-        self.support.setdefault(kind, []).extend(refs)
-        prev = self.source_strength.get(kind, 0.0)
-        self.source_strength[kind] = 1.0 - (1.0 - prev) * (1.0 - strength)
+@dataclass(frozen=True)
+class Attribution:
+    """Who is responsible, as probabilities (:func:`truceline.attribution.attribute`)."""
+
+    probabilities: Mapping[str, float] = field(default_factory=dict)
+    attributed_to: str | None = None
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Incident(Fused):
+    """A fused incident with its attribution and the clauses it breaches: what
+    :func:`truceline.analysis.analyze` returns and FORMATS §3 writes. Built once, never
+    changed."""
+
+    attribution: Mapping[str, float] = field(default_factory=dict)
+    attributed_to: str | None = None
+    attribution_basis: str = ""
+    violations: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, fused: Fused, attribution: Attribution, violations: Sequence[str]) -> Incident:
+        """The incident of ``fused``, attributed and judged."""
+        return cls(
+            **{f.name: getattr(fused, f.name) for f in fields(Fused)},
+            attribution=attribution.probabilities,
+            attributed_to=attribution.attributed_to,
+            attribution_basis=attribution.basis,
+            violations=tuple(violations),
+        )
 
 
 def incident_id(refs: list[str]) -> str:
@@ -133,7 +167,7 @@ def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
         "confidence": round(inc.confidence, 3),
         "attribution": {k: round(v, 4) for k, v in sorted(inc.attribution.items())},
         "attributed_to": inc.attributed_to,
-        "violations": inc.violations,
+        "violations": list(inc.violations),
         "status": inc.status,
         "observations": inc.refs,
         # optional fields (FORMATS allows additions)

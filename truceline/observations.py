@@ -1,7 +1,8 @@
 """Observations: the validated, typed form of everything sources report (FORMATS.md §2).
 
-Reading is all-or-nothing: :func:`read_observations` validates every line of every file and
-raises one :class:`~truceline.errors.InputErrors` listing each bad line as
+Reading is all-or-nothing: :func:`parse_lines` (and every reader of
+:mod:`truceline.sources`) validates every line and raises one
+:class:`~truceline.errors.InputErrors` listing each bad line as
 ``FILE:LINE: field: what is wrong``; nothing is returned (so nothing can be written) unless
 the whole batch is good. Unknown fields are kept in :attr:`Observation.raw`.
 
@@ -20,7 +21,6 @@ import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -53,7 +53,6 @@ __all__ = [
     "observation_schema",
     "parse_lines",
     "parse_objects",
-    "read_observations",
 ]
 
 MAX_ERRORS = 50
@@ -411,28 +410,6 @@ def merge(parts: Iterable[Iterable[Observation]]) -> ObservationBatch:
         raise InputErrors(errors)
     ordered = [seen[k] for k in sorted(seen)]
     return ObservationBatch(observations=ordered, duplicates=duplicates)
-
-
-def read_observations(paths: Sequence[str | Path]) -> ObservationBatch:
-    """Read observation files: ``*.jsonl`` (FORMATS §2) or FIRMS ``*.csv``; all-or-nothing.
-
-    Every file is validated before anything is returned; errors of all files are reported
-    together.
-    """
-    from .sources import read_source  # local import: sources build on this module
-
-    errors: list[InputError] = []
-    parts: list[list[Observation]] = []
-    for path in paths:
-        try:
-            parts.append(read_source(Path(path)).observations)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-        except InputError as exc:
-            errors.append(exc)
-    if errors:
-        raise InputErrors(errors)
-    return merge(parts)
 
 
 def check_parties(observations: Iterable[Observation], parties: Iterable[str]) -> None:

@@ -38,6 +38,7 @@ import json
 from typing import Any
 
 from ._time import format_time
+from .errors import ReviewError
 
 __all__ = [
     "DECISIONS",
@@ -52,10 +53,6 @@ __all__ = [
 
 DECISIONS = ("violation", "no_violation", "undetermined")
 DAY_US = 86_400_000_000
-
-
-class ReviewError(ValueError):
-    """An event that the case's state does not allow (the API answers 409)."""
 
 
 def opened(

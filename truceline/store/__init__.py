@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store
+from .records import Store
 
 __all__ = ["Store", "open_store"]
 

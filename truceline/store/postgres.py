@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from .base import Store
+from .records import Store
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 

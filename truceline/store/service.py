@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import evidence as ev
-from .evidence_log import LogStore, _now
+from .log import LogStore, _now
 
 __all__ = ["ServiceStore"]
 

@@ -1,0 +1,3 @@
+"""The package's version (one place; ``truceline.__version__`` and every run record read it)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,202 @@
+"""The Special Commission's cases over HTTP: opening a case, the parties' replies,
+commissioners' rulings and reopening. The workflow is :mod:`truceline.review`; who may see
+and do what is :mod:`truceline.access` (:func:`~truceline.access.view_case`,
+:func:`~truceline.access.may_open_case`, :func:`~truceline.access.may_act_on_case`).
+
+(No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from .. import review
+from ..access import Principal, may_act_on_case, may_open_case, view_case
+from ..errors import NotFound
+from .deps import Context, Ctx, Who
+from .errors import unprocessable
+
+__all__ = ["CaseIn", "ReopenIn", "ReplyIn", "RulingIn", "router", "visible_case"]
+
+router = APIRouter()
+CaseId = Annotated[int, PathParam(ge=1, le=2**62)]
+
+
+class CaseIn(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "anyOf": [
+                {"required": ["incident"], "properties": {"incident": {"type": "string"}}},
+                {"required": ["allegation"], "properties": {"allegation": {"type": "string"}}},
+            ]
+        }
+    }
+
+    incident: str | None = Field(None, min_length=1, max_length=200)
+    allegation: str | None = Field(
+        None, min_length=3, max_length=600, description="an allegation observation, SOURCE:ID"
+    )
+    accused: str
+    reply_days: float = Field(7.0, gt=0, le=90)
+    summary: str = Field("", max_length=10_000)
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class RulingIn(BaseModel):
+    decision: str = Field(pattern="^(violation|no_violation|undetermined)$")
+    responsible: str | None = None
+    clause: str | None = None
+    remedy: str = Field("", max_length=10_000)
+    position: str = Field("sign", pattern="^(sign|dissent)$")
+    reason: str = Field("", max_length=10_000)
+
+
+class ReopenIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=10_000)
+    reply_days: float = Field(7.0, gt=0, le=90)
+
+
+def visible_case(
+    ctx: Context, who: Principal, case_id: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The case's events and state as ``who`` may see them (NotFound if not at all)."""
+    events = ctx.store.case_events(case_id)
+    if events:
+        state = review.case_state(events, ctx.settings.now_us(), ctx.settings.quorum)
+        seen = view_case(who, events, state)
+        if seen is not None:
+            return seen
+    raise NotFound("no such case")
+
+
+def _answer(ctx: Context, who: Principal, case_id: int) -> dict[str, Any]:
+    events, state = visible_case(ctx, who, case_id)
+    return {"id": case_id, "state": state, "events": events}
+
+
+def _allowed(reason: str | None) -> None:
+    if reason:
+        raise HTTPException(403, reason)
+
+
+def _filed_by(ctx: Context, who: Principal, body: CaseIn) -> str | None:
+    """The party that filed the case's allegation (404 if it is not one the caller may use)."""
+    if not body.allegation:
+        return None
+    found = ctx.store.observation_bodies([body.allegation]).get(body.allegation)
+    if (
+        found is None
+        or found[0].get("type") != "allegation"
+        or (who.party is not None and found[0].get("party") != who.party)
+    ):
+        raise HTTPException(404, "no such allegation")
+    if body.accused != found[0]["accused"]:
+        raise unprocessable(["body", "accused"], "must be the party the allegation accuses")
+    return str(found[0]["party"])
+
+
+@router.post("/v1/cases", status_code=201)
+async def post_case(body: CaseIn, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Open a case from an incident or an allegation (analysts, commissioners; a party on
+    its own allegation)."""
+    if not (body.incident or body.allegation):
+        raise unprocessable(["body"], "give incident or allegation")
+    _allowed(may_open_case(who, bool(body.allegation)))
+    with ctx.lock:
+        parties = ctx.store.agreement_parties()
+        filed_by = _filed_by(ctx, who, body)
+        if body.incident and ctx.store.incident(body.incident) is None:
+            raise HTTPException(404, "no such incident")
+        if parties and body.accused not in parties:
+            raise unprocessable(
+                ["body", "accused"], f"must be one of the parties: {', '.join(parties)}"
+            )
+        event = review.opened(
+            ctx.settings.now_us(),
+            who.name,
+            accused=body.accused,
+            incident=body.incident,
+            allegation=body.allegation,
+            filed_by=filed_by,
+            reply_days=body.reply_days,
+            summary=body.summary,
+        )
+        return _answer(ctx, who, ctx.store.open_case(event))
+
+
+@router.get("/v1/cases")
+async def list_cases(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """The cases the caller may see, with their state."""
+    out = []
+    with ctx.lock:
+        for case_id in ctx.store.case_ids():
+            try:
+                _, state = visible_case(ctx, who, case_id)
+            except NotFound:
+                continue
+            out.append({"id": case_id, "state": state})
+    return out
+
+
+@router.get("/v1/cases/{case_id}")
+async def get_case(case_id: CaseId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    with ctx.lock:
+        return _answer(ctx, who, case_id)
+
+
+def _add(ctx: Context, case_id: int, who: Principal, event: dict[str, Any]) -> dict[str, Any]:
+    """Add an event the case's state allows (checked under the store's write lock)."""
+
+    def check(events: list[dict[str, Any]]) -> None:
+        review.check_event(events, event, ctx.settings.now_us(), ctx.settings.quorum)
+
+    ctx.store.add_case_event(case_id, event, check)
+    return _answer(ctx, who, case_id)
+
+
+@router.post("/v1/cases/{case_id}/replies", status_code=201)
+async def post_reply(case_id: CaseId, body: ReplyIn, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """A party's reply, within the reply window (the accused party or the filer)."""
+    _allowed(may_act_on_case(who, "reply"))
+    assert who.party is not None
+    with ctx.lock:
+        visible_case(ctx, who, case_id)
+        event = review.reply(ctx.settings.now_us(), who.name, who.party, body.text)
+        return _add(ctx, case_id, who, event)
+
+
+@router.post("/v1/cases/{case_id}/rulings", status_code=201)
+async def post_ruling(case_id: CaseId, body: RulingIn, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """A commissioner signs (or dissents from) a ruling; it takes effect when
+    commissioners of ``quorum`` member states have signed the same ruling."""
+    _allowed(may_act_on_case(who, "ruling"))
+    assert who.member_state is not None
+    with ctx.lock:
+        visible_case(ctx, who, case_id)
+        event = review.ruling(
+            ctx.settings.now_us(),
+            who.name,
+            who.member_state,
+            body.decision,
+            body.responsible,
+            body.clause,
+            body.remedy,
+            body.position,
+            body.reason,
+        )
+        return _add(ctx, case_id, who, event)
+
+
+@router.post("/v1/cases/{case_id}/reopen", status_code=201)
+async def post_reopen(case_id: CaseId, body: ReopenIn, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Reopen a ruled case; its history is kept."""
+    _allowed(may_act_on_case(who, "reopen"))
+    with ctx.lock:
+        visible_case(ctx, who, case_id)
+        event = review.reopened(ctx.settings.now_us(), who.name, body.reason, body.reply_days)
+        return _add(ctx, case_id, who, event)

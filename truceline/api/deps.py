@@ -1,0 +1,53 @@
+"""What every route depends on: the service's context (store, settings, the store's lock)
+and the caller (:class:`~truceline.access.Principal`, from the bearer token).
+
+(No ``from __future__ import annotations`` here: FastAPI reads these annotations.)
+"""
+
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from ..access import PUBLIC, Principal
+from .settings import Settings
+
+__all__ = ["Context", "Ctx", "Who", "context", "principal"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """The service's store (opened once), its settings, the lock that gives one request at a
+    time the store's connection, and the answers it keeps."""
+
+    store: Any
+    settings: Settings
+    lock: threading.RLock
+    #: answers kept between requests (the dashboard's bulk answer, the agreement's map)
+    cache: dict[str, dict[Any, Any]] = field(default_factory=dict)
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+async def principal(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller named by ``Authorization: Bearer TOKEN``; the public without a header."""
+    if not authorization:
+        return PUBLIC
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "use Authorization: Bearer TOKEN")
+    with ctx.lock:
+        holder = ctx.store.token_holder(token.strip())
+    if holder is None:
+        raise HTTPException(401, "unknown token")
+    return Principal(*holder)
+
+
+Who = Annotated[Principal, Depends(principal)]

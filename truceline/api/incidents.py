@@ -1,0 +1,243 @@
+"""The incidents of the latest analysis run: ``GET /v1/incidents`` (GeoJSON pages),
+``GET /v1/incidents/{id}`` (the dossier: supporting observations with inclusion proofs) and
+``PATCH /v1/incidents/{id}`` (an analyst's review). What each caller sees is decided by
+:func:`truceline.access.view_incident`, row by row.
+
+(No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from .._time import parse_time
+from ..access import Principal, may_see_evidence, may_see_observation, view_incident
+from ..evidence import inclusion_bundle
+from .deps import Context, Ctx, Who
+from .errors import unprocessable
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_NUM = r"-?[0-9]+(\.[0-9]+)?"
+BBOX = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
+CURSOR = r"^-?[0-9]{1,19}:[A-Za-z0-9_.:-]{0,128}$"
+PAGE_SCHEMA: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A GeoJSON FeatureCollection (FORMATS §3) and the next cursor",
+        "content": {
+            "application/geo+json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["type", "features", "next"],
+                    "properties": {
+                        "type": {"const": "FeatureCollection"},
+                        "features": {"type": "array", "items": {"type": "object"}},
+                        "next": {"type": ["string", "null"]},
+                    },
+                }
+            }
+        },
+    }
+}
+TimeQuery = Annotated[
+    str | None, Query(description="RFC 3339", json_schema_extra={"format": "date-time"})
+]
+
+
+class ReviewIn(BaseModel):
+    status: str = Field(pattern="^(automatic|corroborated|verified|disputed|rejected)$")
+    published: bool
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """What a page of ``GET /v1/incidents`` asks for."""
+
+    box: tuple[float, float, float, float] | None
+    query_box: tuple[float, float, float, float] | None
+    t0: int | None
+    t1: int | None
+    status: str | None
+    party: str | None
+    clause: str | None
+    kind: str | None
+
+    def keeps(self, seen: dict[str, Any]) -> bool:
+        """Whether the incident as the caller sees it passes the filters."""
+        sp = seen["properties"]
+        return (
+            (self.box is None or _inside(seen, self.box))
+            and (not self.status or sp["status"] == self.status)
+            and (not self.party or sp.get("attributed_to") == self.party)
+            and (not self.clause or self.clause in (sp.get("violations") or []))
+        )
+
+
+def _page(
+    ctx: Context, who: Principal, f: _Filter, after: tuple[int, str] | None, limit: int
+) -> tuple[list[dict[str, Any]], tuple[int, str] | None, bool]:
+    """One page of what the caller may see: in chunks, in SQL order, each row decided by
+    :func:`view_incident`; the first chunk is one page (and one more row, to know whether
+    more follow), then chunks grow while rows are being filtered out."""
+    now = ctx.settings.now_us()
+    features: list[dict[str, Any]] = []
+    last: tuple[int, str] | None = None
+    exhausted = False
+    chunk = limit + 1
+    while len(features) < limit and not exhausted:
+        rows = list(ctx.store.query_incidents(None, f.t0, f.t1, f.query_box, f.kind, after, chunk))
+        exhausted = len(rows) < chunk
+        chunk = min(4 * chunk + 50, 5000)
+        reviews = ctx.store.reviews([r["properties"]["id"] for r in rows])
+        for row in rows:
+            p = row["properties"]
+            last = after = (parse_time(p["time_start"]), p["id"])
+            seen = view_incident(who, row, reviews.get(p["id"]), now, ctx.settings.disclosure)
+            if seen is None or not f.keeps(seen):
+                continue
+            features.append(seen)
+            if len(features) >= limit:
+                exhausted = exhausted and row is rows[-1]
+                break
+    return features, last, exhausted
+
+
+@router.get("/v1/incidents", response_class=JSONResponse, responses=PAGE_SCHEMA)
+async def get_incidents(
+    ctx: Ctx,
+    who: Who,
+    bbox: Annotated[
+        str | None, Query(description="minlon,minlat,maxlon,maxlat", pattern=BBOX)
+    ] = None,
+    start: TimeQuery = None,
+    end: TimeQuery = None,
+    status: str | None = None,
+    party: str | None = None,
+    clause: str | None = None,
+    kind: str | None = None,
+    cursor: Annotated[
+        str | None, Query(description="`next` of the previous page", pattern=CURSOR)
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:
+    """Incidents of the latest analysis run the caller may see, as GeoJSON, in time
+    order; ``next`` is the cursor of the following page."""
+    box = _bbox(bbox)
+    query_box = box
+    if box is not None and not who.is_staff:
+        # Coarsened answers must not depend on where inside its grid cell an incident
+        # really is: ask the store for every cell the box touches, then keep what the
+        # caller is shown inside the box.
+        step = ctx.settings.coarsen_deg
+        query_box = (
+            math.floor(box[0] / step) * step,
+            math.floor(box[1] / step) * step,
+            math.ceil(box[2] / step) * step,
+            math.ceil(box[3] / step) * step,
+        )
+    f = _Filter(
+        box, query_box, _time(start, "start"), _time(end, "end"), status, party, clause, kind
+    )
+    with ctx.lock:
+        features, last, exhausted = _page(ctx, who, f, _cursor(cursor), limit)
+    more = not exhausted and last is not None
+    doc = {
+        "type": "FeatureCollection",
+        "features": features,
+        "next": f"{last[0]}:{last[1]}" if more and last else None,
+    }
+    # plain json.dumps: the features are already JSON values (FastAPI's generic encoder
+    # walking every coordinate cost more than the query)
+    return JSONResponse(doc, media_type="application/geo+json")
+
+
+@router.get("/v1/incidents/{incident_id}")
+async def get_incident(incident_id: str, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """One incident with its supporting observations and an inclusion proof of each."""
+    store = ctx.store
+    with ctx.lock:
+        feature = store.incident(incident_id)
+        if feature is None:
+            raise HTTPException(404, "no such incident")
+        review = store.reviews([incident_id]).get(incident_id)
+        seen = view_incident(who, feature, review, ctx.settings.now_us(), ctx.settings.disclosure)
+        if seen is None:
+            raise HTTPException(404, "no such incident")
+        sp = seen["properties"]
+        if not may_see_evidence(who, sp):
+            return {**seen, "evidence": []}
+        head = store.latest_head()
+        bodies = store.observation_bodies(feature["properties"].get("observations") or [])
+        evidence = []
+        for ref, (body, index) in sorted(bodies.items()):
+            if not may_see_observation(who, sp, body):
+                continue
+            item: dict[str, Any] = {"ref": ref, "observation": body, "signed": "signature" in body}
+            if head is not None and index < head.tree_size:
+                item["proof"] = inclusion_bundle(store.tree(), index, store.entry(index), head)
+            evidence.append(item)
+        return {**seen, "evidence": evidence}
+
+
+@router.patch("/v1/incidents/{incident_id}")
+async def review_incident(incident_id: str, body: ReviewIn, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Set an incident's status and publication (analysts)."""
+    if who.role != "analyst":
+        raise HTTPException(403, f"{who.role} may not do this")
+    with ctx.lock:
+        if ctx.store.incident(incident_id) is None:
+            raise HTTPException(404, "no such incident")
+        index = ctx.store.set_review(incident_id, body.status, body.published, who.name)
+        return {
+            "id": incident_id,
+            "status": body.status,
+            "published": body.published,
+            "log_index": index,
+        }
+
+
+def _inside(feature: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    """Is the point the caller is shown inside the box?"""
+    coords = (feature.get("geometry") or {}).get("coordinates")
+    if not coords:
+        return False
+    return box[0] <= coords[0] <= box[2] and box[1] <= coords[1] <= box[3]
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        a, b, c, d = (float(v) for v in text.split(","))
+    except ValueError:
+        raise unprocessable(["query", "bbox"], "bbox is minlon,minlat,maxlon,maxlat") from None
+    return a, b, c, d  # an empty or inverted box selects nothing
+
+
+def _time(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise unprocessable(["query", name], str(exc)) from None
+
+
+def _cursor(text: str | None) -> tuple[int, str] | None:
+    """A position in (time_start, id) order: the last incident of the previous page."""
+    if not text:
+        return None
+    t, _, ident = text.partition(":")
+    try:
+        value = int(t)
+        if not -(2**63) <= value < 2**63:
+            raise ValueError
+        return value, ident
+    except ValueError:
+        raise unprocessable(["query", "cursor"], "not a cursor this service gave") from None

@@ -1,0 +1,131 @@
+"""What every command shares: the Typer application, the consoles, the store options, the
+one mapping of Truceline's errors to exit codes, and the progress bar.
+
+Exit codes: 0 success; 2 bad input or arguments (the message names the file, line and field,
+or the option); 1 anything else (the store is unavailable, an optional part is missing, or
+an internal error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import InputError, NotFound, StoreError, TrucelineError, UsageError
+
+__all__ = [
+    "DEFAULT_DB",
+    "DatabaseUrlOption",
+    "DbOption",
+    "LogKeyOption",
+    "app",
+    "err",
+    "exit_code",
+    "guard",
+    "open_existing",
+    "open_store",
+    "out",
+    "progress",
+]
+
+app = typer.Typer(
+    help="Truceline: ceasefire monitoring and verification.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+DbOption = Annotated[Path, typer.Option("--db", help="SQLite store file.")]
+DEFAULT_DB = Path("truceline.db")
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TRUCELINE_DATABASE_URL",
+        help="PostgreSQL + PostGIS store (postgresql://...) instead of the SQLite file.",
+    ),
+]
+LogKeyOption = Annotated[
+    Path | None,
+    typer.Option(help="The evidence log's signing key (default: the store's path + .key)."),
+]
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of an error: 2 for bad input or arguments and for what does not exist,
+    1 for everything else."""
+    return 2 if isinstance(exc, InputError | NotFound) else 1
+
+
+def _fail(exc: BaseException) -> None:
+    if isinstance(exc, UsageError):
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    elif isinstance(exc, InputError):
+        err.print(
+            f"[bold red]error:[/] input rejected, nothing was written\n{exc}", highlight=False
+        )
+    elif isinstance(exc, TrucelineError):
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    else:
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
+    raise typer.Exit(exit_code(exc))
+
+
+def guard(fn: Callable[[], T]) -> T:
+    """Run a command's work; turn any error into its message and exit code."""
+    try:
+        return fn()
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        _fail(exc)
+        raise  # unreachable: _fail always raises
+
+
+@contextmanager
+def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error (shown only on a terminal); yields ``advance(n)``."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def open_store(db: Path | None, database_url: str | None, log_key: Path | None = None) -> Any:
+    """The store (created on first use): the SQLite file, or PostgreSQL with a URL."""
+    from ..store import open_store as open_
+
+    return open_(db, database_url, log_key)
+
+
+def open_existing(db: Path, database_url: str | None, log_key: Path | None = None) -> Any:
+    """An existing store (a command that only reads must not create an empty one)."""
+    if not database_url and not db.exists():
+        raise UsageError("--db", f"{db}: no such store")
+    return open_store(db, database_url, log_key)
+
+
+def logged_agreement(store: Any) -> Any:
+    """The agreement the store's last analysis run logged."""
+    from ..agreement import agreement_from_files
+
+    files = store.agreement_files()
+    if not files:
+        raise StoreError("no analysis run has logged an agreement yet")
+    return agreement_from_files(files)

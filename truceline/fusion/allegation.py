@@ -1,0 +1,54 @@
+"""The parties' allegations: each joins the incident it fits (read as a 95 % circle of its
+radius, in a window around its time); an allegation that nothing corroborates stays an
+``unlocated`` incident of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..observations import Allegation, Observation
+from .draft import Draft
+from .gating import Candidates, point
+from .params import FusionParams
+
+__all__ = ["fuse_allegations"]
+
+S = 1_000_000
+
+
+def fuse_allegations(
+    allegations: list[Observation],
+    drafts: list[Draft],
+    prm: FusionParams,
+    xy: Callable[[list[float]], tuple[float, float]],
+) -> tuple[list[Draft], dict[str, int]]:
+    """Join each allegation to the incident it fits; return drafts of the rest."""
+    pts = Candidates.of(drafts, ("impact", "origin"))
+    matched = 0
+    slack = int(prm.allegation_slack_s * S)
+    new: list[Draft] = []
+    for o in allegations:
+        m = o.model
+        assert isinstance(m, Allegation)
+        x, y = xy(m.position)
+        sd = m.radius_km * 1000.0 / 2.45  # the radius read as a 95 % circle
+        cov = np.diag([sd**2, sd**2])
+        t1 = m.time_end if m.time_end is not None else m.time
+        best = pts.best(x, y, cov, (m.time - slack, t1 + slack), prm.gate_chi2)
+        if best >= 0:
+            d = drafts[best]
+            matched += 1
+        else:
+            d = Draft(
+                "unlocated",
+                m.time,
+                t1,
+                impact=point(x, y, cov, m.time),
+                weapon=m.object or "unknown",
+            )
+            new.append(d)
+        d.add("allegation", o.ref, prm.strength_allegation)
+        d.alleged_by.append(m.party)
+    return new, {"allegations": len(allegations), "corroborated": matched}

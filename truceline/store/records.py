@@ -1,0 +1,346 @@
+"""What every Truceline store does, whatever the database: observations keyed by
+``(source, id)`` (re-sending is a no-op, a changed body is refused), analysis runs and their
+incidents, and the queries the service asks; on top of the service's records
+(:mod:`.service`) and the evidence log (:mod:`.evidence_log`). See
+:class:`~truceline.store.sqlite.SqliteStore` (the default, one file) and
+:class:`~truceline.store.postgres.PostgresStore` (PostgreSQL + PostGIS).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from .. import evidence as ev
+from ..errors import InputError, InputErrors
+from ..observations import Observation, ObservationBatch, parse_record
+from .log import _now
+from .service import ServiceStore
+
+__all__ = ["Store"]
+
+
+def _position(obs: Observation) -> tuple[float | None, float | None]:
+    raw = obs.raw
+    pos = raw.get("position") or raw.get("observer")
+    if isinstance(pos, list) and len(pos) >= 2:
+        return float(pos[0]), float(pos[1])
+    return None, None
+
+
+class _NothingNew(Exception):
+    """Raised inside a write transaction to roll it back: nothing was left to write."""
+
+
+class Store(ServiceStore):
+    """Observations, analysis runs and incidents. Use as a context manager."""
+
+    # -- observations ---------------------------------------------------------------
+    def add_observations(self, batch: ObservationBatch) -> tuple[int, int]:
+        """Insert a validated batch atomically; return ``(accepted, duplicates)``.
+
+        Raises :class:`InputErrors` (and writes nothing) when a key already stored has
+        different content, or a signature does not hold. Safe against other writers (service
+        workers, command-line tools): what is new is decided again under the write lock.
+        """
+        rows = batch.observations
+        fresh = self._fresh(rows)
+        if not fresh:  # a re-sent batch: nothing to store, nothing to log
+            return 0, len(rows) + batch.duplicates
+        self._check_signatures(fresh)  # refuse early, before taking the lock
+        now = _now()
+        try:
+            with self._writing():
+                fresh = self._fresh(rows)
+                if not fresh:  # another writer stored them all meanwhile
+                    raise _NothingNew
+                signed_by = self._check_signatures(fresh)
+                entries = []
+                for o, kid in zip(fresh, signed_by, strict=True):
+                    entry: dict[str, Any] = {
+                        "kind": "observation",
+                        "observation": json.loads(o.body),
+                    }
+                    if kid is not None:
+                        entry["key_id"] = kid
+                    entries.append(("observation", ev.canonical(entry)))
+                first = self._append(entries)
+                self._many(
+                    "INSERT INTO observations (source, id, type, time_us, time_end_us, lon, lat, "
+                    "body, ingested_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            o.key[0],
+                            o.key[1],
+                            o.type,
+                            o.time_us,
+                            o.model.time_end,
+                            *_position(o),
+                            o.body,
+                            now,
+                            first + k,
+                        )
+                        for k, o in enumerate(fresh)
+                    ),
+                )
+        except _NothingNew:
+            return 0, len(rows) + batch.duplicates
+        return len(fresh), len(rows) - len(fresh) + batch.duplicates
+
+    def _fresh(self, rows: list[Observation]) -> list[Observation]:
+        """The observations not stored yet; :class:`InputErrors` if a stored one differs."""
+        existing: dict[tuple[str, str], str] = {}
+        for chunk in range(0, len(rows), 500):
+            part = rows[chunk : chunk + 500]
+            clause = " OR ".join(["(source = ? AND id = ?)"] * len(part))
+            args = [v for o in part for v in o.key]
+            for source, ident, body in self._x(
+                f"SELECT source, id, body FROM observations WHERE {clause}", args
+            ):
+                existing[(source, ident)] = body
+        errors = [
+            InputError(
+                o.file,
+                o.line,
+                "id",
+                f"({o.key[0]}, {o.key[1]}) is already stored with different content",
+            )
+            for o in rows
+            if o.key in existing and existing[o.key] != o.body
+        ]
+        if errors:
+            raise InputErrors(errors)
+        return [o for o in rows if o.key not in existing]
+
+    def _check_signatures(self, rows: list[Observation]) -> list[str | None]:
+        """The key each observation is signed with (None: unsigned); refuse a bad signature,
+        a signature from a source without a registered key, and unsigned input of a type
+        whose policy requires signatures."""
+        keys: dict[str, list[tuple[str, bytes]]] = {}
+        for kid, owner, public in self._x("SELECT key_id, owner, public_key FROM keys"):
+            keys.setdefault(owner, []).append((kid, bytes(public)))
+        required = self.signature_policy()
+        errors: list[InputError] = []
+        out: list[str | None] = []
+        for o in rows:
+            sig = o.model.signature
+            source = o.model.source
+            if sig is None:
+                if required.get(o.type):
+                    errors.append(
+                        InputError(
+                            o.file,
+                            o.line,
+                            "signature",
+                            f"unsigned, but the policy requires signed {o.type} observations",
+                        )
+                    )
+                out.append(None)
+                continue
+            candidates = keys.get(source, [])
+            if not candidates:
+                errors.append(
+                    InputError(o.file, o.line, "signature", f"no key is registered for {source}")
+                )
+                out.append(None)
+                continue
+            message = ev.observation_signed_bytes(json.loads(o.body))
+            kid = next((k for k, pub in candidates if ev.verify_signature(pub, sig, message)), None)
+            if kid is None:
+                errors.append(
+                    InputError(
+                        o.file,
+                        o.line,
+                        "signature",
+                        f"does not verify with the key registered for {source}",
+                    )
+                )
+            out.append(kid)
+        if errors:
+            raise InputErrors(errors)
+        return out
+
+    def count_observations(self) -> int:
+        return int(self._x("SELECT count(*) FROM observations").fetchone()[0])
+
+    def iter_observations(self) -> Iterator[Observation]:
+        """Every stored observation, in (source, id) order, validated again on the way out."""
+        where = f"{self.where}#observations"
+        cur = self._x("SELECT body FROM observations ORDER BY source, id")
+        for n, (body,) in enumerate(cur, start=1):
+            yield parse_record(json.loads(body), where, n)
+
+    def observation_records(self, type_: str, start_us: int, end_us: int) -> list[dict[str, Any]]:
+        """The stored records of one observation type with ``start_us <= time < end_us``, as
+        the dicts they were stored as (for reading many quickly: not validated again)."""
+        cur = self._x(
+            "SELECT body FROM observations WHERE type = ? AND time_us >= ? AND time_us < ?"
+            " ORDER BY source, id",
+            (type_, start_us, end_us),
+        )
+        return [json.loads(body) for (body,) in cur]
+
+    # -- runs and incidents -----------------------------------------------------------
+    def add_run(
+        self,
+        summary: dict[str, Any],
+        features: list[dict[str, Any]],
+        agreement: dict[str, str] | None = None,
+        tree_size: int | None = None,
+    ) -> int:
+        """Store one analysis run and its incidents (GeoJSON features) atomically, and log it.
+
+        ``agreement`` is the agreement's files (name → text), logged once so the run can be
+        reproduced from the log alone; ``tree_size`` is the log size the run read its
+        observations at (default: now).
+        """
+        now = _now()
+        size = self.log_size() if tree_size is None else tree_size
+        with self._writing():
+            agreement_index = self._log_agreement(agreement) if agreement else None
+            cur = self._x(
+                "INSERT INTO runs (created_at, code_version, agreement_id, inputs_sha256, "
+                "observations, incidents_sha256, summary) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
+                (
+                    now,
+                    summary["truceline_version"],
+                    summary["agreement"],
+                    summary["inputs"]["sha256"],
+                    summary["inputs"]["observations"],
+                    summary.get("outputs", {}).get("incidents_sha256", ""),
+                    json.dumps(summary, sort_keys=True),
+                ),
+            )
+            run_id = int(cur.fetchone()[0])
+            self._many(
+                "INSERT INTO incidents (run_id, id, kind, time_start_us, time_end_us, lon, lat, "
+                "confidence, attributed_to, status, feature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_incident_row(run_id, f) for f in features),
+            )
+            self._index_run(run_id)
+            entry = {
+                "kind": "run",
+                "run": run_id,
+                "tree_size": size,
+                "root_hash": self.tree().root(size).hex(),
+                "agreement_entry": agreement_index,
+                "code_version": summary["truceline_version"],
+                "parameters": summary.get("parameters", {}),
+                "inputs_sha256": summary["inputs"]["sha256"],
+                "incidents_sha256": summary.get("outputs", {}).get("incidents_sha256", ""),
+            }
+            index = self._append([("run", ev.canonical(entry))])
+            self._x(
+                "UPDATE runs SET log_index = ?, tree_size = ? WHERE id = ?", (index, size, run_id)
+            )
+            self._carry_reviews(features)
+        return run_id
+
+    def observation_bodies(self, refs: list[str]) -> dict[str, tuple[dict[str, Any], int]]:
+        """``source:id`` → (body, log index) for the refs that are stored."""
+        out: dict[str, tuple[dict[str, Any], int]] = {}
+        for ref in refs:
+            source, _, ident = ref.partition(":")
+            row = self._x(
+                "SELECT body, log_index FROM observations WHERE source = ? AND id = ?",
+                (source, ident),
+            ).fetchone()
+            if row is not None:
+                out[ref] = (json.loads(row[0]), int(row[1]))
+        return out
+
+    def query_incidents(
+        self,
+        run_id: int | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        kind: str | None = None,
+        after: tuple[int, str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Features of a run (the latest by default) in (time_start, id) order, filtered in
+        SQL by time, bounding box and kind, from ``after`` (a cursor) on, at most ``limit``."""
+        run = self.latest_run() if run_id is None else run_id
+        if run is None:
+            return
+        sql = ["SELECT feature FROM incidents WHERE run_id = ?"]
+        args: list[Any] = [run]
+        if start_us is not None:
+            # an incident lasts at most `span`: bound time_start_us too, so the time index
+            # gives a range instead of everything that started before `end`
+            sql.append("AND time_end_us >= ? AND time_start_us >= ?")
+            args += [start_us, start_us - self._longest_incident_us(run)]
+        if end_us is not None:
+            sql.append("AND time_start_us <= ?")
+            args.append(end_us)
+        if bbox is not None:
+            sql.append("AND lon >= ? AND lat >= ? AND lon <= ? AND lat <= ?")
+            args += list(bbox)
+            extra, extra_args = self._space_time_index(bbox, start_us, end_us)
+            sql.append(extra)
+            args += extra_args
+        if kind is not None:
+            sql.append("AND kind = ?")
+            args.append(kind)
+        if after is not None:
+            sql.append("AND (time_start_us > ? OR (time_start_us = ? AND id > ?))")
+            args += [after[0], after[0], after[1]]
+        sql.append("ORDER BY time_start_us, id")
+        if limit is not None:
+            sql.append("LIMIT ?")
+            args.append(limit)
+        for (feature,) in self._x(" ".join(sql), args):
+            yield json.loads(feature)
+
+    def _longest_incident_us(self, run: int) -> int:
+        cache: dict[int, int] = self.__dict__.setdefault("_spans", {})
+        if run not in cache:
+            row = self._x(
+                "SELECT max(time_end_us - time_start_us) FROM incidents WHERE run_id = ?", (run,)
+            ).fetchone()
+            cache[run] = int(row[0] or 0)
+        return cache[run]
+
+    def incident(self, incident_id: str, run_id: int | None = None) -> dict[str, Any] | None:
+        run = self.latest_run() if run_id is None else run_id
+        row = self._x(
+            "SELECT feature FROM incidents WHERE run_id = ? AND id = ?", (run, incident_id)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def latest_run(self) -> int | None:
+        row = self._x("SELECT max(id) FROM runs").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def incidents(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """The GeoJSON features of a run (the latest by default), in time order."""
+        run = self.latest_run() if run_id is None else run_id
+        if run is None:
+            return []
+        cur = self._x(
+            "SELECT feature FROM incidents WHERE run_id = ? ORDER BY time_start_us, id", (run,)
+        )
+        return [json.loads(f) for (f,) in cur]
+
+
+def _incident_row(run_id: int, feature: dict[str, Any]) -> tuple[Any, ...]:
+    from .._time import parse_time
+
+    p = feature["properties"]
+    coords = (feature.get("geometry") or {}).get("coordinates") or [None, None]
+    return (
+        run_id,
+        p["id"],
+        p["kind"],
+        parse_time(p["time_start"]),
+        parse_time(p["time_end"]),
+        coords[0],
+        coords[1],
+        p["confidence"],
+        p["attributed_to"],
+        p["status"],
+        json.dumps(feature, separators=(",", ":"), sort_keys=True),
+    )

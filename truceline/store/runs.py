@@ -1,0 +1,90 @@
+"""Analysis runs against the evidence log: run the analysis on the observations of the log's
+current tree head and keep it as a logged run, or reproduce a logged run from the log alone.
+
+These compose the library (:func:`truceline.analysis.analyze`) with the store; the command
+line and the service call them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..agreement import Agreement, agreement_from_files
+from ..analysis import Outputs, analyze, write_outputs
+from ..attribution import DEFAULT_THRESHOLD
+from ..evidence import entry_json
+from ..fusion import FusionParams
+from ..observations import ObservationBatch, check_parties
+from .records import Store
+
+__all__ = ["Reproduction", "analyze_logged", "reproduce"]
+
+
+def analyze_logged(
+    store: Store,
+    ag: Agreement,
+    agreement_files: dict[str, str],
+    out: Path,
+    new: ObservationBatch | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Outputs, int]:
+    """Ingest ``new`` observations (if any), analyse every observation of the log's current
+    tree head, write the outputs into ``out`` and keep them as a logged run (with the
+    agreement's files, so the run can be reproduced from the log); returns the outputs and
+    the run's id."""
+    if new is not None:
+        check_parties(new.observations, ag.party_ids)  # before anything is stored
+        store.add_observations(new)
+    size = store.log_size()
+    evidence = {"tree_size": size, "root_hash": store.tree().root(size).hex()}
+    observations = list(store.logged_observations(size))
+    result = analyze(observations, ag, threshold=threshold, progress=progress, evidence=evidence)
+    outputs = write_outputs(result, ag, out)
+    features = json.loads(outputs.text)["features"]
+    run_id = store.add_run(outputs.summary, features, agreement_files, tree_size=size)
+    return outputs, run_id
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A logged run re-run from the log: what it logged and what the re-run gave."""
+
+    run: int
+    entry: dict[str, Any]
+    outputs: Outputs
+    digest: str
+
+    @property
+    def identical(self) -> bool:
+        return self.digest == self.entry["incidents_sha256"]
+
+
+def reproduce(
+    store: Store, run_id: int, out: Path, progress: Callable[[int], None] | None = None
+) -> Reproduction:
+    """Re-run a logged analysis from the evidence log alone: its observations up to the run's
+    tree head, the logged agreement and parameters; write the outputs into ``out``."""
+    entry = store.run_entry(run_id)
+    files = entry_json(store.entry(int(entry["agreement_entry"])))["files"]
+    observations = list(store.logged_observations(int(entry["tree_size"])))
+    ag = agreement_from_files(files)
+    params = dict(entry["parameters"])
+    threshold = float(params.pop("attribution_threshold"))
+    evidence = {"tree_size": entry["tree_size"], "root_hash": entry["root_hash"]}
+    result = analyze(
+        observations,
+        ag,
+        FusionParams.from_dict(params),
+        threshold=threshold,
+        progress=progress,
+        evidence=evidence,
+    )
+    outputs = write_outputs(result, ag, out)
+    digest = hashlib.sha256(outputs.text.encode()).hexdigest()
+    return Reproduction(run_id, entry, outputs, digest)
