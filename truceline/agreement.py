@@ -221,17 +221,7 @@ def load_agreement(path: str | Path) -> Agreement:
     except ValueError as exc:
         raise r.error("effective_from", str(exc)) from None
 
-    raw_parties = r.get(doc, "", "parties", list)
-    parties: list[Party] = []
-    for i, p in enumerate(raw_parties):
-        if not isinstance(p, dict):
-            raise r.error(f"parties[{i}]", "expected a mapping {id, name}")
-        pid = r.get(p, f"parties[{i}]", "id", str)
-        if pid in {q.id for q in parties}:
-            raise r.error(f"parties[{i}].id", f"party {pid!r} is declared twice")
-        parties.append(Party(pid, r.get(p, f"parties[{i}]", "name", str, required=False) or pid))
-    if len(parties) < 2:
-        raise r.error("parties", "an agreement needs at least two parties")
+    parties = _parties(r, doc)
     ids = tuple(p.id for p in parties)
 
     base = path.parent
@@ -254,6 +244,40 @@ def load_agreement(path: str | Path) -> Agreement:
         line_local = _shared_border(control_local, str(control_file))
         line = frame.to_lonlat(line_local)
 
+    clauses = _clauses(r, doc, base, frame)
+
+    return Agreement(
+        id=ident,
+        title=title,
+        effective_from_us=effective,
+        parties=parties,
+        control=control,
+        line=line,
+        clauses=clauses,
+        frame=frame,
+        path=file,
+        control_local=control_local,
+        line_local=line_local,
+    )
+
+
+def _parties(r: _Reader, doc: dict[str, Any]) -> tuple[Party, ...]:
+    parties: list[Party] = []
+    for i, p in enumerate(r.get(doc, "", "parties", list)):
+        if not isinstance(p, dict):
+            raise r.error(f"parties[{i}]", "expected a mapping {id, name}")
+        pid = r.get(p, f"parties[{i}]", "id", str)
+        if pid in {q.id for q in parties}:
+            raise r.error(f"parties[{i}].id", f"party {pid!r} is declared twice")
+        parties.append(Party(pid, r.get(p, f"parties[{i}]", "name", str, required=False) or pid))
+    if len(parties) < 2:
+        raise r.error("parties", "an agreement needs at least two parties")
+    return tuple(parties)
+
+
+def _clauses(
+    r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame
+) -> tuple[Clause, ...]:
     clauses: list[Clause] = []
     for i, c in enumerate(r.get(doc, "", "clauses", list)):
         where = f"clauses[{i}]"
@@ -267,20 +291,7 @@ def load_agreement(path: str | Path) -> Agreement:
         clauses.append(Clause(cid, ctext, rule))
     if not clauses:
         raise r.error("clauses", "an agreement needs at least one clause")
-
-    return Agreement(
-        id=ident,
-        title=title,
-        effective_from_us=effective,
-        parties=tuple(parties),
-        control=control,
-        line=line,
-        clauses=tuple(clauses),
-        frame=frame,
-        path=file,
-        control_local=control_local,
-        line_local=line_local,
-    )
+    return tuple(clauses)
 
 
 def _rule(r: _Reader, raw: dict[str, Any], where: str, base: Path, frame: LocalFrame) -> Rule:

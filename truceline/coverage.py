@@ -43,6 +43,7 @@ its last, less its gaps (``up_matrix``): without heartbeats nothing else shows i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -126,26 +127,7 @@ def sensor_gaps(
         tq = times[q]
         return np.asarray(np.searchsorted(tq, t + w, side="right") - np.searchsorted(tq, t - w) > 0)
 
-    kk = min(k, n - 1)
-    dist, nbr = cKDTree(xy).query(xy, kk + 1)
-    dist, nbr = dist[:, 1:], nbr[:, 1:]  # drop the sensor itself
-    louds: dict[int, NDArray[np.int64]] = {}
-    rates: dict[int, float] = {}
-    for s in range(n):
-        mine = nbr[s][dist[s] <= max_neighbour_km * 1000.0]
-        if mine.size < quorum:
-            continue
-        pooled = np.sort(np.concatenate([times[q] for q in mine]))
-        if pooled.size == 0:
-            continue
-        heard_by = sum(heard_near(int(q), pooled).astype(int) for q in mine)
-        loud = pooled[heard_by >= quorum]
-        if loud.size == 0:
-            continue
-        # one sound per cluster of detections
-        louds[s] = loud[np.concatenate([[True], np.diff(loud) > 2 * w])]
-        if times[s].size:
-            rates[s] = (heard_near(s, louds[s]).sum() + 1.0) / (louds[s].size + 2.0)
+    louds, rates, nbr = _loud_sounds(xy, times, heard_near, k, quorum, w, max_neighbour_km)
     tested: list[tuple[int, int, int, int, float]] = []  # sensor, from, to, missed, hit rate
     for s, loud in louds.items():
         if s in rates:
@@ -169,8 +151,48 @@ def sensor_gaps(
         for s, a, b, m, q in tested
         if -m * np.log1p(-q) > cut
     ]
-    # Two gaps of one sensor that share a detection are one outage with a stray trigger in it.
-    found.sort(key=lambda g: (g.sensor, g.start_us))
+    return _merged(found)
+
+
+def _loud_sounds(
+    xy: NDArray[np.float64],
+    times: list[NDArray[np.int64]],
+    heard_near: Callable[[int, NDArray[np.int64]], NDArray[np.bool_]],
+    k: int,
+    quorum: int,
+    w: int,
+    max_neighbour_km: float,
+) -> tuple[dict[int, NDArray[np.int64]], dict[int, float], NDArray[np.int64]]:
+    """Per sensor: the sounds that at least ``quorum`` of its ``k`` nearest neighbours heard
+    (one per cluster of detections), its hit rate on them (where it reported at all), and
+    the neighbours of every sensor."""
+    n = len(times)
+    kk = min(k, n - 1)
+    dist, nbr = cKDTree(xy).query(xy, kk + 1)
+    dist, nbr = dist[:, 1:], nbr[:, 1:]  # drop the sensor itself
+    louds: dict[int, NDArray[np.int64]] = {}
+    rates: dict[int, float] = {}
+    for s in range(n):
+        mine = nbr[s][dist[s] <= max_neighbour_km * 1000.0]
+        if mine.size < quorum:
+            continue
+        pooled = np.sort(np.concatenate([times[q] for q in mine]))
+        if pooled.size == 0:
+            continue
+        heard_by = sum(heard_near(int(q), pooled).astype(int) for q in mine)
+        loud = pooled[heard_by >= quorum]
+        if loud.size == 0:
+            continue
+        louds[s] = loud[np.concatenate([[True], np.diff(loud) > 2 * w])]
+        if times[s].size:
+            rates[s] = (heard_near(s, louds[s]).sum() + 1.0) / (louds[s].size + 2.0)
+    return louds, rates, np.asarray(nbr, dtype=np.int64)
+
+
+def _merged(found: list[Gap]) -> list[Gap]:
+    """Two gaps of one sensor that share a detection are one outage with a stray trigger in
+    it; the gaps in time order."""
+    found = sorted(found, key=lambda g: (g.sensor, g.start_us))
     gaps: list[Gap] = []
     for g in found:
         last = gaps[-1] if gaps else None

@@ -28,7 +28,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
-__all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "locate", "sound_speed"]
+from .closed_form import chan_ho, inv3
+
+__all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "chan_ho", "locate", "sound_speed"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -66,27 +68,6 @@ class TdoaFit:
     def n_picks(self) -> NDArray[np.int64]:
         """Picks used per event (computed once: callers index it event by event)."""
         return self.mask.sum(axis=1)
-
-
-def _inv3(a: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Inverse of each symmetric-or-not (E, 3, 3) matrix by cofactors, and the determinants
-    (much faster than a batched LAPACK call for 3x3; singular rows give inf/nan)."""
-    c00 = a[:, 1, 1] * a[:, 2, 2] - a[:, 1, 2] * a[:, 2, 1]
-    c01 = a[:, 1, 2] * a[:, 2, 0] - a[:, 1, 0] * a[:, 2, 2]
-    c02 = a[:, 1, 0] * a[:, 2, 1] - a[:, 1, 1] * a[:, 2, 0]
-    det = a[:, 0, 0] * c00 + a[:, 0, 1] * c01 + a[:, 0, 2] * c02
-    adj = np.empty_like(a)
-    adj[:, 0, 0] = c00
-    adj[:, 1, 0] = c01
-    adj[:, 2, 0] = c02
-    adj[:, 0, 1] = a[:, 0, 2] * a[:, 2, 1] - a[:, 0, 1] * a[:, 2, 2]
-    adj[:, 1, 1] = a[:, 0, 0] * a[:, 2, 2] - a[:, 0, 2] * a[:, 2, 0]
-    adj[:, 2, 1] = a[:, 0, 1] * a[:, 2, 0] - a[:, 0, 0] * a[:, 2, 1]
-    adj[:, 0, 2] = a[:, 0, 1] * a[:, 1, 2] - a[:, 0, 2] * a[:, 1, 1]
-    adj[:, 1, 2] = a[:, 0, 2] * a[:, 1, 0] - a[:, 0, 0] * a[:, 1, 2]
-    adj[:, 2, 2] = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return adj / det[:, None, None], det
 
 
 @dataclass
@@ -166,7 +147,7 @@ def _step(s: _System, lam: FloatArray) -> tuple[FloatArray, FloatArray, FloatArr
     a[:, 0, 1] = a[:, 1, 0] = s.a12
     a[:, 0, 2] = a[:, 2, 0] = s.a13
     a[:, 1, 2] = a[:, 2, 1] = s.a23
-    inv, _ = _inv3(a)
+    inv, _ = inv3(a)
     dx = inv[:, 0, 0] * s.g1 + inv[:, 0, 1] * s.g2 + inv[:, 0, 2] * s.g3
     dy = inv[:, 1, 0] * s.g1 + inv[:, 1, 1] * s.g2 + inv[:, 1, 2] * s.g3
     dt = inv[:, 2, 0] * s.g1 + inv[:, 2, 1] * s.g2 + inv[:, 2, 2] * s.g3
@@ -220,81 +201,6 @@ def _solve(
         sub = _System(*(v[keep] for v in sub.__dict__.values()))
         a_px, a_py, a_dz2, a_t, a_w, a_c = (a[keep] for a in (a_px, a_py, a_dz2, a_t, a_w, a_c))
     return x, y, t0, state, converged
-
-
-def chan_ho(
-    px: FloatArray, py: FloatArray, t: FloatArray, c: FloatArray, mask: BoolArray
-) -> tuple[FloatArray, FloatArray]:
-    """Closed-form TDOA positions (Chan & Ho 1994, 2-D), batched over events.
-
-    Stage 1 solves the equations linearised by treating the range to the reference sensor
-    (the first valid pick of each row) as a third unknown, by weighted least squares with
-    the TDOA noise covariance (I + 11ᵀ), re-weighted once by the ranges it finds. Stage 2
-    uses the relation between that range and the position to refine it; where stage 2 is
-    ill-posed (the source on a sensor axis) the stage 1 answer is kept.
-
-    >>> import numpy as np
-    >>> px = np.array([[-5e3, 5e3, 5e3, -5e3, 0.0]]); py = np.array([[-5e3, -5e3, 5e3, 5e3, 8e3]])
-    >>> t = np.hypot(px - 1200.0, py + 700.0) / 340.0 + 3.0
-    >>> x, y = chan_ho(px, py, t, np.full_like(px, 340.0), np.ones_like(px, bool))
-    >>> round(float(x[0]), 3), round(float(y[0]), 3)
-    (1200.0, -700.0)
-    """
-    e = px.shape[0]
-    rows = np.arange(e)
-    ref = np.argmax(mask, axis=1)
-    x1, y1, t1 = px[rows, ref], py[rows, ref], t[rows, ref]
-    valid = mask.copy()
-    valid[rows, ref] = False
-    cbar = np.where(mask, c, 0.0).sum(1) / np.maximum(mask.sum(1), 1)
-    xs, ys = px - x1[:, None], py - y1[:, None]
-    r = cbar[:, None] * (t - t1[:, None])
-    h = 0.5 * (r**2 - xs**2 - ys**2)
-    k = 1.0 / (1.0 + valid.sum(1))
-    cols = (-xs, -ys, -r)
-
-    def wls(scale: FloatArray) -> tuple[FloatArray, FloatArray]:
-        # weighted least squares with W = B⁻¹(I + 11ᵀ)⁻¹B⁻¹ on the valid rows, B = diag(scale);
-        # (I + 11ᵀ)⁻¹ = I − 11ᵀ/(1 + m) (Sherman-Morrison)
-        bi = np.where(valid, 1.0 / np.maximum(scale, 1e-9), 0.0)
-        gb = [col * bi for col in cols]
-        hb = h * bi
-        sg = [v.sum(1) for v in gb]
-        sh = hb.sum(1)
-        a = np.empty((e, 3, 3))
-        for i in range(3):
-            for j in range(i, 3):
-                a[:, i, j] = a[:, j, i] = (gb[i] * gb[j]).sum(1) - k * sg[i] * sg[j]
-        b = np.stack([(gb[i] * hb).sum(1) - k * sg[i] * sh for i in range(3)], -1)
-        inv, _ = _inv3(a)
-        return np.einsum("epq,eq->ep", inv, b), a
-
-    za, _ = wls(np.ones_like(px))
-    dist = np.hypot(za[:, :1] - xs, za[:, 1:2] - ys)
-    za, info = wls(dist)
-    x, y = za[:, 0], za[:, 1]
-    # Stage 2: (x − x1)², (y − y1)² and r1² are all functions of (x, y). With B' = diag(za),
-    # Ψ' = 4B'cov(za)B', so Ψ'⁻¹ = B'⁻¹·info·B'⁻¹ / 4 needs no inversion.
-    with np.errstate(all="ignore"):
-        pinv = info / (4.0 * za[:, :, None] * za[:, None, :])
-        hp = za**2
-        # G' = [[1, 0], [0, 1], [1, 1]]: (G'ᵀΨ'⁻¹G') and G'ᵀΨ'⁻¹h' written out
-        a11 = pinv[:, 0, 0] + 2 * pinv[:, 0, 2] + pinv[:, 2, 2]
-        a22 = pinv[:, 1, 1] + 2 * pinv[:, 1, 2] + pinv[:, 2, 2]
-        a12 = pinv[:, 0, 1] + pinv[:, 0, 2] + pinv[:, 1, 2] + pinv[:, 2, 2]
-        ph = np.einsum("eij,ej->ei", pinv, hp)
-        b1, b2 = ph[:, 0] + ph[:, 2], ph[:, 1] + ph[:, 2]
-        det = a11 * a22 - a12 * a12
-        z1 = (a22 * b1 - a12 * b2) / det
-        z2 = (a11 * b2 - a12 * b1) / det
-        x2 = np.sign(x) * np.sqrt(np.abs(z1))
-        y2 = np.sign(y) * np.sqrt(np.abs(z2))
-    better = (
-        np.isfinite(x2) & np.isfinite(y2) & (np.hypot(x2 - x, y2 - y) < 0.1 * np.hypot(x, y) + 50)
-    )
-    x = np.where(better, x2, x)
-    y = np.where(better, y2, y)
-    return x + x1, y + y1
 
 
 def _collinear(px: FloatArray, py: FloatArray, mask: BoolArray, ratio: float = 0.02) -> BoolArray:
@@ -435,14 +341,7 @@ def _locate_padded(
     zmean = np.where(mask, pz, 0.0).sum(1) / np.maximum(mask.sum(1), 1)
     dz2 = (pz - (zmean + SOURCE_HEIGHT_M)[:, None]) ** 2
     w = 1.0 / np.maximum(sigma, 1e-6) ** 2
-    if x0 is None or y0 is None:
-        x0, y0 = chan_ho(px, py, t, c, mask)
-        bad = ~(np.isfinite(x0) & np.isfinite(y0))
-        if bad.any():  # fall back to the centroid of the sensors
-            n = np.maximum(mask.sum(1), 1)
-            x0 = np.where(bad, np.where(mask, px, 0.0).sum(1) / n, x0)
-            y0 = np.where(bad, np.where(mask, py, 0.0).sum(1) / n, y0)
-    x, y = np.asarray(x0, float).copy(), np.asarray(y0, float).copy()
+    x, y = _start(px, py, t, c, mask, x0, y0)
     w = np.where(mask, w, 0.0)
     active = np.ones(x.shape, bool)
     t0 = np.zeros_like(x)
@@ -471,11 +370,8 @@ def _locate_padded(
         sub = idx[bad]
         d = np.sqrt((x[sub, None] - px[sub]) ** 2 + (y[sub, None] - py[sub]) ** 2 + dz2[sub])
         z = np.abs(t[sub] - t0[sub, None] - d / c[sub]) * np.sqrt(w[sub])
-        z = np.where(mask[sub], z, -1.0)
-        worst = np.argmax(z, axis=1)
-        mask[sub, worst] = False
-        w[sub, worst] = 0.0
-        rejected[sub, worst] = True
+        worst = np.argmax(np.where(mask[sub], z, -1.0), axis=1)  # the worst pick goes
+        mask[sub, worst], w[sub, worst], rejected[sub, worst] = False, 0.0, True
         active[:] = False
         active[sub] = True
     assert state is not None
@@ -501,6 +397,26 @@ def _locate_padded(
         ill_conditioned=ill,
         converged=converged,
     )
+
+
+def _start(
+    px: FloatArray,
+    py: FloatArray,
+    t: FloatArray,
+    c: FloatArray,
+    mask: BoolArray,
+    x0: FloatArray | None,
+    y0: FloatArray | None,
+) -> tuple[FloatArray, FloatArray]:
+    """Starting positions: the given ones, else Chan-Ho's, else the sensors' centroid."""
+    if x0 is None or y0 is None:
+        x0, y0 = chan_ho(px, py, t, c, mask)
+        bad = ~(np.isfinite(x0) & np.isfinite(y0))
+        if bad.any():  # fall back to the centroid of the sensors
+            n = np.maximum(mask.sum(1), 1)
+            x0 = np.where(bad, np.where(mask, px, 0.0).sum(1) / n, x0)
+            y0 = np.where(bad, np.where(mask, py, 0.0).sum(1) / n, y0)
+    return np.asarray(x0, float).copy(), np.asarray(y0, float).copy()
 
 
 def _position_covariance(state: _System) -> tuple[FloatArray, BoolArray]:

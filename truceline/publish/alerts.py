@@ -173,39 +173,38 @@ def find_alerts(
                     [firm[k]["properties"]["id"] for k in mine if hour[k] == at],
                 )
             )
-        last = None
-        for k in sorted(mine, key=lambda k: t[k]):
-            p = firm[k]["properties"]
-            if (
-                p["kind"] in ("fire", "air")
-                and last is not None
-                and t[k] - last >= quiet_hours * HOUR_US
-            ):
-                alerts.append(
-                    Alert(
-                        "resumed_fire",
-                        s,
-                        p["time_start"],
-                        f"fire after {(t[k] - last) / HOUR_US:.0f} quiet hours",
-                        [p["id"]],
-                    )
-                )
-            if p["kind"] in ("fire", "air"):
-                last = t[k]
+        alerts += _resumed_fire(firm, mine, t, s, quiet_hours)
+    alerts += _presence_alerts(firm, sectors)
+    alerts.sort(key=lambda a: (a.time, a.kind, a.sector))
+    return alerts
+
+
+def _resumed_fire(
+    firm: list[dict[str, Any]], mine: list[int], t: NDArray[np.int64], sector: int, quiet_hours: int
+) -> list[Alert]:
+    """Fire in a sector after ``quiet_hours`` without any."""
+    out: list[Alert] = []
+    last = None
+    for k in sorted(mine, key=lambda k: t[k]):
+        p = firm[k]["properties"]
+        if p["kind"] not in ("fire", "air"):
+            continue
+        if last is not None and t[k] - last >= quiet_hours * HOUR_US:
+            detail = f"fire after {(t[k] - last) / HOUR_US:.0f} quiet hours"
+            out.append(Alert("resumed_fire", sector, p["time_start"], detail, [p["id"]]))
+        last = t[k]
+    return out
+
+
+def _presence_alerts(firm: list[dict[str, Any]], sectors: list[int]) -> list[Alert]:
+    """Equipment where a clause forbids it."""
+    out: list[Alert] = []
     for f, s in zip(firm, sectors, strict=True):
         p = f["properties"]
         if p["kind"] in ("presence", "crossing"):
-            alerts.append(
-                Alert(
-                    "presence",
-                    s,
-                    p["time_start"],
-                    f"{p.get('weapon', 'equipment')} where {', '.join(p['violations'])} forbid it",
-                    [p["id"]],
-                )
-            )
-    alerts.sort(key=lambda a: (a.time, a.kind, a.sector))
-    return alerts
+            what = f"{p.get('weapon', 'equipment')} where {', '.join(p['violations'])} forbid it"
+            out.append(Alert("presence", s, p["time_start"], what, [p["id"]]))
+    return out
 
 
 def sign(body: bytes, secret: bytes) -> str:
