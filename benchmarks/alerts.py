@@ -52,7 +52,9 @@ def prepare(seed: int, escalated: bool) -> tuple[list[dict[str, Any]], Any, list
         batch = read_observations([d / "sc" / "observations.jsonl"])
         write_outputs(analyze(batch.observations, ag), ag, d / "out")
         features = json.loads((d / "out" / "incidents.geojson").read_text())["features"]
-        written = [json.loads(line) for line in (d / "sc" / "escalations.jsonl").open()]
+        written = [
+            json.loads(line) for line in (d / "sc" / "escalations.jsonl").read_text().splitlines()
+        ]
     return features, ag, written
 
 

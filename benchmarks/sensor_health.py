@@ -33,9 +33,11 @@ def one_day(seed: int, rate: float) -> dict[str, object]:
         d = Path(tmp)
         simulate(d, seed=seed, hours=24, fire_rate_per_hour=rate)
         ag = load_agreement(d / "agreement.yaml")
-        rows = [json.loads(line) for line in (d / "observations.jsonl").open()]
+        rows = [json.loads(line) for line in (d / "observations.jsonl").read_text().splitlines()]
         ac = [o for o in rows if o["type"] == "acoustic"]
-        outages = [json.loads(line) for line in (d / "sensor_outages.jsonl").open()]
+        outages = [
+            json.loads(line) for line in (d / "sensor_outages.jsonl").read_text().splitlines()
+        ]
     pos = {o["sensor"]: o["position"] for o in ac}
     known = sorted(pos)
     index = {s: i for i, s in enumerate(known)}

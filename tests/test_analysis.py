@@ -84,3 +84,24 @@ def test_output_follows_formats(analysis: tuple[AnalysisResult, Path]) -> None:
         assert sum(p["attribution"].values()) <= 1.0 + 1e-9
         assert 0.0 <= p["confidence"] <= 1.0
         assert all(":" in r for r in p["observations"])
+
+
+def test_every_field_an_incident_has_is_declared_once(
+    analysis: tuple[AnalysisResult, Path], agreement: Agreement
+) -> None:
+    """The properties written are those :data:`FIELDS` names, in its order; every audience's
+    list of :mod:`truceline.access` names only declared fields (so a field added to an
+    incident is withheld from the public until a list names it)."""
+    from truceline.access import MAP_FIELDS, PUBLIC_FIELDS
+    from truceline.incidents import FIELDS, to_feature
+
+    result, _ = analysis
+    seen: set[str] = set()
+    for inc in result.incidents:
+        props = list(to_feature(inc, agreement.frame)["properties"])
+        assert props == [f for f in FIELDS if f in props]
+        seen |= set(props)
+    assert seen == set(FIELDS)
+    review = {"published", "disclosure"}  # added by the analysts' review and the disclosure
+    assert set(PUBLIC_FIELDS) <= set(FIELDS) | review
+    assert set(MAP_FIELDS) <= set(FIELDS) | review

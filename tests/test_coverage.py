@@ -28,7 +28,7 @@ def busy_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _acoustic(folder: Path) -> list[dict[str, Any]]:
-    rows = (json.loads(line) for line in (folder / "observations.jsonl").open())
+    rows = (json.loads(line) for line in (folder / "observations.jsonl").read_text().splitlines())
     return [o for o in rows if o["type"] == "acoustic"]
 
 
@@ -43,7 +43,7 @@ def _arrays(ac: list[dict[str, Any]], ag: Agreement) -> tuple[Any, Any, Any, Any
 
 
 def _outages(folder: Path) -> list[tuple[str, int, int]]:
-    rows = (json.loads(line) for line in (folder / "sensor_outages.jsonl").open())
+    rows = (json.loads(line) for line in (folder / "sensor_outages.jsonl").read_text().splitlines())
     return [(o["sensor"], parse_time(o["start"]), parse_time(o["end"])) for o in rows]
 
 
@@ -114,9 +114,11 @@ def test_a_dark_sector_is_reported_as_not_observed(busy_day: Path) -> None:
 def test_an_escalation_raises_fire_where_and_when_it_is_set(tmp_path: Path) -> None:
     esc = Escalation(start_h=24, hours=24, along_km=150, factor=4)
     simulate(tmp_path, seed=5, hours=72, escalations=(esc,))
-    written = [json.loads(line) for line in (tmp_path / "escalations.jsonl").open()]
+    written = [
+        json.loads(line) for line in (tmp_path / "escalations.jsonl").read_text().splitlines()
+    ]
     assert written[0]["factor"] == 4 and written[0]["start"] == "2026-03-02T00:00:00Z"
-    truth = [json.loads(line) for line in (tmp_path / "truth.jsonl").open()]
+    truth = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]
     ag = load_agreement(tmp_path / "agreement.yaml")
     fire = [t for t in truth if t["kind"] == "fire"]
     x, _ = ag.frame.forward(

@@ -275,9 +275,7 @@ def _parties(r: _Reader, doc: dict[str, Any]) -> tuple[Party, ...]:
     return tuple(parties)
 
 
-def _clauses(
-    r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame
-) -> tuple[Clause, ...]:
+def _clauses(r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame) -> tuple[Clause, ...]:
     clauses: list[Clause] = []
     for i, c in enumerate(r.get(doc, "", "clauses", list)):
         where = f"clauses[{i}]"

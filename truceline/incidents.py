@@ -22,6 +22,7 @@ from .errors import InputError
 from .geo import LocalFrame
 
 __all__ = [
+    "FIELDS",
     "Attribution",
     "Fused",
     "Incident",
@@ -29,6 +30,7 @@ __all__ = [
     "feature_collection",
     "incident_id",
     "read_incidents",
+    "to_feature",
     "write_incidents",
 ]
 
@@ -124,6 +126,38 @@ def incident_id(refs: list[str]) -> str:
     """
     digest = hashlib.sha256("\n".join(sorted(refs)).encode()).hexdigest()
     return f"inc-{digest[:16]}"
+
+
+#: every property of an incident feature (FORMATS §3 and the optional ones Truceline adds),
+#: in the order :func:`to_feature` writes them; ``marking`` and ``alleged_by`` only when set.
+#: Who may see which is :mod:`truceline.access`'s (its lists name these, and a test keeps
+#: them in step).
+FIELDS = (
+    "id",
+    "kind",
+    "time_start",
+    "time_end",
+    "weapon",
+    "origin",
+    "origin_sigma_m",
+    "impact",
+    "impact_sigma_m",
+    "confidence",
+    "attribution",
+    "attributed_to",
+    "violations",
+    "status",
+    "observations",
+    "attribution_basis",
+    "weapon_basis",
+    "sources",
+    "origin_cov_m2",
+    "impact_cov_m2",
+    "origin_crlb_m",
+    "impact_crlb_m",
+    "marking",
+    "alleged_by",
+)
 
 
 def _lonlat(frame: LocalFrame, p: Point | None) -> list[float] | None:

@@ -6,6 +6,7 @@ import json
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -20,10 +21,49 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("command", ["simulate", "ingest", "analyze", "evaluate"])
-def test_help(command: str) -> None:
-    code, text = run(command, "--help")
-    assert code == 0 and "Usage" in text
+def _commands() -> list[tuple[list[str], Any]]:
+    """Every command and subcommand, as the words that call it and its click command."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    out = []
+
+    def walk(words: list[str], cmd: Any) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk([*words, name], sub)
+        else:
+            out.append((words, cmd))
+
+    walk([], root)
+    return out
+
+
+def test_every_command_explains_itself_and_each_of_its_options() -> None:
+    commands = _commands()
+    assert {"analyze", "serve", "report", "reproduce"} <= {w[0] for w, _ in commands}
+    for words, cmd in commands:
+        code, text = run(*words, "--help")
+        flat = " ".join(text.split())
+        assert code == 0, words
+        first = (cmd.help or "").split("\n")[0]
+        assert first and " ".join(first.split())[:40] in flat, (words, first)
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--"):
+                    assert opt in flat, (words, opt)
+
+
+def test_a_missing_store_and_a_binary_file_are_bad_input(tmp_path: Path) -> None:
+    code, text = run("log", "sth", "--db", tmp_path / "none.db")
+    assert code == 2 and "none.db: no such store" in " ".join(text.split())
+    assert not (tmp_path / "none.db").exists()
+    binary = tmp_path / "fires.csv"
+    binary.write_bytes(b"LATITUDE,LONGITUDE,ACQ_DATE\n48.1,37.2,2022-03-01\n\xff\xfe\x00\n")
+    code, text = run("ingest", "--db", tmp_path / "t.db", binary)
+    assert code == 2 and f"{binary}:3: not UTF-8 text" in "".join(text.split("\n"))
+    assert not (tmp_path / "t.db").exists()
 
 
 def test_full_batch_run_and_determinism(scenario: Path, tmp_path: Path) -> None:

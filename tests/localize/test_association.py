@@ -43,7 +43,19 @@ def test_input_order_does_not_change_association(
     shuffled = parse_lines(lines, "s.jsonl").observations
     a = associate(picks_from(acoustic, agreement.frame))
     b = associate(picks_from(shuffled, agreement.frame))
+    assert len(a) >= 20  # the slice holds events: equality of two empty results proves nothing
     assert np.array_equal(a.fit.x, b.fit.x) and np.array_equal(a.fit.y, b.fit.y)
+    assert [g.tolist() for g in a.picks] == [g.tolist() for g in b.picks]
+
+
+def test_worker_processes_find_what_one_process_finds(
+    batch: ObservationBatch, agreement: Agreement
+) -> None:
+    picks = picks_from(batch.observations, agreement.frame)
+    one = associate(picks)
+    two = associate(picks, workers=2, chunk_s=3_600.0)
+    assert len(one) > 100
+    assert np.array_equal(one.fit.x, two.fit.x) and np.array_equal(one.fit.y, two.fit.y)
 
 
 def test_busy_night() -> None:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,9 @@ def _free_port() -> int:
 
 
 def _serve(db: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
+    """``truceline serve`` in a process of its own, once it answers; what it says on standard
+    error goes to a file, read only if it does not start."""
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 (the child writes to it; closed below)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -40,17 +44,20 @@ def _serve(db: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
             *options,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"the server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    with errors:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                time.sleep(0.1)
+        proc.kill()
+        proc.wait()
+        errors.seek(0)
+        raise AssertionError(f"the server did not start: {errors.read().decode()}")
 
 
 def _batch(k: int, size: int = 100) -> list[dict[str, Any]]:

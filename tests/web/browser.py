@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,7 @@ def serving(db: Path, *options: str, port: int | None = None) -> Iterator[str]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 (the server's standard error; closed below)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -77,7 +79,7 @@ def serving(db: Path, *options: str, port: int | None = None) -> Iterator[str]:
             *options,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -90,8 +92,8 @@ def serving(db: Path, *options: str, port: int | None = None) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"truceline serve did not start: {err}")
+                errors.seek(0)
+                raise RuntimeError(f"truceline serve did not start: {errors.read().decode()}")
             time.sleep(0.1)
         yield base
     finally:
@@ -101,6 +103,7 @@ def serving(db: Path, *options: str, port: int | None = None) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        errors.close()
 
 
 def launch(playwright: Any) -> Any:

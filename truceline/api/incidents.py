@@ -207,7 +207,7 @@ def _inside(feature: dict[str, Any], box: tuple[float, float, float, float]) -> 
     coords = (feature.get("geometry") or {}).get("coordinates")
     if not coords:
         return False
-    return box[0] <= coords[0] <= box[2] and box[1] <= coords[1] <= box[3]
+    return bool(box[0] <= coords[0] <= box[2] and box[1] <= coords[1] <= box[3])
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:

@@ -23,6 +23,8 @@ from ._app import (
     progress,
 )
 
+__all__ = ["analyze", "evaluate", "frontline", "ingest", "read_files", "simulate"]
+
 
 @app.command()
 def simulate(

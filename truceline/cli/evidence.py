@@ -24,6 +24,19 @@ from ._app import (
     progress,
 )
 
+__all__ = [
+    "key_add",
+    "key_generate",
+    "key_policy",
+    "log_check_proof",
+    "log_consistency",
+    "log_export",
+    "log_prove",
+    "log_sth",
+    "log_verify",
+    "reproduce",
+]
+
 log_app = typer.Typer(
     help="The evidence log: signed tree heads, export, offline verification, proofs.",
     no_args_is_help=True,
@@ -218,7 +231,7 @@ def key_add(
 
     def run() -> str:
         with open_store(db, database_url, log_key) as store:
-            return store.register_key(owner, role, unb64(public_key))
+            return str(store.register_key(owner, role, unb64(public_key)))
 
     kid = guard(run)
     out.print(f"registered key {kid} for {owner} ({role})")

@@ -24,6 +24,8 @@ from ._app import (
     progress,
 )
 
+__all__ = ["alerts", "export_cmd", "report"]
+
 
 @app.command("export")
 def export_cmd(

@@ -22,6 +22,8 @@ from ._app import (
     out,
 )
 
+__all__ = ["serve", "token_create"]
+
 token_app = typer.Typer(help="Bearer tokens of the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
@@ -51,7 +53,7 @@ def token_create(
 
     def run() -> str:
         with open_store(db, database_url, log_key) as store:
-            return store.create_token(role, name, member_state)
+            return str(store.create_token(role, name, member_state))
 
     token = guard(run)
     print(f"token for {name} ({role}): {token}")

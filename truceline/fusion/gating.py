@@ -57,7 +57,7 @@ def components(n: int, pairs: list[tuple[int, int]]) -> NDArray[np.int64]:
         return np.arange(n, dtype=np.int64)
     a = np.array(pairs, dtype=np.int64)
     graph = coo_matrix((np.ones(len(a)), (a[:, 0], a[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
+    return np.asarray(connected_components(graph, directed=False)[1], dtype=np.int64)
 
 
 def combine(located: Sequence[tuple[float, float, FloatArray]], t_us: int) -> Point:

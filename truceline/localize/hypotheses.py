@@ -204,7 +204,7 @@ def _vote(
 
 
 def _dist3(dx: FloatArray | float, dy: FloatArray | float, dz: FloatArray | float) -> FloatArray:
-    return np.sqrt(np.square(dx) + np.square(dy) + np.square(dz))
+    return np.asarray(np.sqrt(np.square(dx) + np.square(dy) + np.square(dz)), float)
 
 
 def _one_per_sensor(

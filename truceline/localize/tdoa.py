@@ -67,7 +67,7 @@ class TdoaFit:
     @cached_property
     def n_picks(self) -> NDArray[np.int64]:
         """Picks used per event (computed once: callers index it event by event)."""
-        return self.mask.sum(axis=1)
+        return np.asarray(self.mask.sum(axis=1), dtype=np.int64)
 
 
 @dataclass
@@ -214,7 +214,7 @@ def _collinear(px: FloatArray, py: FloatArray, mask: BoolArray, ratio: float = 0
     half_tr = (sxx + syy) / 2
     root = np.sqrt(np.maximum(half_tr**2 - (sxx * syy - sxy**2), 0.0))
     small, large = half_tr - root, half_tr + root
-    return np.sqrt(np.maximum(small, 0.0)) < ratio * np.sqrt(np.maximum(large, 1e-300))
+    return np.asarray(np.sqrt(np.maximum(small, 0.0)) < ratio * np.sqrt(np.maximum(large, 1e-300)))
 
 
 def locate(

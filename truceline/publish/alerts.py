@@ -40,6 +40,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from .._extras import require
 from .._time import format_time, parse_time
 from ..agreement import Agreement
 
@@ -230,8 +231,7 @@ def deliver(
 ) -> dict[str, Any]:
     """POST one alert; retry on errors and 5xx with exponential backoff. Returns what
     happened (``delivered``, ``attempts``, the last ``status`` or ``error``)."""
-    import httpx
-
+    httpx = require("httpx", "service", "Webhook alerts")
     body = json.dumps({"alert": alert.as_dict()}, sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "X-Truceline-Signature": sign(body, secret)}
     send = post or (lambda u, **kw: httpx.post(u, timeout=10, **kw))

@@ -1,18 +1,15 @@
-"""Charts (matplotlib, rendered offline to PNG)."""
+"""Charts of the real-data and calibration studies (matplotlib, the ``[plot]`` extra,
+rendered offline to PNG)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..frontline import SIDES, SidedPoints
+from .figures import pyplot
 
 __all__ = ["fires_against_front", "reliability"]
 
@@ -21,6 +18,7 @@ COLOURS = {"held": "#1f77b4", "occupied": "#b2182b", "contested": "#9e9e9e", "ou
 
 def fires_against_front(sided: SidedPoints, summary: dict[str, Any], out: Path, title: str) -> Path:
     """Two panels: fires per week by side; signed distance to the line of contact."""
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8.5), constrained_layout=True)
     weeks = list(summary["by_week"])
     bottom_stack = np.zeros(len(weeks))
@@ -81,6 +79,7 @@ def reliability(bins: dict[str, dict[str, Any]], out: Path, title: str) -> Path:
         * np.sqrt(share * (1 - share) / np.maximum(n, 1) + z**2 / (4 * np.maximum(n, 1) ** 2))
         / denom
     )
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
     ax.plot([0, 1], [0, 1], color="#888888", lw=1, ls="--", label="perfect calibration")
     ax.errorbar(

@@ -37,6 +37,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .._extras import require
 from .._time import parse_time
 
 __all__ = ["ACLED_COLUMNS", "FORMATS", "acled_row", "export"]
@@ -156,7 +157,7 @@ def to_csv(
 
 def _frame(features: list[dict[str, Any]]) -> Any:
     """The incidents as a GeoDataFrame (nested properties as JSON text)."""
-    import geopandas as gpd
+    gpd = require("geopandas", "geo", "GeoPackage and Parquet exports")
 
     rows = []
     for f in features:
@@ -194,13 +195,13 @@ def export(
     if fmt == "csv":
         out.write_text(to_csv(features, names, head), encoding="utf-8")
         return out
-    import geopandas as gpd
+    gpd = require("geopandas", "geo", "GeoPackage and Parquet exports")
     from shapely.geometry import Point
 
     incidents = _frame(features)
     if fmt == "parquet":
         incidents.to_parquet(out)
-        import pyarrow.parquet as pq
+        pq = require("pyarrow.parquet", "geo", "Parquet exports")
 
         table = pq.read_table(out)
         meta = {**(table.schema.metadata or {}), b"truceline_tree_head": json.dumps(head).encode()}

@@ -11,12 +11,13 @@ import numpy as np
 from .._extras import require
 from ..agreement import Agreement
 
-__all__ = ["map_png", "trend_png"]
+__all__ = ["map_png", "pyplot", "trend_png"]
 
 FIRM = 0.5
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the off-screen Agg backend (the ``[plot]`` extra)."""
     matplotlib = require("matplotlib", "plot", "Report figures and charts")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -27,7 +28,7 @@ def _plt() -> Any:
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    _plt().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -38,8 +39,7 @@ def map_png(
     sensors: list[tuple[float, float]],
     silent: list[tuple[float, float]],
 ) -> bytes:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 5.2), constrained_layout=True)
+    fig, ax = pyplot().subplots(figsize=(9, 5.2), constrained_layout=True)
     fills = {ag.party_ids[0]: "#dbeafe", ag.party_ids[-1]: "#ffedd5"}
     for party, geom in ag.control.items():
         for poly in getattr(geom, "geoms", [geom]):
@@ -80,8 +80,7 @@ def map_png(
 
 
 def trend_png(trend: list[tuple[str, int]]) -> bytes:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3), constrained_layout=True)
+    fig, ax = pyplot().subplots(figsize=(9, 3), constrained_layout=True)
     days = [d for d, _ in trend]
     counts = np.array([c for _, c in trend], float)
     ax.bar(range(len(days)), counts, color="#94a3b8", label="violations per day")

@@ -94,11 +94,14 @@ COVERAGE_COLUMNS = (
 GAP_COLUMNS = ("sensor", "sector", "silent from", "silent to", "sounds missed", "hit rate")
 
 
+def _img(png: bytes) -> str:
+    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
 def render_html(rep: DailyReport) -> str:
     head = rep.tree_head or {}
     total = sum(rep.by_party.values())
     blind = [r["sector"] for r in rep.coverage if not r["observed"]]
-    img = lambda png: f'<img alt="" src="data:image/png;base64,{base64.b64encode(png).decode()}">'  # noqa: E731
     inc_headers = (
         "time (UTC)",
         "kind",
@@ -133,9 +136,9 @@ td {{ overflow-wrap: break-word; }}
 {_table(rep.by_region, ("region", "violations"))}
 </div>
 <h2>Map of the day</h2>
-{img(rep.map_png)}
+{_img(rep.map_png)}
 <h2>Trend</h2>
-{img(rep.trend_png)}
+{_img(rep.trend_png)}
 <p>This day: {rep.trend[-1][1]}; mean of the previous 7 days: {np.mean([c for _, c in rep.trend[-8:-1]]):.1f}; of the previous 30: {np.mean([c for _, c in rep.trend[:-1]]):.1f}.</p>
 <h2>Coverage</h2>
 <p>{rep.sensors_reporting} acoustic sensors reported; {len(rep.gaps)} gaps were found (a sensor silent while its neighbours heard sounds it would have heard). Sensor uptime is the share of the day's sensor-hours in which a sector's sensors were working: from an hour before each sensor's first detection to an hour after its last, less its gaps. Locating a sound takes four sensors that hear it: the locatable area is the part of the band within 10 km of the line that had four working sensors within 7.5 km (where a 120 mm mortar's impact is heard nine times in ten), as a mean over the hours; an hour counts as able to locate when any of the sector could.</p>

@@ -43,7 +43,7 @@ class Scenario:
 
     def line_at(self, x: FloatArray | float) -> FloatArray:
         """y of the line of contact at x (metres)."""
-        return np.interp(np.asarray(x, float), self.line_x, self.line_y)
+        return np.asarray(np.interp(np.asarray(x, float), self.line_x, self.line_y), float)
 
     def control_polygons(self) -> dict[str, shapely.Polygon]:
         """Control areas (metres): north party above the line, south party below."""
@@ -138,7 +138,7 @@ def _feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _rounded(geom: shapely.Geometry) -> dict[str, Any]:
-    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7)))
+    return dict(json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-7))))
 
 
 def write_agreement(sc: Scenario, out: Path, effective_from: str) -> Path:

@@ -11,6 +11,7 @@ download is a no-op. A row with no ``acq_time`` covers its whole UTC day (``time
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -42,34 +43,42 @@ class FirmsCsv(Source):
 
     def read(self, path: Path) -> ObservationBatch:
         file = str(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise InputError(file, line, None, f"not UTF-8 text ({exc.reason})") from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            raise InputError(file, 1, None, "empty file: expected a FIRMS header") from None
+        missing = [c for c in _REQUIRED if c not in header]
+        if missing:
+            raise InputError(file, 1, missing[0], "column missing from the FIRMS header")
+        return merge([self._rows(reader, header, file)])
+
+    def _rows(self, reader: Any, header: list[str], file: str) -> list[Observation]:
+        """Every data row validated; all the errors (up to MAX_ERRORS) raised together."""
         errors: list[InputError] = []
         rows: list[Observation] = []
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
+        for values in reader:
+            line = reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
             try:
-                header = [h.strip().lower() for h in next(reader)]
-            except StopIteration:
-                raise InputError(file, 1, None, "empty file: expected a FIRMS header") from None
-            missing = [c for c in _REQUIRED if c not in header]
-            if missing:
-                raise InputError(file, 1, missing[0], "column missing from the FIRMS header")
-            for values in reader:
-                line = reader.line_num
-                if not values or all(not v.strip() for v in values):
-                    continue
-                try:
-                    if len(values) != len(header):
-                        raise InputError(
-                            file, line, None, f"{len(values)} columns, the header has {len(header)}"
-                        )
-                    rows.append(self._row(dict(zip(header, values, strict=True)), file, line))
-                except InputError as exc:
-                    errors.append(exc)
-                    if len(errors) >= MAX_ERRORS:
-                        break
+                if len(values) != len(header):
+                    raise InputError(
+                        file, line, None, f"{len(values)} columns, the header has {len(header)}"
+                    )
+                rows.append(self._row(dict(zip(header, values, strict=True)), file, line))
+            except InputError as exc:
+                errors.append(exc)
+                if len(errors) >= MAX_ERRORS:
+                    break
         if errors:
             raise InputErrors(errors)
-        return merge([rows])
+        return rows
 
     def _row(self, row: dict[str, str], file: str, line: int) -> Observation:
         lat = _number(row["latitude"], "latitude", file, line)

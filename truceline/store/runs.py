@@ -62,7 +62,7 @@ class Reproduction:
 
     @property
     def identical(self) -> bool:
-        return self.digest == self.entry["incidents_sha256"]
+        return bool(self.digest == self.entry["incidents_sha256"])
 
 
 def reproduce(
