@@ -28,11 +28,13 @@ import numpy as np
 from ._time import format_time
 from ._version import __version__
 from .agreement import Agreement
-from .attribution import DEFAULT_THRESHOLD, attribute
+from .attribution import DEFAULT_THRESHOLD, allegation_verdicts, attribute
 from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
 from .observations import Observation, check_parties
+from .weapon_class import classify
+from .weapons import DEFAULT_MODEL, WeaponModel
 
 __all__ = ["AnalysisResult", "Outputs", "analyze", "inputs_digest", "write_outputs"]
 
@@ -59,19 +61,24 @@ def analyze(
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int], None] | None = None,
     evidence: dict[str, Any] | None = None,
+    model: WeaponModel | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order.
 
     ``evidence`` (the tree head the observations were read at, when they come from the
     evidence log) is recorded in the summary."""
     prm = params or FusionParams()
+    wm = DEFAULT_MODEL if model is None else model
     check_parties(observations, ag.party_ids)
-    fused = fuse(observations, ag, prm, progress=progress)
-    attributions = attribute(fused.incidents, ag, threshold)
-    violations = judge(fused.incidents, attributions, ag)
+    fused = fuse(observations, ag, prm, progress=progress, model=wm)
+    found = fused.incidents
+    weapons = classify(found, ag, wm, prm.weapon_threshold)
+    attributions = attribute(found, ag, threshold)
+    judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
+    verdicts = allegation_verdicts(found, attributions, threshold)
     incidents = [
-        Incident.of(f, a, v)
-        for f, a, v in zip(fused.incidents, attributions, violations, strict=True)
+        Incident.of(*parts)
+        for parts in zip(found, weapons, attributions, judgements, verdicts, strict=True)
     ]
     times = [o.time_us for o in observations]
     summary: dict[str, Any] = {
@@ -84,7 +91,11 @@ def analyze(
             "time_first": format_time(min(times)) if times else None,
             "time_last": format_time(max(times)) if times else None,
         },
-        "parameters": {**prm.as_dict(), "attribution_threshold": threshold},
+        "parameters": {
+            **prm.as_dict(),
+            "attribution_threshold": threshold,
+            "weapon_model": wm.as_dict(),
+        },
         "fusion": fused.stats,
         "incidents": _counts(incidents),
     }
@@ -101,6 +112,11 @@ def _counts(incidents: list[Incident]) -> dict[str, Any]:
     lone thermal anomaly or allegation is kept, but is not counted as a violation)."""
     firm = [i for i in incidents if i.confidence >= REPORT_CONFIDENCE]
     violations = Counter(v for i in firm for v in i.violations)
+    possible = Counter(v for i in firm for v in i.possible_violations)
+    allegations: dict[str, Counter[str]] = {}
+    for i in incidents:
+        for ref, verdict in i.allegations.items():
+            allegations.setdefault(i.allegation_parties[ref][0], Counter())[verdict] += 1
     attributed = Counter(i.attributed_to or "undetermined" for i in firm if i.violations)
     conf = np.array([i.confidence for i in incidents]) if incidents else np.zeros(0)
     return {
@@ -111,6 +127,10 @@ def _counts(incidents: list[Incident]) -> dict[str, Any]:
         "confidence_ge_0_5": int((conf >= REPORT_CONFIDENCE).sum()),
         "violation_counts_min_confidence": REPORT_CONFIDENCE,
         "violations_by_clause": dict(sorted(violations.items())),
+        "possible_violations_by_clause": dict(sorted(possible.items())),
+        "allegations_by_party": {
+            p: dict(sorted(c.items())) for p, c in sorted(allegations.items())
+        },
         "violating_incidents_by_party": dict(sorted(attributed.items())),
     }
 

@@ -33,7 +33,13 @@ from scipy.stats import norm, qmc
 from .agreement import Agreement
 from .incidents import Attribution, Fused
 
-__all__ = ["DEFAULT_THRESHOLD", "N_SAMPLES", "attribute", "standard_normal_points"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "N_SAMPLES",
+    "allegation_verdicts",
+    "attribute",
+    "standard_normal_points",
+]
 
 DEFAULT_THRESHOLD = 0.95
 N_SAMPLES = 1024
@@ -113,3 +119,38 @@ def _named(probs: dict[str, float], threshold: float) -> str | None:
         return None
     best = max(sorted(probs), key=lambda k: probs[k])
     return best if probs[best] >= threshold else None
+
+
+def allegation_verdicts(
+    incidents: Sequence[Fused],
+    attributions: Sequence[Attribution],
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[dict[str, str]]:
+    """What the sensors say of each allegation that joined an incident: ``contradicted``
+    when the firing position lies in the accuser's own area (its own side fired: the
+    allegation is not support), ``corroborated`` when it lies in the accused's area, and
+    ``unverified`` otherwise (no located origin, too uncertain a one, or nothing but
+    allegations behind the incident). Both with at least ``threshold`` probability.
+
+    >>> import numpy as np
+    >>> from truceline.incidents import Point
+    >>> inc = Fused("fire", 0, 0, origin=Point(0.0, 0.0, np.eye(2), 0),
+    ...             support={"acoustic": ("s:1",), "allegation": ("party-S:1",)},
+    ...             allegation_parties={"party-S:1": ("S", "N")})
+    >>> allegation_verdicts([inc], [Attribution({"S": 1.0}, "S", "")])
+    [{'party-S:1': 'contradicted'}]
+    """
+    out = []
+    for inc, att in zip(incidents, attributions, strict=True):
+        sensed = any(k != "allegation" for k in inc.support)
+        verdicts = {}
+        for ref, (accuser, accused) in inc.allegation_parties.items():
+            p = att.probabilities
+            if sensed and inc.origin is not None and p.get(accuser, 0.0) >= threshold:
+                verdicts[ref] = "contradicted"
+            elif sensed and inc.origin is not None and p.get(accused, 0.0) >= threshold:
+                verdicts[ref] = "corroborated"
+            else:
+                verdicts[ref] = "unverified"
+        out.append(verdicts)
+    return out

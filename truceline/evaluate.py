@@ -33,6 +33,7 @@ from ._time import parse_time
 from .errors import InputError
 from .geo import frame_for_bounds
 from .incidents import read_incidents
+from .reliability import ellipse_share, max_gap, reliability_table
 
 __all__ = ["evaluate", "read_truth"]
 
@@ -108,6 +109,10 @@ def evaluate(truth_path: Path, incidents_path: Path, min_confidence: float = 0.5
         matches += [(tk[a], ik[b]) for a, b in pairs]
         report["kinds"][kind] = _kind_figures(tk, ik, [(tk[a], ik[b]) for a, b in pairs])
     report["clauses"] = _clause_figures(truth, incs, matches)
+    fire = [(t, i) for t, i in matches if t["kind"] == "fire"]
+    report["kinds"]["fire"].update(_fire_figures(fire))
+    report["violation_reliability"] = _violation_reliability(matches)
+    report["withdrawal_on_fire"] = _withdrawal_on_fire(truth, incs, fire)
     return report
 
 
@@ -203,6 +208,154 @@ def _kind_figures(
             "median": _pct(impact_err, 50),
             "p90": _pct(impact_err, 90),
         },
+    }
+
+
+def _fire_figures(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """What issue-15-style scoring asks of fire: launch and impact joined where both were
+    heard; the weapon class named, how often and how rightly; the reliability of the class
+    probabilities; and the localisation against its stated uncertainty and the still-air
+    bound."""
+    both = [
+        (t, i)
+        for t, i in pairs
+        if min(t.get("detections", {}).get(k, 0) for k in ("launch", "impact")) >= 4
+    ]
+    joined = sum(
+        1
+        for t, i in both
+        if i["_o"] is not None
+        and i["_i"] is not None
+        and (_dist(t["_o"], i["_o"]) or BIG) <= 300.0
+        and (_dist(t["_i"], i["_i"]) or BIG) <= 1_000.0
+    )
+    located = [(t, i) for t, i in pairs if i["_o"] is not None]
+    named = [(t, i) for t, i in located if i.get("weapon", "unknown") != "unknown"]
+    right = sum(1 for t, i in named if i["weapon"] == t["weapon"])
+    top_p, top_ok = [], []
+    for t, i in pairs:
+        wp = i.get("weapon_probabilities") or {}
+        if wp:
+            top = max(sorted(wp), key=lambda k: wp[k])
+            top_p.append(wp[top])
+            top_ok.append(top == t["weapon"])
+    return {
+        "joined": _ratio(joined, len(both)),
+        "joined_of": len(both),
+        "weapon_named_share": _ratio(len(named), len(located)),
+        "weapon_named_accuracy": _ratio(right, len(named)),
+        "weapon_reliability": reliability_table(top_p, top_ok),
+        "origin_location": _location_honesty(pairs, "_o", "origin"),
+        "impact_location": _location_honesty(pairs, "_i", "impact"),
+    }
+
+
+def _location_honesty(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]], key: str, name: str
+) -> dict[str, Any]:
+    """Errors against the stated uncertainty (√trace of the covariance) and the still-air
+    Cramér-Rao bound; the share of truths inside the stated 95 % ellipse."""
+    err, sd, crlb, vec, cov = [], [], [], [], []
+    for t, i in pairs:
+        if t[key] is None or i[key] is None:
+            continue
+        d = _dist(t[key], i[key])
+        if d is None or d > 1_000.0:
+            continue
+        err.append(d)
+        sd.append(float(i.get(f"{name}_sigma_m") or np.nan))
+        crlb.append(float(i.get(f"{name}_crlb_m") or np.nan))
+        c = i.get(f"{name}_cov_m2")
+        if c:
+            vec.append([i[key][0] - t[key][0], i[key][1] - t[key][1]])
+            cov.append([[c[0], c[1]], [c[1], c[2]]])
+    if not err:
+        return {"n": 0}
+    e, s_, b = np.array(err), np.array(sd), np.array(crlb)
+    ok = np.isfinite(b) & (b > 0)
+    return {
+        "n": int(e.size),
+        "median_error_over_crlb": round(float(np.median(e[ok] / b[ok])), 3) if ok.any() else None,
+        "within_3_crlb": round(float(np.mean(e[ok] <= 3 * b[ok])), 4) if ok.any() else None,
+        "within_3_stated": round(float(np.nanmean(e <= 3 * s_)), 4),
+        "inside_stated_95_ellipse": ellipse_share(np.array(vec), np.array(cov)) if cov else None,
+    }
+
+
+def _violation_reliability(matches: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """Stated violation probabilities against the truth, every clause of every matched
+    incident that any truth or probability names (a clause not listed is below 0.05)."""
+    clauses = sorted(
+        {c for t, _ in matches for c in t["violations"]}
+        | {c for _, i in matches for c in (i.get("violation_probabilities") or {})}
+    )
+    p, hit = [], []
+    for t, i in matches:
+        probs = i.get("violation_probabilities") or {}
+        for c in clauses:
+            p.append(float(probs.get(c, 0.0)))
+            hit.append(c in t["violations"])
+    table = reliability_table(p, hit)
+    return {"bins": table, "max_gap_bins_of_100": max_gap(table)}
+
+
+def _withdrawal_on_fire(
+    truth: list[dict[str, Any]],
+    incs: list[dict[str, Any]],
+    fire: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> dict[str, Any]:
+    """Precision, recall and F1 of the withdrawal clauses (presence rules judged on fire:
+    every clause a fire truth breaches other than the fire and air clauses) pooled."""
+    fire_clauses = {c for t in truth if t["kind"] == "fire" for c in t["violations"]}
+    common = (
+        set.intersection(*[set(t["violations"]) for t in truth if t["kind"] == "fire"])
+        if fire_clauses
+        else set()
+    )
+    drone = {
+        c
+        for t in truth
+        if t["kind"] == "fire" and t["weapon"] in ("drone", "aircraft")
+        for c in t["violations"]
+    }
+    withdrawal = (
+        fire_clauses
+        - common
+        - (
+            drone
+            - {
+                c
+                for t in truth
+                if t["kind"] == "fire" and t["weapon"] not in ("drone", "aircraft")
+                for c in t["violations"]
+            }
+        )
+    )
+    tp = fp = fn = 0
+    matched_t = {t["id"] for t, _ in fire}
+    matched_i = {i["id"] for _, i in fire}
+    for t, i in fire:
+        tv, iv = set(t["violations"]) & withdrawal, set(i.get("violations") or []) & withdrawal
+        tp, fp, fn = tp + len(tv & iv), fp + len(iv - tv), fn + len(tv - iv)
+    fp += sum(
+        len(set(i.get("violations") or []) & withdrawal)
+        for i in incs
+        if i["kind"] in ("fire", "air") and i["id"] not in matched_i
+    )
+    fn += sum(
+        len(set(t["violations"]) & withdrawal)
+        for t in truth
+        if t["kind"] == "fire" and t["id"] not in matched_t
+    )
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {
+        "clauses": sorted(withdrawal),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": p,
+        "recall": r,
+        "f1": _f1(p, r),
     }
 
 

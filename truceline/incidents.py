@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,12 @@ from .geo import LocalFrame
 __all__ = [
     "FIELDS",
     "Attribution",
+    "FiringEvidence",
     "Fused",
     "Incident",
+    "Judgement",
     "Point",
+    "WeaponClass",
     "feature_collection",
     "incident_id",
     "read_incidents",
@@ -54,6 +57,25 @@ class Point:
 
 
 @dataclass(frozen=True)
+class FiringEvidence:
+    """What the acoustic network heard of a firing event, for judging its weapon class: how
+    many launches and impacts were heard separately (a salvo), and, where a launch was paired
+    with an impact, the range, the time of flight, how sure the pairing is and the kinematic
+    likelihood p(range, time of flight, salvo | class) of each class of
+    :data:`truceline.weapons.FIRING_CLASSES`."""
+
+    launches: int = 0
+    impacts: int = 0
+    range_m: float | None = None
+    tof_s: float | None = None
+    pairing_probability: float | None = None
+    alternatives: int = 0
+    likelihood: tuple[float, ...] | None = None
+    launch_level_db: float | None = None  # how loud the launch was at its source
+    impact_level_db: float | None = None
+
+
+@dataclass(frozen=True)
 class Fused:
     """What fusion found: an incident's kind, place, time, weapon and evidence, before
     attribution and judgement (:func:`truceline.fusion.fuse` builds these).
@@ -75,6 +97,11 @@ class Fused:
     confidence: float = 0.0
     status: str = "automatic"
     id: str = ""
+    firing: FiringEvidence | None = None
+    reports: tuple[tuple[str, str], ...] = ()  # (observation type, weapon class) assessments
+    allegation_parties: Mapping[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # ref -> (by, accused)
 
     @property
     def location(self) -> Point | None:
@@ -96,25 +123,72 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class WeaponClass:
+    """The weapon class as a probability (:func:`truceline.weapon_class.classify`): every
+    class the evidence allows, the one named (only when its probability reaches the
+    threshold, else ``unknown``), and why."""
+
+    probabilities: Mapping[str, float] = field(default_factory=dict)
+    weapon: str = "unknown"
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Which clauses an incident breaches (:func:`truceline.judge.judge`): the probability of
+    each (of those at 0.05 or more), and the clauses at or above the threshold."""
+
+    probabilities: Mapping[str, float] = field(default_factory=dict)
+    violations: tuple[str, ...] = ()
+    threshold: float = 0.9
+
+    @property
+    def possible(self) -> tuple[str, ...]:
+        """Possible violations: probability between 0.5 and the threshold."""
+        return tuple(c for c, p in self.probabilities.items() if 0.5 <= p < self.threshold)
+
+
+@dataclass(frozen=True)
 class Incident(Fused):
-    """A fused incident with its attribution and the clauses it breaches: what
-    :func:`truceline.analysis.analyze` returns and FORMATS §3 writes. Built once, never
+    """A fused incident with its weapon class, its attribution and the clauses it breaches:
+    what :func:`truceline.analysis.analyze` returns and FORMATS §3 writes. Built once, never
     changed."""
 
+    weapon_probabilities: Mapping[str, float] = field(default_factory=dict)
     attribution: Mapping[str, float] = field(default_factory=dict)
     attributed_to: str | None = None
     attribution_basis: str = ""
     violations: tuple[str, ...] = ()
+    violation_probabilities: Mapping[str, float] = field(default_factory=dict)
+    possible_violations: tuple[str, ...] = ()
+    allegations: Mapping[str, str] = field(default_factory=dict)  # ref -> verdict
 
     @classmethod
-    def of(cls, fused: Fused, attribution: Attribution, violations: Sequence[str]) -> Incident:
-        """The incident of ``fused``, attributed and judged."""
+    def of(
+        cls,
+        fused: Fused,
+        weapon: WeaponClass,
+        attribution: Attribution,
+        judgement: Judgement,
+        allegations: Mapping[str, str],
+    ) -> Incident:
+        """The incident of ``fused``, classed, attributed and judged. A fire incident whose
+        weapon is a drone or an aircraft is an ``air`` incident."""
+        kind = fused.kind
+        if kind == "fire" and weapon.weapon in ("drone", "aircraft"):
+            kind = "air"
+        base = {f.name: getattr(fused, f.name) for f in fields(Fused)}
+        base.update(kind=kind, weapon=weapon.weapon, weapon_basis=weapon.basis)
         return cls(
-            **{f.name: getattr(fused, f.name) for f in fields(Fused)},
+            **base,
+            weapon_probabilities=weapon.probabilities,
             attribution=attribution.probabilities,
             attributed_to=attribution.attributed_to,
             attribution_basis=attribution.basis,
-            violations=tuple(violations),
+            violations=judgement.violations,
+            violation_probabilities=judgement.probabilities,
+            possible_violations=judgement.possible,
+            allegations=allegations,
         )
 
 
@@ -148,6 +222,13 @@ FIELDS = (
     "violations",
     "status",
     "observations",
+    "weapon_probabilities",
+    "violation_probabilities",
+    "possible_violations",
+    "allegations",
+    "pairing",
+    "heard",
+    "assessments",
     "attribution_basis",
     "weapon_basis",
     "sources",
@@ -183,6 +264,34 @@ def _crlb(p: Point | None) -> float | None:
     return round(float(p.crlb_m), 1)
 
 
+def _pairing(f: FiringEvidence | None) -> dict[str, Any] | None:
+    """How a launch was paired with its impact: how sure, among how many alternatives, and
+    the range and time of flight it implies."""
+    if f is None or f.pairing_probability is None:
+        return None
+    return {
+        "probability": round(f.pairing_probability, 3),
+        "alternatives": f.alternatives,
+        "range_m": f.range_m,
+        "time_of_flight_s": f.tof_s,
+    }
+
+
+def _heard(f: FiringEvidence | None) -> dict[str, Any] | None:
+    """How many launches and impacts of the firing event the acoustic network heard, and
+    how loud they were at their source (dB, where the sensors reported SNRs)."""
+    if f is None:
+        return None
+    out: dict[str, Any] = {"launches": f.launches, "impacts": f.impacts}
+    for key, value in (
+        ("launch_level_db", f.launch_level_db),
+        ("impact_level_db", f.impact_level_db),
+    ):
+        if value is not None and np.isfinite(value):
+            out[key] = round(float(value), 1)
+    return out
+
+
 def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
     loc = inc.location
     geometry = None
@@ -204,7 +313,14 @@ def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
         "violations": list(inc.violations),
         "status": inc.status,
         "observations": inc.refs,
+        "weapon_probabilities": dict(inc.weapon_probabilities),
+        "violation_probabilities": dict(inc.violation_probabilities),
+        "possible_violations": list(inc.possible_violations),
+        "allegations": dict(sorted(inc.allegations.items())),
         # optional fields (FORMATS allows additions)
+        "pairing": _pairing(inc.firing),
+        "heard": _heard(inc.firing),
+        "assessments": [list(r) for r in inc.reports],
         "attribution_basis": inc.attribution_basis,
         "weapon_basis": inc.weapon_basis,
         "sources": {k: len(v) for k, v in sorted(inc.support.items())},

@@ -40,10 +40,12 @@ from pydantic_core import PydanticCustomError
 
 from ._time import parse_time
 from .errors import InputError, InputErrors
+from .vocabulary import OBSERVATION_TYPES
 
 __all__ = [
     "Acoustic",
     "Allegation",
+    "Met",
     "Observation",
     "ObservationBatch",
     "Patrol",
@@ -224,7 +226,19 @@ class Allegation(_Common):
         return self
 
 
-Model = Patrol | Acoustic | Thermal | Uav | Allegation
+class Met(_Common):
+    """Weather at a station: the wind at sensor height (east, north; m/s) and optionally the
+    air temperature; valid from ``time`` until the station's next ``met``."""
+
+    type: Literal["met"]
+    position: LonLat
+    wind_ms: Annotated[
+        list[Annotated[StrictFloat, Field(ge=-75.0, le=75.0)]], Field(min_length=2, max_length=2)
+    ]
+    temperature_c: Annotated[StrictFloat, Field(ge=-80.0, le=60.0)] | None = None
+
+
+Model = Patrol | Acoustic | Thermal | Uav | Allegation | Met
 _ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
 
 
@@ -288,7 +302,7 @@ class ObservationBatch:
 
 def _field_of(loc: Sequence[int | str]) -> str:
     parts = [str(p) for p in loc]
-    if parts and parts[0] in ("patrol", "acoustic", "thermal", "uav", "allegation"):
+    if parts and parts[0] in OBSERVATION_TYPES:
         parts = parts[1:]
     parts = [p for p in parts if not p.startswith(("function-", "list[", "constrained-"))]
     return ".".join(parts) or "(object)"
@@ -300,7 +314,7 @@ def _message(err: Any) -> str:
     if kind == "missing":
         return msg if msg.startswith("an ") else "required field is missing"
     if kind == "union_tag_invalid":
-        return "type must be one of patrol, acoustic, thermal, uav, allegation"
+        return f"type must be one of {', '.join(OBSERVATION_TYPES)}"
     if kind == "union_tag_not_found":
         return "required field is missing"
     if msg.startswith("Value error, "):

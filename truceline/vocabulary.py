@@ -37,7 +37,7 @@ PATROL_EVENTS: tuple[str, ...] = (
     "aircraft",
 )
 ACOUSTIC_CLASSES: tuple[str, ...] = ("launch", "impact", "unknown")
-OBSERVATION_TYPES: tuple[str, ...] = ("patrol", "acoustic", "thermal", "uav", "allegation")
+OBSERVATION_TYPES: tuple[str, ...] = ("patrol", "acoustic", "thermal", "uav", "allegation", "met")
 INCIDENT_KINDS: tuple[str, ...] = ("fire", "presence", "crossing", "air", "unlocated")
 INCIDENT_STATUSES: tuple[str, ...] = (
     "automatic",

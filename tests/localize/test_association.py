@@ -14,24 +14,39 @@ from truceline.observations import ObservationBatch, parse_lines
 def test_association_finds_the_simulated_events(
     batch: ObservationBatch, agreement: Agreement, scenario: Path
 ) -> None:
+    """Every sound the world made (each round of a salvo) that five sensors or more heard is
+    found, close to where it was; few events are found that are no sound."""
     picks = picks_from(batch.observations, agreement.frame)
     ev = associate(picks)
-    truth = [json.loads(line) for line in (scenario / "truth.jsonl").read_text().splitlines()]
-    points = []
-    for t in truth:
-        if t["kind"] != "fire":
-            continue
-        for phase, heard in (("origin", "launch"), ("impact", "impact")):
-            if t["detections"][heard] >= 5:
-                points.append(agreement.frame.forward(*t[phase]))
-    pts = np.array([[float(x), float(y)] for x, y in points])
+    truth = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (scenario / "truth.jsonl").read_text().splitlines()
+    }
+    sounds = [json.loads(line) for line in (scenario / "sounds.jsonl").read_text().splitlines()]
+    heard = []
+    for s in sounds:
+        t = truth[s["event"]]
+        for phase in ("launch", "impact"):
+            if t["detections"][phase] >= 5:  # the event's first round: a proxy for its rounds
+                heard.append(agreement.frame.forward(*s[phase]))
+    pts = np.array([[float(x), float(y)] for x, y in heard])
     found = np.column_stack([ev.fit.x, ev.fit.y])
     d = np.hypot(pts[:, None, 0] - found[None, :, 0], pts[:, None, 1] - found[None, :, 1]).min(
         axis=1
     )
-    assert (d < 200).mean() >= 0.95  # recall of emissions heard by >= 5 sensors
+    assert (d < 200).mean() >= 0.9  # recall of sounds whose firing five or more sensors heard
     assert np.median(d[d < 200]) < 20.0
-    assert ev.stats["events"] <= 1.1 * len(pts) + 20
+    every = np.array(
+        [
+            [float(v) for v in agreement.frame.forward(*s[p])]
+            for s in sounds
+            for p in ("launch", "impact")
+        ]
+    )
+    off = np.hypot(
+        found[:, None, 0] - every[None, :, 0], found[:, None, 1] - every[None, :, 1]
+    ).min(axis=1)
+    assert (off > 1_000).mean() <= 0.1  # events more than a kilometre from any sound
 
 
 def test_input_order_does_not_change_association(

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from truceline.localize.bearings import bearing_residual_deg, range_bearing_fix, stansfield_fix
-from truceline.localize.pairing import pair_events
 
 
 def test_stansfield_three_observers() -> None:
@@ -46,28 +45,3 @@ def test_bearing_residual_wraps() -> None:
     assert bearing_residual_deg(0.0, 0.0, 350.0, np.array([1.0]), np.array([100.0]))[
         0
     ] == pytest.approx(10.57, abs=0.01)
-
-
-def test_pairing_prefers_the_consistent_time_of_flight() -> None:
-    # one launch, two impacts 16 km away: only the second arrives after a 155 mm-like flight
-    pairs = pair_events(
-        np.array([0.0]),
-        np.array([0.0]),
-        np.array([0.0]),
-        np.array([0.0, 0.0]),
-        np.array([-16_000.0, -16_050.0]),
-        np.array([20.0, 50.0]),
-    )
-    assert pairs.impact.tolist() == [1] and pairs.weapon.tolist() == ["artillery_ge100"]
-
-
-def test_no_pair_when_nothing_fits() -> None:
-    pairs = pair_events(
-        np.array([0.0]),
-        np.array([0.0]),
-        np.array([0.0]),
-        np.array([0.0]),
-        np.array([-3_000.0]),
-        np.array([100.0]),
-    )
-    assert pairs.launch.size == 0

@@ -23,7 +23,7 @@ from ._app import (
     progress,
 )
 
-__all__ = ["analyze", "evaluate", "frontline", "ingest", "read_files", "simulate"]
+__all__ = ["analyze", "calibrate", "evaluate", "frontline", "ingest", "read_files", "simulate"]
 
 
 @app.command()
@@ -57,6 +57,14 @@ def simulate(
             "Repeatable."
         ),
     ] = None,
+    world: Annotated[
+        str,
+        typer.Option(
+            help="The world's physics: a preset (matched: the analysis' own assumptions; "
+            "field: speeds, charges, salvos, wind, clocks and positions that differ from them) "
+            "or a world YAML file."
+        ),
+    ] = "matched",
 ) -> None:
     """Simulate a front: agreement.yaml, control.geojson, observations.jsonl, truth.jsonl,
     and the ground truth of escalations and of sensor outages."""
@@ -81,6 +89,7 @@ def simulate(
             allegation_rate=allegation_rate,
             uav_sightings=uav_sightings,
             escalations=escalations,
+            world=world,
         )
     )
     kinds = ", ".join(f"{k} {v}" for k, v in res.by_type.items())
@@ -145,6 +154,10 @@ def analyze(
     ] = 0.95,
     log_key: LogKeyOption = None,
     database_url: DatabaseUrlOption = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="A calibration of the weapon classes (truceline calibrate writes one)."),
+    ] = None,
 ) -> None:
     """Localise, fuse, attribute and judge; write incidents.geojson and summary.json.
 
@@ -157,7 +170,9 @@ def analyze(
     def run() -> tuple[Any, int | None]:
         if not files and db is None:
             raise UsageError("--db", "give observation files, --db (or --database-url), or both")
-        return _analyze(agreement, out_dir, files, db, database_url, log_key, threshold)
+        return _analyze(
+            agreement, out_dir, files, db, database_url, log_key, threshold, calibration
+        )
 
     outputs, run_id = guard(run)
     inc = outputs.summary["incidents"]
@@ -179,23 +194,52 @@ def _analyze(
     database_url: str | None,
     log_key: Path | None,
     threshold: float,
+    calibration: Path | None,
 ) -> tuple[Any, int | None]:
     from ..agreement import agreement_files, load_agreement
     from ..analysis import analyze as run_analysis
     from ..analysis import write_outputs
+    from ..calibration import load_calibration
     from ..store.runs import analyze_logged
 
     ag = load_agreement(agreement)
+    model = load_calibration(calibration) if calibration is not None else None
     batch = read_files(list(files)) if files else None
     if db is None:
         observations = batch.observations if batch is not None else []
         with progress("locating acoustic events", len(observations)) as tick:
-            result = run_analysis(observations, ag, threshold=threshold, progress=tick)
+            result = run_analysis(observations, ag, threshold=threshold, progress=tick, model=model)
         return write_outputs(result, ag, out_dir), None
     with open_store(db, database_url, log_key) as store, progress("analysing", None) as tick:
         return analyze_logged(
-            store, ag, agreement_files(agreement), out_dir, batch, threshold, progress=tick
+            store, ag, agreement_files(agreement), out_dir, batch, threshold, tick, model
         )
+
+
+@app.command()
+def calibrate(
+    incidents: Annotated[
+        list[Path], typer.Argument(help="incidents.geojson of analysed days (one or more).")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="The calibration file to write (YAML).")],
+) -> None:
+    """Learn each weapon class's ground speeds, salvo sizes and share from paired firings
+    (and the launchers and weapons seen independently); write a calibration file for
+    `truceline analyze --calibration`."""
+    from ..calibration import calibrate as learn
+    from ..calibration import write_calibration
+    from ..incidents import read_incidents
+
+    def run() -> dict[str, Any]:
+        features = [f for path in incidents for f in read_incidents(path)]
+        cal = learn(features)
+        write_calibration(cal, out_file)
+        return cal
+
+    cal = guard(run)
+    shares = ", ".join(f"{c} {p:.2f}" for c, p in cal["prior"].items() if p >= 0.01)
+    out.print(f"learned from {cal['firings']} paired firings; shares: {shares}")
+    out.print(f"wrote {out_file}")
 
 
 @app.command()

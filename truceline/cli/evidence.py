@@ -249,7 +249,8 @@ def key_policy(
 ) -> None:
     """Set whether unsigned observations of a type are refused (logged)."""
 
-    types = ("patrol", "acoustic", "thermal", "uav", "allegation")
+    from ..vocabulary import OBSERVATION_TYPES as types
+
     if obs_type not in types:
         err.print(f"error: --type must be one of {', '.join(types)}")
         raise typer.Exit(2)

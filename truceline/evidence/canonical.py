@@ -40,7 +40,7 @@ def _jcs(v: Any) -> str:
             raise ValueError(f"integer {v} is outside the exact range of JSON numbers")
         return str(v)
     if isinstance(v, float):
-        return _number(v)
+        return _number(float(v))  # (a numpy float reprs as np.float64(...))
     if isinstance(v, list | tuple):
         return "[" + ",".join(_jcs(x) for x in v) + "]"
     if isinstance(v, dict):

@@ -27,6 +27,7 @@ from ..agreement import Agreement
 from ..incidents import Fused
 from ..localize.association import AcousticEvents
 from ..observations import Allegation, Observation, Patrol, Thermal, Uav
+from ..weapons import DEFAULT_MODEL, WeaponModel
 from .acoustic import acoustic_drafts, acoustic_strength
 from .allegation import fuse_allegations
 from .draft import freeze
@@ -50,6 +51,7 @@ def fuse(
     ag: Agreement,
     params: FusionParams | None = None,
     progress: Callable[[int], None] | None = None,
+    model: WeaponModel = DEFAULT_MODEL,
 ) -> FusionResult:
     """Fuse a batch of observations (any order) into incidents, in (time_start, id) order
     (no attribution or violations yet: see :func:`truceline.analysis.analyze`)."""
@@ -63,13 +65,13 @@ def fuse(
     def of_type(model: type) -> list[Observation]:
         return [o for o in obs if isinstance(o.model, model)]
 
-    drafts, acoustic = acoustic_drafts(obs, ag, prm, progress)
+    drafts, acoustic = acoustic_drafts(obs, ag, prm, progress, model)
     stats: dict[str, Any] = {"acoustic": acoustic.stats if acoustic else {}}
     new, stats["patrol"] = fuse_patrols(of_type(Patrol), drafts, prm, xy)
     drafts += new
     new, stats["thermal"] = fuse_thermal(of_type(Thermal), drafts, prm, xy)
     drafts += new
-    new, stats["uav"] = uav_drafts(of_type(Uav), ag, prm, xy)
+    new, stats["uav"] = uav_drafts(of_type(Uav), drafts, ag, prm, xy)
     drafts += new
     new, stats["allegation"] = fuse_allegations(of_type(Allegation), drafts, prm, xy)
     drafts += new

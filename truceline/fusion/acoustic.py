@@ -1,23 +1,39 @@
 """Acoustic picks into fire incidents: associated and located events
-(:mod:`truceline.localize.association`), launches paired with impacts
-(:mod:`truceline.localize.pairing`); each located event or pair seeds a draft."""
+(:mod:`truceline.localize.association`), grouped into salvos
+(:mod:`truceline.localize.salvos`), launch salvos paired with impact salvos
+(:mod:`truceline.localize.pairing`); each firing event seeds a draft."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..agreement import Agreement
-from ..incidents import Point
-from ..localize.association import AcousticEvents, associate, picks_from
-from ..localize.pairing import pair_events
+from ..incidents import FiringEvidence, Point
+from ..localize.association import AcousticEvents, Picks, associate, picks_from
+from ..localize.pairing import Pairs, Salvos, pair_salvos
+from ..localize.salvos import (
+    IMPACT_GAP_S,
+    IMPACT_RADIUS_M,
+    LAUNCH_GAP_S,
+    LAUNCH_RADIUS_M,
+    groups_of,
+    ripple_positions,
+)
 from ..observations import Observation
+from ..weapons import DEFAULT_MODEL, WeaponModel
 from .draft import Draft
 from .gating import point
 from .params import FusionParams
 
 __all__ = ["acoustic_drafts", "acoustic_strength"]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
 
 
 def acoustic_strength(n_picks: int) -> float:
@@ -40,55 +56,148 @@ def acoustic_drafts(
     ag: Agreement,
     prm: FusionParams,
     progress: Callable[[int], None] | None,
+    model: WeaponModel = DEFAULT_MODEL,
 ) -> tuple[list[Draft], AcousticEvents | None]:
-    """A draft per launch-impact pair, and per event left unpaired."""
+    """A draft per firing event the network heard: the salvos of launches and of impacts
+    (:mod:`truceline.localize.salvos`), paired jointly (:mod:`truceline.localize.pairing`);
+    a launch salvo or an impact salvo left unpaired is a draft of its own."""
     picks = picks_from(obs, ag.frame, prm.default_temperature_c)
     if len(picks) == 0:
         return [], None
-    ev = associate(picks, min_picks=prm.min_picks, progress=progress)
+    ev = associate(
+        picks,
+        min_picks=prm.min_picks,
+        progress=progress,
+        wind_sigma_ms=prm.wind_sigma_ms,
+        met_wind_sigma_ms=prm.met_wind_sigma_ms,
+    )
     if len(ev) == 0:
         return [], ev
     fit = ev.fit
     good = ~fit.ill_conditioned
-    t_us = picks.t_ref_us + np.round(fit.t0 * 1e6).astype(np.int64)
-    launch = np.flatnonzero(good & (ev.cls == 0))
-    impact = np.flatnonzero(good & (ev.cls != 0))
-    lx, ly = fit.x[launch], fit.y[launch]
-    ix, iy = fit.x[impact], fit.y[impact]
-    own_l = ag.owner_index(lx, ly)
-    own_i = ag.owner_index(ix, iy)
+    at_launch = np.flatnonzero(good & (ev.cls == 0))
+    gx, gy = ripple_positions(
+        picks.x, picks.y, picks.t, picks.c, ev.picks, fit.x, fit.y, fit.t0, fit.n_picks, at_launch
+    )
+    launch = _salvos(fit, at_launch, LAUNCH_RADIUS_M, LAUNCH_GAP_S, (gx, gy))
+    impact = _salvos(fit, np.flatnonzero(good & (ev.cls != 0)), IMPACT_RADIUS_M, IMPACT_GAP_S)
+    own_l = ag.owner_index(fit.x[launch.first], fit.y[launch.first])
+    own_i = ag.owner_index(fit.x[impact.first], fit.y[impact.first])
     same = (own_l[:, None] == own_i[None, :]) & (own_l[:, None] >= 0)
-    pairs = pair_events(lx, ly, fit.t0[launch], ix, iy, fit.t0[impact], same_side=same)
+    pairs = pair_salvos(launch.salvos(fit), impact.salvos(fit), model, same_side=same)
+    return _Builder(picks, ev).drafts(launch, impact, pairs), ev
 
-    def at(e: int) -> Point:
-        return point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e])
 
-    def support(d: Draft, e: int) -> Draft:
-        refs = [str(picks.ref[k]) for k in ev.picks[e]]
-        d.add_many("acoustic", refs, acoustic_strength(int(fit.n_picks[e])))
+@dataclass(frozen=True)
+class _Builder:
+    """Drafts from salvos: where, when, what was heard, and the picks that support them."""
+
+    picks: Picks
+    ev: AcousticEvents
+
+    def at(self, e: int) -> Point:
+        fit = self.ev.fit
+        t_us = self.picks.t_ref_us + round(float(fit.t0[e]) * 1e6)
+        return point(fit.x[e], fit.y[e], fit.cov[e], t_us, fit.crlb[e])
+
+    def support(self, d: Draft, events: IntArray) -> Draft:
+        for e in events:
+            refs = [str(self.picks.ref[k]) for k in self.ev.picks[e]]
+            d.add_many("acoustic", refs, acoustic_strength(int(self.ev.fit.n_picks[e])))
         return d
 
-    out: list[Draft] = []
-    for a, b, w in zip(pairs.launch, pairs.impact, pairs.weapon, strict=True):
-        e, f = int(launch[a]), int(impact[b])
-        d = Draft(
-            "fire",
-            int(t_us[e]),
-            int(t_us[f]),
-            origin=at(e),
-            impact=at(f),
-            weapon=str(w),
-            weapon_basis="range and time of flight of the launch-impact pair",
-        )
-        out.append(support(support(d, e), f))
-    # events left unpaired: a launch with no impact heard, an impact with no launch heard
-    for events, paired, is_launch in ((launch, pairs.launch, True), (impact, pairs.impact, False)):
-        for k in np.setdiff1d(np.arange(events.size), paired):
-            e = int(events[k])
-            d = Draft("fire", int(t_us[e]), int(t_us[e]))
-            if is_launch:
-                d.origin = at(e)
-            else:
-                d.impact = at(e)
-            out.append(support(d, e))
-    return out, ev
+    def drafts(self, launch: _Groups, impact: _Groups, pairs: Pairs) -> list[Draft]:
+        """A draft per pair, then per salvo of launches or of impacts left unpaired."""
+        fit, ref = self.ev.fit, self.picks.t_ref_us
+        out: list[Draft] = []
+        for j, (a, b) in enumerate(zip(pairs.launch, pairs.impact, strict=True)):
+            e, f = int(launch.first[a]), int(impact.first[b])
+            d = Draft(
+                "fire", launch.time_us(a, ref), impact.time_us(b, ref), self.at(e), self.at(f)
+            )
+            d.firing = FiringEvidence(
+                launches=int(launch.size[a]),
+                impacts=int(impact.size[b]),
+                range_m=round(float(np.hypot(fit.x[f] - fit.x[e], fit.y[f] - fit.y[e])), 1),
+                tof_s=round(float(impact.start[b] - launch.start[a]), 3),
+                pairing_probability=round(float(pairs.probability[j]), 4),
+                alternatives=int(pairs.alternatives[j]),
+                likelihood=tuple(float(v) for v in pairs.likelihood[j]),
+                launch_level_db=_level(self.ev, launch.members(a)),
+                impact_level_db=_level(self.ev, impact.members(b)),
+            )
+            out.append(self.support(self.support(d, launch.members(a)), impact.members(b)))
+        for group, paired, is_launch in (
+            (launch, pairs.launch, True),
+            (impact, pairs.impact, False),
+        ):
+            for k in np.setdiff1d(np.arange(len(group)), paired):
+                e, n, t0 = int(group.first[k]), int(group.size[k]), group.time_us(k, ref)
+                d = Draft("fire", t0, t0)
+                level = _level(self.ev, group.members(k))
+                if is_launch:
+                    d.origin, d.firing = (
+                        self.at(e),
+                        FiringEvidence(launches=n, launch_level_db=level),
+                    )
+                else:
+                    d.impact, d.firing = (
+                        self.at(e),
+                        FiringEvidence(impacts=n, impact_level_db=level),
+                    )
+                out.append(self.support(d, group.members(k)))
+        return out
+
+
+def _level(ev: AcousticEvents, members: IntArray) -> float | None:
+    """A salvo's source level: the median of its rounds' (those that reported one)."""
+    if ev.level_db is None:
+        return None
+    levels = ev.level_db[members]
+    levels = levels[np.isfinite(levels)]
+    return round(float(np.median(levels)), 2) if levels.size else None
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """Located events grouped into salvos: each salvo's first event and size, and members."""
+
+    events: IntArray  # the events grouped (indices into the fit)
+    label: IntArray  # their salvo
+    first: IntArray  # each salvo's best-located event: where it was fired from (or landed)
+    start: FloatArray  # each salvo's earliest time (s)
+    size: IntArray
+
+    def __len__(self) -> int:
+        return int(self.first.size)
+
+    def members(self, k: int) -> IntArray:
+        return np.asarray(self.events[self.label == k], dtype=np.int64)
+
+    def time_us(self, k: int, t_ref_us: int) -> int:
+        return int(t_ref_us + round(self.start[k] * 1e6))
+
+    def salvos(self, fit: Any) -> Salvos:
+        return Salvos(fit.x[self.first], fit.y[self.first], self.start, self.size)
+
+
+def _salvos(
+    fit: Any,
+    events: IntArray,
+    radius_m: float,
+    gap_s: float,
+    where: tuple[FloatArray, FloatArray] | None = None,
+) -> _Groups:
+    """The events grouped into salvos (by ``where`` they were, if given, else by their fit)."""
+    sd = np.sqrt(np.trace(fit.cov[events], axis1=1, axis2=2)) if events.size else np.zeros(0)
+    gx, gy = where if where is not None else (fit.x[events], fit.y[events])
+    label = groups_of(gx, gy, fit.t0[events], sd, radius_m=radius_m, gap_s=gap_s)
+    n = int(label.max()) + 1 if label.size else 0
+    first = np.zeros(n, np.int64)
+    start = np.zeros(n)
+    for k in range(n):
+        mine = events[label == k]
+        # the salvo's position: its best-located round (most sensors, then smallest error)
+        first[k] = mine[np.lexsort((mine, sd[label == k], -fit.n_picks[mine]))[0]]
+        start[k] = float(fit.t0[mine].min())
+    return _Groups(events, label, first, start, np.bincount(label, minlength=n).astype(np.int64))

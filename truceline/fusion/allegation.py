@@ -51,4 +51,7 @@ def fuse_allegations(
             new.append(d)
         d.add("allegation", o.ref, prm.strength_allegation)
         d.alleged_by.append(m.party)
+        d.allegation_parties[o.ref] = (m.party, m.accused)
+        if m.object and m.object != "unknown":
+            d.reports.append(("allegation", m.object))
     return new, {"allegations": len(allegations), "corroborated": matched}

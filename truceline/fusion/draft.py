@@ -4,8 +4,9 @@
 family adds its observations to drafts, then :func:`freeze` turns every draft into a
 :class:`~truceline.incidents.Fused` (confidence, status and id computed once).
 
-``confidence`` is a noisy-OR over independent source types: each type contributes the
-probability that it alone would not report something that did not happen. Within a type,
+``confidence`` is a noisy-OR over independent source types (allegations excepted: see
+:func:`freeze`): each type contributes the probability that it alone would not report
+something that did not happen. Within a type,
 repeated observations combine the same way but up to a ceiling for the types whose
 repetitions are not independent evidence of *weapon* fire: a fire seen on four overpasses
 is still a fire of unknown cause (``cap_thermal``), and one party's many allegations are
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..incidents import Fused, Point, incident_id
+from ..incidents import FiringEvidence, Fused, Point, incident_id
 from .params import FusionParams
 
 __all__ = ["Draft", "freeze"]
@@ -40,6 +41,9 @@ class Draft:
     strength: dict[str, float] = field(default_factory=dict)  # type -> P(real) by that type
     marking: str | None = None
     alleged_by: list[str] = field(default_factory=list)
+    firing: FiringEvidence | None = None
+    reports: list[tuple[str, str]] = field(default_factory=list)  # (type, class) assessments
+    allegation_parties: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def add(self, kind: str, ref: str, strength: float) -> None:
         """One more independent observation of ``kind``, itself ``strength`` likely real."""
@@ -53,14 +57,20 @@ class Draft:
 
 
 def freeze(d: Draft, prm: FusionParams) -> Fused:
-    """The fused incident of a draft: sorted support, confidence, status, kind, id."""
+    """The fused incident of a draft: sorted support, confidence, status, id.
+
+    An allegation never raises an incident's confidence or makes it corroborated: one
+    interested party's word is not evidence that something happened as the sensors say (a
+    party can aim an allegation at any public fire). Alone, an allegation is an incident of
+    its own with the allegation's small strength."""
     support = {kind: tuple(sorted(refs)) for kind, refs in d.support.items()}
     caps = {"thermal": prm.cap_thermal, "allegation": prm.cap_allegation}
-    p_false = np.prod([1.0 - min(p, caps.get(kind, 1.0)) for kind, p in d.strength.items()])
-    kind = "air" if d.weapon in ("drone", "aircraft") and d.kind == "fire" else d.kind
+    evidence = {k: p for k, p in d.strength.items() if k != "allegation"} or d.strength
+    p_false = np.prod([1.0 - min(p, caps.get(kind, 1.0)) for kind, p in evidence.items()])
+    independent = [k for k in support if k != "allegation"]
     refs = sorted(r for refs in support.values() for r in refs)
     return Fused(
-        kind=kind,
+        kind=d.kind,
         time_start_us=d.time_start_us,
         time_end_us=d.time_end_us,
         origin=d.origin,
@@ -71,6 +81,9 @@ def freeze(d: Draft, prm: FusionParams) -> Fused:
         marking=d.marking,
         alleged_by=tuple(d.alleged_by),
         confidence=float(1.0 - p_false),
-        status="corroborated" if len(support) >= 2 else "automatic",
+        status="corroborated" if len(independent) >= 2 else "automatic",
         id=incident_id(refs),
+        firing=d.firing,
+        reports=tuple(d.reports),
+        allegation_parties=dict(sorted(d.allegation_parties.items())),
     )

@@ -21,12 +21,16 @@ class FusionParams:
     thermal_geoloc_sigma_m: float = 150.0
     min_picks: int = 4
     default_temperature_c: float = 10.0
+    wind_sigma_ms: float = 5.0  # the prior spread of a wind no met station reported
+    met_wind_sigma_ms: float = 1.5  # how far the wind may differ from a met report
     strength_patrol: float = 0.6
     strength_thermal: float = 0.3
     strength_uav: float = 0.9
     strength_allegation: float = 0.1
     cap_thermal: float = 0.45
     cap_allegation: float = 0.3
+    weapon_threshold: float = 0.9  # a class is named when its probability reaches this
+    violation_threshold: float = 0.9  # a clause is breached when its probability reaches this
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -142,10 +142,11 @@ def _group_fix(members: list[_Left], models: list[Patrol], t0: int) -> Point | N
 
 
 def patrol_weapon(d: Draft, m: Patrol) -> None:
-    """A patrol's assessment names the weapon when nothing else has: its ``weapon`` field, or
-    its ``event`` when that is a drone or an aircraft (seen or heard, it is a strike from
-    the air, whatever the acoustic sensors made of the explosion)."""
-    if m.event in ("drone", "aircraft") and d.weapon not in ("drone", "aircraft"):
-        d.weapon, d.weapon_basis = m.event, f"{m.event} seen or heard by a monitoring patrol"
-    elif d.weapon == "unknown" and m.weapon:
-        d.weapon, d.weapon_basis = m.weapon, "assessed by a monitoring patrol"
+    """A patrol's assessment is evidence of the weapon class (weighed with everything else by
+    :func:`truceline.weapon_class.classify`): its ``weapon`` field, and its ``event`` when
+    that is a drone or an aircraft (seen or heard, a strike from the air, whatever the
+    acoustic sensors made of the explosion)."""
+    if m.event in ("drone", "aircraft"):
+        d.reports.append(("patrol_event", m.event))
+    if m.weapon and m.weapon != "unknown":
+        d.reports.append(("patrol", m.weapon))

@@ -10,8 +10,9 @@ import numpy as np
 
 from ..agreement import Agreement
 from ..observations import Observation, Uav
+from ..weapons import FIRING_CLASSES
 from .draft import Draft
-from .gating import Located, group_point, groups
+from .gating import Candidates, Located, group_point, groups
 from .params import FusionParams
 
 __all__ = ["uav_drafts"]
@@ -24,33 +25,51 @@ def _same_object(a: Observation, b: Observation) -> bool:
     return not (isinstance(ma, Uav) and isinstance(mb, Uav) and ma.object != mb.object)
 
 
+LAUNCHER_WINDOW_S = 1_800.0  # a launcher seen this long before or after a firing from there
+
+
 def uav_drafts(
     sightings: list[Observation],
+    drafts: list[Draft],
     ag: Agreement,
     prm: FusionParams,
     xy: Callable[[list[float]], tuple[float, float]],
 ) -> tuple[list[Draft], dict[str, int]]:
-    """Presence (or crossing) drafts from UAV sightings."""
+    """A sighting of a weapon that fires, at the firing position of an incident and near its
+    time, is that incident's launcher: it joins it (and says what class it is). The other
+    sightings become presence (or crossing) drafts."""
     items: list[Located] = []
+    pts = Candidates.of(drafts, ("origin",))
+    launchers = 0
     for o in sightings:
-        assert isinstance(o.model, Uav)
-        x, y = xy(o.model.position)
-        var = o.model.position_sigma_m**2
-        items.append((o, x, y, np.diag([var, var])))
+        m = o.model
+        assert isinstance(m, Uav)
+        x, y = xy(m.position)
+        var = m.position_sigma_m**2
+        cov = np.diag([var, var])
+        if m.object in FIRING_CLASSES:
+            slack = int(LAUNCHER_WINDOW_S * S)
+            best = pts.best(x, y, cov, (m.time - slack, m.time + slack), prm.gate_chi2)
+            if best >= 0 and drafts[best].kind == "fire":
+                drafts[best].add("uav", o.ref, prm.strength_uav)
+                drafts[best].reports.append(("uav", m.object))
+                launchers += 1
+                continue
+        items.append((o, x, y, cov))
     out = []
     for members in groups(items, prm.gate_chi2, int(prm.uav_window_h * 3600 * S), _same_object):
         t0, t1, p = group_point(members)
         d = Draft("presence", t0, t1, origin=p)
-        for m in members:
-            d.add("uav", m[0].ref, prm.strength_uav)
-            model = m[0].model
+        for member in members:
+            d.add("uav", member[0].ref, prm.strength_uav)
+            model = member[0].model
             assert isinstance(model, Uav)
-            d.weapon, d.weapon_basis = model.object, "identified from the air (UAV)"
+            d.reports.append(("uav", model.object))
             if model.side:
                 d.marking = model.side
         out.append(d)
     _mark_crossings(out, ag)
-    return out, {"sightings": len(items)}
+    return out, {"sightings": len(sightings), "launchers": launchers}
 
 
 def _mark_crossings(drafts: list[Draft], ag: Agreement) -> None:

@@ -46,6 +46,7 @@ from .hypotheses import Params as _Params
 from .hypotheses import event_at
 from .picks import CLASS_CODES, Picks, picks_from
 from .tdoa import TdoaFit, locate
+from .wind import WindWindows, window_winds
 
 __all__ = ["CLASS_CODES", "AcousticEvents", "Picks", "associate", "picks_from"]
 
@@ -63,6 +64,8 @@ class AcousticEvents:
     unassociated: IntArray
     rejected: IntArray  # picks dropped by the chi-square test
     stats: dict[str, int] = field(default_factory=dict)
+    winds: WindWindows | None = None  # the wind of each window, where it was estimated
+    level_db: FloatArray | None = None  # each event's source level: SNR + spreading loss
 
     def __len__(self) -> int:
         return len(self.picks)
@@ -95,6 +98,8 @@ def associate(
     workers: int = 1,
     chunk_s: float = 1_800.0,
     progress: Callable[[int], None] | None = None,
+    wind_sigma_ms: float | None = None,
+    met_wind_sigma_ms: float = 1.5,
 ) -> AcousticEvents:
     """Group picks into events and locate every event (batched).
 
@@ -103,9 +108,21 @@ def associate(
     the distance of the event's fourth-nearest pick that must have heard it (a handful of
     scattered coincident picks among many silent sensors is not an event). Events heard by
     at least ``strong_picks`` sensors are found in a first sweep, weaker ones in a second.
+
+    With ``wind_sigma_ms``, every event is located with the wind as a nuisance: a prior of
+    that spread around zero, or of ``met_wind_sigma_ms`` around what met stations reported
+    at its sensors (:mod:`truceline.localize.wind`).
     """
     prm = _Params(
-        min_picks, max_range_m, model_sigma_s, neighbours, 0.3, min_pick_fraction, strong_picks
+        min_picks,
+        max_range_m,
+        model_sigma_s,
+        neighbours,
+        0.3,
+        min_pick_fraction,
+        strong_picks,
+        wind_sigma_ms,
+        met_wind_sigma_ms,
     )
     n = len(p)
     if n == 0:
@@ -202,12 +219,27 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
             np.zeros(0, np.int64),
             {"picks": n, "events": 0, "associated": 0, "unassociated": n},
         )
+    events = _without_leftovers(p, events)
+    groups = [e[0] for e in events]
     x0 = np.array([e[1] for e in events])
     y0 = np.array([e[2] for e in events])
     fit, idx = _locate_groups(p, groups, x0, y0, prm)
     groups, merged = _merge_duplicates(p, [idx[i][fit.mask[i]] for i in range(len(groups))], fit)
     if merged:
         fit, idx = _locate_groups(p, groups, fit.x[np.array(merged)], fit.y[np.array(merged)], prm)
+    winds = None
+    if fit.wind is not None and fit.wind_cov is not None:
+        # the events of a window of time and space crossed one wind: together they tell it
+        # far better than each alone; every event is solved again with that prior
+        mask = np.zeros(idx.shape, bool)
+        for i, g in enumerate(groups):
+            mask[i, : len(g)] = True
+        mean0, sigma0 = _wind_prior(p, idx, mask, prm)
+        assert mean0 is not None and sigma0 is not None
+        mean, sigma, winds = window_winds(
+            fit.t0, fit.x, fit.y, fit.wind, fit.wind_cov, mean0, sigma0
+        )
+        fit, idx = _locate_groups(p, groups, fit.x, fit.y, prm, wind=(mean, sigma))
     picks = [idx[i][fit.mask[i]] for i in range(len(groups))]
     rejected = idx[fit.rejected]
     used = np.zeros(n, bool)
@@ -223,11 +255,33 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
         "merged_duplicates": len(events) - len(groups),
         "ill_conditioned": int(fit.ill_conditioned.sum()),
     }
-    return AcousticEvents(fit, picks, cls, np.flatnonzero(~used), rejected, stats)
+    level = _levels(p, picks, fit)
+    return AcousticEvents(fit, picks, cls, np.flatnonzero(~used), rejected, stats, winds, level)
+
+
+def _levels(p: Picks, groups: list[IntArray], fit: TdoaFit) -> FloatArray | None:
+    """How loud each event was at its source (dB over the sensors' noise at 1 m): the median
+    over its picks of the SNR the sensor reported plus the loss of spherical spreading to it
+    (20·log10 of the distance); NaN where no pick reported an SNR."""
+    if p.snr is None:
+        return None
+    out = np.full(len(groups), np.nan)
+    for i, g in enumerate(groups):
+        snr = p.snr[g]
+        ok = np.isfinite(snr)
+        if ok.any():
+            d = np.maximum(np.hypot(p.x[g] - fit.x[i], p.y[g] - fit.y[i]), 50.0)
+            out[i] = float(np.median(snr[ok] + 20.0 * np.log10(d[ok])))
+    return out
 
 
 def _locate_groups(
-    p: Picks, groups: list[IntArray], x0: FloatArray, y0: FloatArray, prm: _Params
+    p: Picks,
+    groups: list[IntArray],
+    x0: FloatArray,
+    y0: FloatArray,
+    prm: _Params,
+    wind: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[TdoaFit, IntArray]:
     k = max(len(g) for g in groups)
     idx = np.zeros((len(groups), k), dtype=np.int64)
@@ -236,30 +290,58 @@ def _locate_groups(
         idx[i, : len(g)] = g
         mask[i, : len(g)] = True
     sig = np.sqrt(p.sigma[idx] ** 2 + prm.model_sigma_s**2)
+    wind_mean, wind_sigma = wind if wind is not None else _wind_prior(p, idx, mask, prm)
+    # The sound crosses the air between the source and each sensor, not the air at the
+    # sensor: one speed per event, from the median of the temperatures its sensors
+    # reported (robust to a thermometer that is off, or a sensor in a warm hollow).
+    c_event = np.nanmedian(np.where(mask, p.c[idx], np.nan), axis=1)
     fit = locate(
         p.x[idx],
         p.y[idx],
         p.z[idx],
         p.t[idx],
         sig,
-        p.c[idx],
+        np.broadcast_to(c_event[:, None], idx.shape).copy(),
         mask,
         x0,
         y0,
         min_picks=prm.min_picks,
         sigma_pick=p.sigma[idx],
+        wind_mean=wind_mean,
+        wind_sigma=wind_sigma,
     )
     return fit, idx
+
+
+def _wind_prior(
+    p: Picks, idx: IntArray, mask: NDArray[np.bool_], prm: _Params
+) -> tuple[FloatArray | None, FloatArray | None]:
+    """Each event's prior on the wind: the mean of what met stations reported at its picks
+    (where any did), else zero with the spread of an unknown wind; None in still air."""
+    if prm.wind_sigma_ms is None:
+        return None, None
+    e = idx.shape[0]
+    mean = np.zeros((e, 2))
+    sigma = np.full(e, float(prm.wind_sigma_ms))
+    if p.wind is not None:
+        w = np.where(mask[..., None], p.wind[idx], np.nan)
+        known = np.isfinite(w[..., 0]).any(axis=1)
+        with np.errstate(invalid="ignore"):
+            mean[known] = np.nanmean(w[known], axis=1)
+        sigma[known] = prm.met_wind_sigma_ms
+    return mean, sigma
 
 
 def _merge_duplicates(
     p: Picks, groups: list[IntArray], fit: TdoaFit
 ) -> tuple[list[IntArray], list[int]]:
     """Join events that are one bang found twice (same place within their uncertainty, same
-    emission time within a second): each keeps, per sensor, its earlier-found pick. Returns
+    emission time within a second, heard by different sensors): each keeps, per sensor, its
+    earlier-found pick. Returns
     the groups and, per group, the index of the event whose position starts it."""
     n = len(groups)
     sd = np.sqrt(np.nan_to_num(np.trace(fit.cov, axis1=1, axis2=2), nan=1e6))
+    sensors = [set(p.sensor[g].tolist()) for g in groups]
     order = np.argsort(fit.t0, kind="stable")
     parent = list(range(n))
 
@@ -275,7 +357,9 @@ def _merge_duplicates(
             if fit.t0[j] - fit.t0[i] > 1.0:
                 break
             gate = max(500.0, 4.0 * float(np.hypot(sd[i], sd[j])))
-            if np.hypot(fit.x[i] - fit.x[j], fit.y[i] - fit.y[j]) <= gate:
+            if np.hypot(fit.x[i] - fit.x[j], fit.y[i] - fit.y[j]) <= gate and _split(
+                sensors[i], sensors[j]
+            ):
                 ri, rj = root(int(i)), root(int(j))
                 if ri != rj:
                     parent[max(ri, rj)] = min(ri, rj)
@@ -292,6 +376,55 @@ def _merge_duplicates(
         out.append(np.sort(picks[np.sort(first)]))
         starts.append(head)
     return out, starts
+
+
+STRONG = 8  # an event heard by this many sensors is taken as real
+LEFTOVER_S = (-0.35, 0.6)  # a sensor's pick this far from a real event's arrival there is its
+
+
+def _without_leftovers(p: Picks, events: list[Event]) -> list[Event]:
+    """Events made of what real events left over: a pick picked late on a later phase, a
+    sensor whose clock is off, by a few tenths of a second — four or five such picks at
+    different sensors always fit *some* source. A weak event (fewer than ``STRONG`` sensors)
+    most of whose picks (three in four) lie within ``LEFTOVER_S`` of a strong event's
+    predicted arrival at the same sensor, within a minute of it, is not an event: its picks
+    stay unassociated."""
+    strong = [(g, x, y) for g, x, y in events if g.size >= STRONG]
+    if not strong:
+        return events
+    t0 = np.array([_emission(p, g, x, y) for g, x, y in strong])
+    order = np.argsort(t0, kind="stable")
+    t0 = t0[order]
+    strong = [strong[k] for k in order]
+    kept = []
+    for g, x, y in events:
+        if g.size >= STRONG:
+            kept.append((g, x, y))
+            continue
+        t_w = float(p.t[g].min())
+        lo, hi = np.searchsorted(t0, [t_w - 60.0, t_w + 1.0])
+        leftover = False
+        for (_, sx, sy), st0 in zip(strong[lo:hi], t0[lo:hi], strict=True):
+            arrival = st0 + np.hypot(p.x[g] - sx, p.y[g] - sy) / p.c[g]
+            r = p.t[g] - arrival
+            if np.mean((r >= LEFTOVER_S[0]) & (r <= LEFTOVER_S[1])) >= 0.75:
+                leftover = True
+                break
+        if not leftover:
+            kept.append((g, x, y))
+    return kept
+
+
+def _emission(p: Picks, g: IntArray, x: float, y: float) -> float:
+    """An event's emission time from its picks and its position (the median)."""
+    return float(np.median(p.t[g] - np.hypot(p.x[g] - x, p.y[g] - y) / p.c[g]))
+
+
+def _split(a: set[int], b: set[int]) -> bool:
+    """Two events are one bang found twice when their sensors barely overlap (each sensor
+    heard it once, and its picks went partly to each); two bangs heard by the same sensors
+    (a salvo's rounds a second apart) are two events."""
+    return len(a & b) <= 0.25 * min(len(a), len(b))
 
 
 def _majority(labels: NDArray[np.int8]) -> int:

@@ -31,6 +31,8 @@ class Params:
     loose_s: float
     min_pick_fraction: float
     strong_picks: int
+    wind_sigma_ms: float | None = None  # the prior spread of an unknown wind (None: still air)
+    met_wind_sigma_ms: float = 1.5  # how far the wind may differ from a met station's report
 
 
 def event_at(
@@ -54,7 +56,9 @@ def event_at(
     dx, dy = p.x[gc] - p.x[ga], p.y[gc] - p.y[ga]
     dist = np.hypot(dx, dy)
     dt = p.t[gc] - p.t[ga]
-    ok = (dist <= 2 * prm.max_range_m) & (dt <= dist / p.c[gc] + prm.loose_s)
+    # in a wind, sound downwind arrives early by up to distance · wind / c²
+    early = dist * _wind_allowance(prm) / p.c[gc] ** 2
+    ok = (dist <= 2 * prm.max_range_m) & (dt <= dist / p.c[gc] + prm.loose_s + early)
     ok &= p.sensor[gc] != p.sensor[ga]
     cand, dist = cand[ok], dist[ok]
     if np.unique(p.sensor[cand + lo]).size < prm.min_picks - 1:
@@ -90,6 +94,9 @@ def event_at(
             p.t[every] - t0 - _dist3(x - p.x[every], y - p.y[every], zs - p.z[every]) / p.c[every]
         )
         limit = 4.0 * np.sqrt(p.sigma[every] ** 2 + prm.model_sigma_s**2)
+        # a still-air fit misses an unknown wind's effect, which grows with the distance
+        d_every = np.hypot(x - p.x[every], y - p.y[every])
+        limit = limit + 0.6 * _wind_allowance(prm) * d_every / p.c[every] ** 2
         if not tight:
             limit = np.maximum(limit, 0.1)
         keep = (np.abs(resid) <= limit) & (
@@ -104,6 +111,11 @@ def event_at(
     if _pick_fraction(p, sensors, chosen + lo, x, y, prm.min_picks) < prm.min_pick_fraction:
         return None
     return np.sort(chosen), x, y
+
+
+def _wind_allowance(prm: Params) -> float:
+    """How strong a wind association allows for (m/s): the prior spread of an unknown one."""
+    return float(prm.wind_sigma_ms or 0.0)
 
 
 def _pick_fraction(p: Picks, sensors: cKDTree, g: IntArray, x: float, y: float, k: int) -> float:
@@ -133,6 +145,8 @@ def _near_members(
         cand[near_order[bounds[g] : min(bounds[g] + 3, bounds[g + 1])]] for g in range(n_groups)
     ]
 
+
+SCORE_S = 0.08  # the timing scale a hypothesis is ranked by (pick noise, model error, wind)
 
 #: the 27 ways to take one of (up to) three picks at each of three sensors
 _PICK = np.array(list(itertools.product(range(3), repeat=3)), dtype=np.int64).T
@@ -185,8 +199,14 @@ def _vote(
     zs: float,
     loose_s: float,
 ) -> tuple[tuple[float, float, float], int, FloatArray]:
-    """The hypothesis explaining the most sensors (one pick each): its source, its votes and
-    the residuals of every candidate under it."""
+    """The hypothesis that explains the sensors best (one pick each): its source, its votes
+    (sensors with a pick within ``loose_s``) and the residuals of every candidate under it.
+
+    Hypotheses are ranked by how *tightly* they explain the picks (a Gaussian kernel of
+    ``SCORE_S`` on each sensor's best residual, summed), not by how many picks fall inside
+    the loose window: in a ripple of rounds a fraction of a second apart every sensor has a
+    pick near almost any time, and only the true source explains them to within the timing
+    noise."""
     hx, hy, ht0 = hyp
     gc = cand + lo
     pred = (
@@ -198,8 +218,9 @@ def _vote(
     starts = np.flatnonzero(np.concatenate(([True], sensors[1:] != sensors[:-1])))
     fits = (res[:, order] < loose_s).astype(np.int8)
     votes = np.maximum.reduceat(fits, starts, axis=1).sum(axis=1)
-    spread = np.where(res < loose_s, res, 0.0).sum(axis=1)
-    best = int(np.lexsort((spread, -votes))[0])
+    kernel = np.exp(-0.5 * (res[:, order] / SCORE_S) ** 2)
+    score = np.maximum.reduceat(kernel, starts, axis=1).sum(axis=1)
+    best = int(np.lexsort((-votes, -np.round(score, 9)))[0])
     return (float(hx[best]), float(hy[best]), float(ht0[best])), int(votes[best]), res[best]
 
 

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from ..geo import LocalFrame
 from ..observations import Acoustic, Observation
+from .met import met_field
 from .tdoa import sound_speed
 
 __all__ = ["CLASS_CODES", "Picks", "picks_from"]
@@ -32,6 +33,10 @@ class Picks:
     c: FloatArray
     cls: NDArray[np.int8]
     t_ref_us: int
+    wind: FloatArray | None = None  # (N, 2) the wind a met station reported there, NaN if none
+    snr: FloatArray | None = (
+        None  # the signal-to-noise ratio each sensor reported (dB), NaN if none
+    )
 
     def __len__(self) -> int:
         return int(self.t.size)
@@ -40,7 +45,9 @@ class Picks:
 def picks_from(
     observations: Sequence[Observation], frame: LocalFrame, default_temperature_c: float = 10.0
 ) -> Picks:
-    """Build :class:`Picks` from ``acoustic`` observations (others are ignored)."""
+    """Build :class:`Picks` from ``acoustic`` observations; ``met`` observations give each
+    pick the wind (and, where the sensor reported none, the air temperature) of the nearest
+    station's latest report (:mod:`truceline.localize.met`). Others are ignored."""
     obs = [o for o in observations if isinstance(o.model, Acoustic)]
     if not obs:
         empty = np.zeros(0)
@@ -68,9 +75,12 @@ def picks_from(
     lat = np.array([m.position[1] for m in models])
     z = np.array([m.position[2] if len(m.position) > 2 else 0.0 for m in models])
     x, y = frame.forward(lon, lat)
-    temp = np.array(
-        [default_temperature_c if m.temperature_c is None else m.temperature_c for m in models]
-    )
+    met = met_field(observations, frame)
+    wind, met_temp = met.at(x, y, t_us[order]) if len(met) else (None, None)
+    temp = np.array([np.nan if m.temperature_c is None else m.temperature_c for m in models])
+    if met_temp is not None:
+        temp = np.where(np.isnan(temp), met_temp, temp)
+    temp = _smoothed(np.where(np.isnan(temp), default_temperature_c, temp), x, y, t_us[order])
     return Picks(
         ref=refs[order],
         sensor=sensor_idx.astype(np.int64),
@@ -82,4 +92,34 @@ def picks_from(
         c=sound_speed(temp),
         cls=np.array([CLASS_CODES[m.class_] for m in models], dtype=np.int8),
         t_ref_us=t_ref,
+        wind=wind,
+        snr=np.array([np.nan if m.snr_db is None else m.snr_db for m in models], dtype=float),
     )
+
+
+TEMPERATURE_CELL_M = 30_000.0
+TEMPERATURE_CELL_S = 3_600.0
+
+
+def _smoothed(
+    temp: FloatArray, x: FloatArray, y: FloatArray, t_us: NDArray[np.int64]
+) -> FloatArray:
+    """The air's temperature where and when each pick was made: the median of the
+    temperatures the sensors reported within the same 30 km cell and hour (three reports or
+    more), else the pick's own. Sound crosses kilometres of air, not the sensor's spot, and
+    one thermometer's error (a degree or two) would move a source by tens of metres."""
+    cell = np.stack(
+        [
+            np.floor(x / TEMPERATURE_CELL_M),
+            np.floor(y / TEMPERATURE_CELL_M),
+            np.floor(t_us / (TEMPERATURE_CELL_S * 1e6)),
+        ],
+        axis=1,
+    )
+    _, label, count = np.unique(cell, axis=0, return_inverse=True, return_counts=True)
+    label = label.ravel()
+    order = np.argsort(label, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(count)])
+    sorted_t = temp[order]
+    median = np.array([np.median(sorted_t[bounds[k] : bounds[k + 1]]) for k in range(count.size)])
+    return np.where(count[label] >= 3, median[label], temp)

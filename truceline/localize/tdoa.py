@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 from .closed_form import chan_ho, inv3
+from .wind import refine_in_wind
 
 __all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "chan_ho", "locate", "sound_speed"]
 
@@ -63,6 +64,8 @@ class TdoaFit:
     ill_conditioned: BoolArray  # geometry cannot fix the position (e.g. collinear sensors)
     converged: BoolArray
     crlb: FloatArray  # (E, 2, 2) Cramér-Rao bound of the position at the estimate, m²
+    wind: FloatArray | None = None  # (E, 2) the wind each event's fit found (east, north)
+    wind_cov: FloatArray | None = None  # (E, 2, 2)
 
     @cached_property
     def n_picks(self) -> NDArray[np.int64]:
@@ -232,6 +235,8 @@ def locate(
     p_outlier: float = 1e-3,
     iterations: int = 25,
     sigma_pick: FloatArray | None = None,
+    wind_mean: FloatArray | None = None,
+    wind_sigma: FloatArray | None = None,
 ) -> TdoaFit:
     """Locate ``E`` events from padded ``(E, K)`` pick arrays (metres, seconds).
 
@@ -241,8 +246,59 @@ def locate(
     worst first, while more than ``min_picks`` remain.
 
     ``crlb`` is the Cramér-Rao bound at the estimate for timing noise ``sigma_pick`` (the
-    pick noise alone, when ``sigma`` also carries a model error); without it, ``sigma``.
+    pick noise alone, when ``sigma`` also carries a model error); without it, ``sigma``: the
+    still-air bound.
+
+    With ``wind_mean`` (E, 2) and ``wind_sigma`` (E,), each event is then solved again with
+    the wind as two more unknowns with that prior (:func:`truceline.localize.wind.refine_in_wind`):
+    the position and ``cov`` account for the wind (the bound with the wind's uncertainty).
     """
+    fit = _locate_still(
+        px, py, pz, t, sigma, c, mask, x0, y0, min_picks, p_outlier, iterations, sigma_pick
+    )
+    if wind_mean is None or wind_sigma is None or fit.x.size == 0:
+        return fit
+    zmean = np.where(fit.mask, pz, 0.0).sum(1) / np.maximum(fit.mask.sum(1), 1)
+    dz2 = (pz - (zmean + SOURCE_HEIGHT_M)[:, None]) ** 2
+    wf = refine_in_wind(
+        px, py, dz2, t, sigma, c, fit.mask, fit.x, fit.y, fit.t0, wind_mean, wind_sigma
+    )
+    cov = wf.cov.copy()
+    cov[fit.ill_conditioned] = np.nan
+    keep = np.isfinite(wf.x) & np.isfinite(wf.y)
+    return TdoaFit(
+        x=np.where(keep, wf.x, fit.x),
+        y=np.where(keep, wf.y, fit.y),
+        t0=np.where(keep, wf.t0, fit.t0),
+        cov=np.where(keep[:, None, None], cov, fit.cov),
+        chi2=np.where(keep, wf.cost, fit.chi2),
+        dof=fit.dof,
+        mask=fit.mask,
+        rejected=fit.rejected,
+        ill_conditioned=fit.ill_conditioned,
+        converged=fit.converged,
+        crlb=fit.crlb,
+        wind=np.where(keep[:, None], wf.wind, np.nan),
+        wind_cov=wf.wind_cov,
+    )
+
+
+def _locate_still(
+    px: FloatArray,
+    py: FloatArray,
+    pz: FloatArray,
+    t: FloatArray,
+    sigma: FloatArray,
+    c: FloatArray,
+    mask: BoolArray,
+    x0: FloatArray | None,
+    y0: FloatArray | None,
+    min_picks: int,
+    p_outlier: float,
+    iterations: int,
+    sigma_pick: FloatArray | None,
+) -> TdoaFit:
+    """Still air: every event, in buckets of similar size for large batches."""
     e, k = mask.shape
     n = mask.sum(1)
     if e < 1024 or k <= 8:

@@ -4,7 +4,7 @@
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     result = simulate(pathlib.Path(tmp), seed=3, hours=2)
 ...     sorted(p.name for p in pathlib.Path(tmp).iterdir())
-['agreement.yaml', 'control.geojson', 'disengagement.geojson', 'escalations.jsonl', 'observations.jsonl', 'sensor_outages.jsonl', 'truth.jsonl']
+['agreement.yaml', 'control.geojson', 'disengagement.geojson', 'escalations.jsonl', 'observations.jsonl', 'sensor_outages.jsonl', 'sounds.jsonl', 'truth.jsonl']
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import numpy as np
 
 from .._time import format_time, parse_time
 from ..agreement import load_agreement
-from .events import Escalation, draw_fire, draw_presence
-from .observe import ObservationWriter, acoustic, allegations, patrols, thermal, uav
+from .events import Escalation, draw_fire, draw_presence, draw_sounds
+from .hearing import acoustic
+from .observe import ObservationWriter, allegations, launchers, patrols, thermal, uav
 from .scenario import Scenario, build_scenario, demo_agreement, write_agreement
+from .world import World, load_world
 
 __all__ = [
     "Escalation",
@@ -31,6 +33,7 @@ __all__ = [
     "demo_agreement",
     "simulate",
 ]
+# (World and load_world: truceline.simulate.world)
 
 MIN_PICKS_LOCATABLE = 4
 
@@ -51,6 +54,23 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
 
 
+def _write_sounds(path: Path, w: ObservationWriter, sounds: Any, seed: int) -> None:
+    """Every launch and impact the world made, one line each (the ground truth of
+    localisation): the firing event it belongs to, where and when."""
+    olon, olat = w.lonlat(sounds.ox, sounds.oy)
+    ilon, ilat = w.lonlat(sounds.ix, sounds.iy)
+    with path.open("w", encoding="utf-8") as fh:
+        for k in range(len(sounds)):
+            rec = {
+                "event": f"F{seed}-{int(sounds.event[k]) + 1:05d}",
+                "launch": [float(olon[k]), float(olat[k])],
+                "launch_time": format_time(int(w.time_us(sounds.t_launch[k]))),
+                "impact": [float(ilon[k]), float(ilat[k])],
+                "impact_time": format_time(int(w.time_us(sounds.t_impact[k]))),
+            }
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
 def simulate(
     out: Path,
     seed: int = 1,
@@ -67,6 +87,7 @@ def simulate(
     allegation_rate: float = 1.0,
     uav_sightings: int = 3,
     escalations: tuple[Escalation, ...] = (),
+    world: World | str = "matched",
 ) -> SimulationResult:
     """Write ``agreement.yaml``, ``control.geojson``, ``disengagement.geojson``,
     ``observations.jsonl`` (in arrival order) and ``truth.jsonl`` into ``out``.
@@ -79,25 +100,43 @@ def simulate(
 
     ``escalations`` raise the fire rate in stretches of the front for a while; they are
     written to ``escalations.jsonl`` (the ground truth of the alerts), and the acoustic
-    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health)."""
+    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health).
+
+    ``world`` is the physics of the simulated world (:mod:`truceline.simulate.world`): a
+    preset (``matched``, ``field``), a file, or a :class:`World`."""
     out.mkdir(parents=True, exist_ok=True)
     start_us = parse_time(start)
     sc = build_scenario(
         seed, lon0=lon0, lat0=lat0, length_km=length_km, sensor_spacing_km=sensor_spacing_km
     )
     ag = load_agreement(write_agreement(sc, out, format_time(start_us - 86_400_000_000)))
+    wd = world if isinstance(world, World) else load_world(world)
     rng = np.random.default_rng([seed, 1])
     fire = draw_fire(
-        rng, sc, ag, hours, fire_rate_per_hour, escalations, np.random.default_rng([seed, 7])
+        rng,
+        sc,
+        ag,
+        wd,
+        hours,
+        fire_rate_per_hour,
+        escalations,
+        np.random.default_rng([seed, 7]),
+        physics_rng=np.random.default_rng([seed, 8]),
     )
     pres = draw_presence(rng, sc, ag, hours, scale=presence_scale)
+    frng = np.random.default_rng([seed, 9])  # what only an imperfect world draws
+    sounds = draw_sounds(frng, fire, wd)
 
-    w = ObservationWriter(sc, start_us)
-    heard = acoustic(np.random.default_rng([seed, 2]), w, fire, hours, false_fraction)
-    reported = patrols(np.random.default_rng([seed, 3]), w, fire)
+    w = ObservationWriter(sc, start_us, wind_phase=frng.uniform(0, 2 * np.pi, 3))
+    heard = acoustic(
+        np.random.default_rng([seed, 2]), w, fire, sounds, hours, false_fraction, wd, frng
+    )
+    reported = patrols(np.random.default_rng([seed, 3]), w, fire, wd.patrol_misnames, frng)
     seen = thermal(np.random.default_rng([seed, 4]), w, fire, hours, background_fires_per_pass)
     uav(np.random.default_rng([seed, 5]), w, pres, uav_sightings)
     allegations(np.random.default_rng([seed, 6]), w, fire, hours, allegation_rate)
+    if wd.launcher_sightings:
+        launchers(frng, w, fire, wd.launcher_sightings)
 
     w.records.sort(key=lambda r: (r[0], r[1]["source"], r[1]["id"]))
     with (out / "observations.jsonl").open("w", encoding="utf-8") as fh:
@@ -122,6 +161,10 @@ def simulate(
                     "violations": fire.violations[i],
                     "time_impact": format_time(int(w.time_us(fire.t_impact[i]))),
                     "rounds": int(fire.rounds[i]),
+                    "sounds": int((sounds.event == i).sum()),
+                    "tof_factor": round(float(fire.tof_factor[i]), 4)
+                    if fire.tof_factor is not None
+                    else 1.0,
                     "detections": {
                         "launch": int(heard["launch"][i]),
                         "impact": int(heard["impact"][i]),
@@ -172,6 +215,7 @@ def simulate(
                 "factor": e.factor,
             }
             fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    _write_sounds(out / "sounds.jsonl", w, sounds, seed)
     truth.sort(key=lambda r: (r[0], r[1]["id"]))
     with (out / "truth.jsonl").open("w", encoding="utf-8") as fh:
         for _, rec in truth:

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from ..localize.association import Picks
 from ..localize.tdoa import sound_speed
-from .observe import detection_probability
+from .hearing import detection_probability
 
 __all__ = ["AcousticField", "acoustic_field", "sensor_grid"]
 

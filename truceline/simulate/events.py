@@ -9,16 +9,25 @@ class with the agreement's own geometry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
 from ..agreement import Agreement
-from ..weapons import WEAPONS
 from .scenario import Scenario
+from .world import World
 
-__all__ = ["Escalation", "FireEvents", "PresenceEvents", "draw_fire", "draw_presence"]
+__all__ = [
+    "Escalation",
+    "FireEvents",
+    "PresenceEvents",
+    "Sounds",
+    "draw_fire",
+    "draw_presence",
+    "draw_sounds",
+]
 
 FIRE_MIX: dict[str, float] = {
     "small_arms": 0.06,
@@ -47,9 +56,28 @@ class FireEvents:
     iy: NDArray[np.float64]
     rounds: NDArray[np.int64]
     violations: list[list[str]] = field(default_factory=list)
+    tof_factor: NDArray[np.float64] | None = None  # the shot's time of flight / nominal
 
     def __len__(self) -> int:
         return int(self.side.size)
+
+
+@dataclass
+class Sounds:
+    """Every launch and impact heard separately: one row per round of a firing event that
+    makes its own sound (a salvo's ripple, a battery's guns), ``event`` indexing the firing."""
+
+    event: NDArray[np.int64]
+    t_launch: NDArray[np.float64]
+    ox: NDArray[np.float64]
+    oy: NDArray[np.float64]
+    t_impact: NDArray[np.float64]
+    ix: NDArray[np.float64]
+    iy: NDArray[np.float64]
+    weapon: NDArray[np.str_]
+
+    def __len__(self) -> int:
+        return int(self.event.size)
 
 
 @dataclass
@@ -111,13 +139,18 @@ def draw_fire(
     rng: np.random.Generator,
     sc: Scenario,
     ag: Agreement,
+    world: World,
     hours: float,
     rate_per_hour: float,
     escalations: tuple[Escalation, ...] = (),
     escalation_rng: np.random.Generator | None = None,
+    physics_rng: np.random.Generator | None = None,
 ) -> FireEvents:
-    """Calm fire along the whole front, plus each escalation's extra fire in its stretch."""
-    ev = _fire_events(rng, sc, ag, _times(rng, rate_per_hour, hours), None)
+    """Calm fire along the whole front, plus each escalation's extra fire in its stretch.
+    ``physics_rng`` draws what only a world with charges and high-angle fire has (so the
+    ``matched`` world's draws are those it always had)."""
+    prng = physics_rng or np.random.default_rng(0)
+    ev = _fire_events(rng, sc, ag, world, _times(rng, rate_per_hour, hours), None, prng)
     if not escalations:
         return ev
     erng = escalation_rng or np.random.default_rng(0)
@@ -130,11 +163,22 @@ def draw_fire(
         centre = -sc.half_length_m + e.along_km * 1000.0
         half = e.width_km * 500.0
         ox = erng.uniform(centre - half, centre + half, t.size)
-        parts.append(_fire_events(erng, sc, ag, t, ox))
+        parts.append(_fire_events(erng, sc, ag, world, t, ox, prng))
     return _concat(parts)
 
 
-FIRE_COLUMNS = ("side", "weapon", "t_launch", "t_impact", "ox", "oy", "ix", "iy", "rounds")
+FIRE_COLUMNS = (
+    "side",
+    "weapon",
+    "t_launch",
+    "t_impact",
+    "ox",
+    "oy",
+    "ix",
+    "iy",
+    "rounds",
+    "tof_factor",
+)
 
 
 def _concat(parts: list[FireEvents]) -> FireEvents:
@@ -150,8 +194,10 @@ def _fire_events(
     rng: np.random.Generator,
     sc: Scenario,
     ag: Agreement,
+    world: World,
     t: NDArray[np.float64],
     ox: NDArray[np.float64] | None,
+    prng: np.random.Generator,
 ) -> FireEvents:
     n = t.size
     names = list(FIRE_MIX)
@@ -160,26 +206,94 @@ def _fire_events(
     sign = np.where(side == 0, 1.0, -1.0)
     if ox is None:
         ox = rng.uniform(-sc.half_length_m + 25_000, sc.half_length_m - 25_000, n)
-    wmin = np.array([WEAPONS[w].min_range_m for w in weapon])
-    wmax = np.array([WEAPONS[w].max_range_m for w in weapon])
+    phys = [world.firing(str(w)) for w in weapon]
+    wmin = np.array([f.min_range_m for f in phys])
+    wmax = np.array([f.max_range_m for f in phys])
     # Firing position behind the own line, then a range that carries across it.
-    depth = rng.uniform(0.02, 0.6, n) * wmax + 50.0
+    depth = rng.uniform(*world.depth, n) * wmax + 50.0
     depth = np.minimum(depth, 45_000.0)
     oy = sc.line_at(ox) + sign * depth
     lo = np.maximum(wmin, depth + 300.0)
-    rng_m = np.where(lo < wmax, rng.uniform(lo, wmax), wmax)
+    rng_m = np.where(lo < wmax, rng.uniform(np.minimum(lo, wmax), wmax), wmax)
     heading = np.where(side == 0, np.pi, 0.0) + rng.normal(0.0, np.radians(18.0), n)
     ix = ox + rng_m * np.sin(heading)
     iy = oy + rng_m * np.cos(heading)
-    speed = np.array([WEAPONS[w].ground_speed_ms for w in weapon])
-    rel = np.array([WEAPONS[w].tof_rel_sigma for w in weapon])
-    tof = rng_m / speed * (1.0 + rel * rng.standard_normal(n))
-    smin = np.array([WEAPONS[w].salvo[0] for w in weapon])
-    smax = np.array([WEAPONS[w].salvo[1] for w in weapon])
+    speed = np.array([f.speed_ms for f in phys])
+    rel = np.array([f.spread for f in phys])
+    factor = np.exp(rel * rng.standard_normal(n))  # charge, projectile, air
+    factor = factor * _elevation(prng, phys)
+    tof = rng_m / speed * factor
+    smin = np.array([f.salvo[0] for f in phys])
+    smax = np.array([f.salvo[1] for f in phys])
     rounds = rng.integers(smin, smax + 1)
-    ev = FireEvents(side, weapon, t, t + tof, ox, oy, ix, iy, rounds)
+    ev = FireEvents(side, weapon, t, t + tof, ox, oy, ix, iy, rounds, tof_factor=factor)
     ev.violations = fire_violations(sc, ag, ev)
     return ev
+
+
+def _elevation(prng: np.random.Generator, phys: list[Any]) -> NDArray[np.float64]:
+    """Each shot's time-of-flight factor from high-angle fire (longer) or a low charge (a
+    slower shell): 1 in a world without them, where nothing is drawn."""
+    out = np.ones(len(phys))
+    if not any(f.high_angle[0] > 0 or f.low_charge[0] > 0 for f in phys):
+        return out
+    u = prng.uniform(size=(len(phys), 2))
+    for i, f in enumerate(phys):
+        share, lo, hi = f.high_angle
+        if u[i, 0] < share:
+            out[i] *= lo + (hi - lo) * u[i, 1]
+        share, lo, hi = f.low_charge
+        if u[i, 0] < share:
+            out[i] /= lo + (hi - lo) * u[i, 1]
+    return out
+
+
+def draw_sounds(rng: np.random.Generator, ev: FireEvents, world: World) -> Sounds:
+    """The launches and impacts each firing event makes: one of each in a world of single
+    sounds; several in one with salvos (MLRS ripples a fraction of a second apart from one
+    launcher, a battery's guns a few seconds and up to ``battery_m`` apart), each round with
+    its own flight time and an impact scattered by the salvo's dispersion."""
+    rows: list[tuple[int, float, float, float, float, float, float, str]] = []
+    for i in range(len(ev)):
+        w = str(ev.weapon[i])
+        f = world.firing(w)
+        if f.sounds_p:
+            k = 1 + int(rng.choice(len(f.sounds_p), p=np.array(f.sounds_p) / sum(f.sounds_p)))
+        else:
+            k = 1 if f.sounds[1] <= 1 else int(rng.integers(f.sounds[0], f.sounds[1] + 1))
+        if k == 1 and f.battery_m == 0 and f.dispersion_m == 0:
+            rows.append(
+                (i, ev.t_launch[i], ev.ox[i], ev.oy[i], ev.t_impact[i], ev.ix[i], ev.iy[i], w)
+            )
+            continue
+        gaps = np.concatenate([[0.0], rng.uniform(*f.interval_s, k - 1)])
+        t0 = ev.t_launch[i] + np.cumsum(gaps)
+        off = rng.normal(0.0, f.battery_m / 2.0, (k, 2)) if f.battery_m else np.zeros((k, 2))
+        off[0] = 0.0  # the first gun stands at the event's position
+        scatter = rng.normal(0.0, f.dispersion_m / 2.0, (k, 2)) if f.dispersion_m else off.copy()
+        scatter[0] = 0.0  # the first round lands at the event's impact point
+        rng_m = np.hypot(ev.ix[i] - ev.ox[i], ev.iy[i] - ev.oy[i])
+        tof = (ev.t_impact[i] - ev.t_launch[i]) * (1.0 + 0.02 * rng.standard_normal(k))
+        tof[0] = ev.t_impact[i] - ev.t_launch[i]
+        for j in range(k):
+            ix, iy = ev.ix[i] + scatter[j, 0], ev.iy[i] + scatter[j, 1]
+            d = np.hypot(ix - ev.ox[i] - off[j, 0], iy - ev.oy[i] - off[j, 1])
+            t_flight = tof[j] * d / max(rng_m, 1.0)
+            rows.append(
+                (i, t0[j], ev.ox[i] + off[j, 0], ev.oy[i] + off[j, 1], t0[j] + t_flight, ix, iy, w)
+            )
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 8
+    num = [np.array(c, dtype=float) for c in cols[1:7]]
+    return Sounds(
+        np.array(cols[0], dtype=np.int64),
+        num[0],
+        num[1],
+        num[2],
+        num[3],
+        num[4],
+        num[5],
+        np.array(cols[7], dtype=np.str_),
+    )
 
 
 def _in_agreement_frame(

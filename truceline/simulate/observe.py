@@ -9,21 +9,19 @@ and parties allege things that never happened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..localize.tdoa import sound_speed
-from ..weapons import WEAPONS
 from .events import FireEvents, PresenceEvents
 from .scenario import Scenario
 
 __all__ = [
     "ObservationWriter",
-    "acoustic",
     "allegations",
+    "launchers",
     "patrols",
     "thermal",
     "uav",
@@ -32,17 +30,13 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 
-def air_temperature(hours: FloatArray, offset: FloatArray) -> FloatArray:
-    """Diurnal air temperature (°C): 5 °C mean, ±6 °C, warmest at 15:00."""
-    return 5.0 + 6.0 * np.sin(2 * np.pi * (hours - 9.0) / 24.0) + offset
-
-
 @dataclass
 class ObservationWriter:
     """Collects observation dicts and keeps a per-source sequence for ids."""
 
     sc: Scenario
     start_us: int
+    wind_phase: FloatArray = field(default_factory=lambda: np.zeros(3))
 
     def __post_init__(self) -> None:
         self.records: list[tuple[int, dict[str, Any]]] = []
@@ -57,105 +51,6 @@ class ObservationWriter:
 
     def add(self, t_us: int, record: dict[str, Any]) -> None:
         self.records.append((int(t_us), record))
-
-
-def detection_probability(d: FloatArray, r50: FloatArray | float) -> FloatArray:
-    """Detection probability: 97 % close in, 50 % at ``r50``, falling off logistically."""
-    return 0.97 / (1.0 + np.exp(np.minimum((d - r50) / (0.12 * r50), 60.0)))
-
-
-def acoustic(
-    rng: np.random.Generator,
-    w: ObservationWriter,
-    fire: FireEvents,
-    hours: float,
-    false_fraction: float,
-) -> dict[str, NDArray[np.int64]]:
-    """Acoustic detections of every launch and impact; returns per-event detection counts."""
-    s = w.sc.sensors
-    n_s = s["id"].size
-    # Outages: about one sensor in ten is down for 1-6 hours.
-    down_from = np.where(rng.uniform(size=n_s) < 0.1, rng.uniform(0, hours * 3600.0, n_s), np.inf)
-    down_to = down_from + rng.uniform(3600.0, 6 * 3600.0, n_s)
-    for j in np.flatnonzero(np.isfinite(down_from)).tolist():
-        end = min(down_to[j], hours * 3600.0)
-        if end > down_from[j]:
-            w.outages.append((str(s["id"][j]), int(w.time_us(down_from[j])), int(w.time_us(end))))
-    counts: dict[str, NDArray[np.int64]] = {}
-    rows = []
-    for phase, (ex, ey, et) in {
-        "launch": (fire.ox, fire.oy, fire.t_launch),
-        "impact": (fire.ix, fire.iy, fire.t_impact),
-    }.items():
-        r50 = np.array(
-            [getattr(WEAPONS[str(wp)], f"{phase}_audible_m") for wp in fire.weapon], dtype=float
-        )
-        dx = s["x"][None, :] - ex[:, None]
-        dy = s["y"][None, :] - ey[:, None]
-        dz = s["z"][None, :] - 150.0
-        d = np.sqrt(dx * dx + dy * dy + dz * dz)
-        p = detection_probability(d, r50[:, None])
-        heard = rng.uniform(size=p.shape) < p
-        ev_idx, s_idx = np.nonzero(heard)
-        temp = np.round(air_temperature(et[ev_idx] / 3600.0 % 24.0, s["temp_offset"][s_idx]), 1)
-        c = sound_speed(temp)
-        arrival = et[ev_idx] + d[ev_idx, s_idx] / c
-        up = ~((arrival >= down_from[s_idx]) & (arrival < down_to[s_idx]))
-        ev_idx, s_idx, temp, arrival = ev_idx[up], s_idx[up], temp[up], arrival[up]
-        sigma = s["sigma_s"][s_idx]
-        arrival = arrival + rng.standard_normal(arrival.size) * sigma
-        counts[phase] = np.bincount(ev_idx, minlength=len(fire))
-        label = np.where(
-            rng.uniform(size=arrival.size) < 0.85,
-            phase,
-            np.where(
-                rng.uniform(size=arrival.size) < 0.8,
-                "unknown",
-                "impact" if phase == "launch" else "launch",
-            ),
-        )
-        snr = 20.0 * np.log10(r50[ev_idx] / np.maximum(d[ev_idx, s_idx], 50.0)) + 12.0
-        snr = np.round(snr + rng.normal(0, 2.0, arrival.size), 1)
-        rows.append((s_idx, arrival, temp, label, snr))
-    n_true = sum(r[0].size for r in rows)
-    n_false = rng.poisson(false_fraction / (1.0 - false_fraction) * n_true)
-    f_idx = rng.integers(0, n_s, n_false)
-    f_t = rng.uniform(0.0, hours * 3600.0, n_false)
-    f_temp = np.round(air_temperature(f_t / 3600.0 % 24.0, s["temp_offset"][f_idx]), 1)
-    f_label = rng.choice(np.array(["launch", "impact", "unknown"]), n_false)
-    f_snr = np.round(rng.uniform(3.0, 12.0, n_false), 1)
-    on = ~((f_t >= down_from[f_idx]) & (f_t < down_to[f_idx]))  # a sensor that is down is silent
-    rows.append((f_idx[on], f_t[on], f_temp[on], f_label[on], f_snr[on]))
-
-    s_idx = np.concatenate([r[0] for r in rows])
-    arrival = np.concatenate([r[1] for r in rows])
-    temp = np.concatenate([r[2] for r in rows])
-    label = np.concatenate([r[3] for r in rows])
-    snr = np.concatenate([r[4] for r in rows])
-    order = np.lexsort((s_idx, arrival))
-    lon, lat = w.lonlat(s["x"], s["y"])
-    t_us = w.time_us(arrival)
-    seq = np.zeros(n_s, dtype=np.int64)
-    for k in order:
-        i = int(s_idx[k])
-        seq[i] += 1
-        sensor = str(s["id"][i])
-        w.add(
-            int(t_us[k]),
-            {
-                "id": f"{sensor}-{seq[i]:06d}",
-                "type": "acoustic",
-                "source": sensor,
-                "time": int(t_us[k]),
-                "sensor": sensor,
-                "position": [float(lon[i]), float(lat[i]), float(s["z"][i])],
-                "class": str(label[k]),
-                "sigma_s": float(s["sigma_s"][i]),
-                "snr_db": float(snr[k]),
-                "temperature_c": float(temp[k]),
-            },
-        )
-    return counts
 
 
 _COMPASS = (
@@ -178,9 +73,28 @@ _COMPASS = (
 )
 
 
-def patrols(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents) -> NDArray[np.int64]:
+#: what a patrol may take a weapon for (a world where patrols misname some)
+CONFUSED_WITH = {
+    "mortar_lt120": "mortar_ge120",
+    "mortar_ge120": "mortar_lt120",
+    "artillery_lt100": "artillery_ge100",
+    "artillery_ge100": "mlrs",
+    "tank": "artillery_lt100",
+    "mlrs": "artillery_ge100",
+    "mlrs_heavy": "mlrs",
+}
+
+
+def patrols(
+    rng: np.random.Generator,
+    w: ObservationWriter,
+    fire: FireEvents,
+    misnames: float = 0.0,
+    frng: np.random.Generator | None = None,
+) -> NDArray[np.int64]:
     """OSCE-style reports from observation posts staffed 06:00-20:00: compass bearings, distance
-    ranges, counts. Returns how many reports each event got."""
+    ranges, counts; a share ``misnames`` of the weapons they name is a neighbouring class.
+    Returns how many reports each event got."""
     posts = w.sc.posts
     reported = np.zeros(len(fire), dtype=np.int64)
     seq = 0
@@ -221,7 +135,8 @@ def patrols(rng: np.random.Generator, w: ObservationWriter, fire: FireEvents) ->
                     "note": f"{count} {event}s {lo:g}-{hi:g} km {_COMPASS[sector]} ({phase})",
                 }
                 if wp != "small_arms" and wp != "drone" and rng.uniform() < 0.4:
-                    rec["weapon"] = wp
+                    wrong = misnames > 0 and frng is not None and frng.uniform() < misnames
+                    rec["weapon"] = CONFUSED_WITH.get(wp, wp) if wrong else wp
                 w.add(minute, rec)
                 reported[i] += 1
     return reported
@@ -320,6 +235,39 @@ def uav(
                 rec["side"] = w.sc.parties[int(pres.side[i])]
             w.add(t_us, rec)
     return sightings
+
+
+def launchers(
+    frng: np.random.Generator, w: ObservationWriter, fire: FireEvents, share: float
+) -> int:
+    """A UAV sees the launcher of a share of the firing events at its firing position, within
+    twenty minutes of the firing (counter-battery reconnaissance): the independent knowledge
+    of a weapon class that calibration learns from."""
+    seen = np.flatnonzero(
+        (frng.uniform(size=len(fire)) < share) & ~np.isin(fire.weapon, ["small_arms", "drone"])
+    )
+    for k, i in enumerate(seen):
+        sigma = float(frng.choice([10.0, 20.0, 30.0]))
+        lon, lat = w.lonlat(
+            np.array([fire.ox[i] + frng.normal(0, sigma)]),
+            np.array([fire.oy[i] + frng.normal(0, sigma)]),
+        )
+        t_us = int(w.time_us(fire.t_launch[i] + frng.uniform(-1200.0, 1200.0)))
+        rec: dict[str, Any] = {
+            "id": f"uav-l{k + 1:06d}",
+            "type": "uav",
+            "source": "uav-ops",
+            "time": t_us,
+            "position": [float(lon[0]), float(lat[0])],
+            "position_sigma_m": sigma,
+            "object": str(fire.weapon[i]),
+            "count": 1,
+            "note": "launcher at a firing position",
+        }
+        if frng.uniform() < 0.3:
+            rec["side"] = w.sc.parties[int(fire.side[i])]
+        w.add(t_us, rec)
+    return int(seen.size)
 
 
 def allegations(

@@ -20,6 +20,7 @@ from ..attribution import DEFAULT_THRESHOLD
 from ..evidence import entry_json
 from ..fusion import FusionParams
 from ..observations import ObservationBatch, check_parties
+from ..weapons import DEFAULT_MODEL, WeaponModel
 from .records import Store
 
 __all__ = ["Reproduction", "analyze_logged", "reproduce"]
@@ -33,6 +34,7 @@ def analyze_logged(
     new: ObservationBatch | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int], None] | None = None,
+    model: WeaponModel | None = None,
 ) -> tuple[Outputs, int]:
     """Ingest ``new`` observations (if any), analyse every observation of the log's current
     tree head, write the outputs into ``out`` and keep them as a logged run (with the
@@ -44,7 +46,9 @@ def analyze_logged(
     size = store.log_size()
     evidence = {"tree_size": size, "root_hash": store.tree().root(size).hex()}
     observations = list(store.logged_observations(size))
-    result = analyze(observations, ag, threshold=threshold, progress=progress, evidence=evidence)
+    result = analyze(
+        observations, ag, threshold=threshold, progress=progress, evidence=evidence, model=model
+    )
     outputs = write_outputs(result, ag, out)
     features = json.loads(outputs.text)["features"]
     run_id = store.add_run(outputs.summary, features, agreement_files, tree_size=size)
@@ -76,6 +80,8 @@ def reproduce(
     ag = agreement_from_files(files)
     params = dict(entry["parameters"])
     threshold = float(params.pop("attribution_threshold"))
+    recorded = params.pop("weapon_model", None)
+    model = DEFAULT_MODEL.with_calibration(recorded) if recorded else DEFAULT_MODEL
     evidence = {"tree_size": entry["tree_size"], "root_hash": entry["root_hash"]}
     result = analyze(
         observations,
@@ -84,6 +90,7 @@ def reproduce(
         threshold=threshold,
         progress=progress,
         evidence=evidence,
+        model=model,
     )
     outputs = write_outputs(result, ag, out)
     digest = hashlib.sha256(outputs.text.encode()).hexdigest()

@@ -1,0 +1,205 @@
+"""The weapon class as a probability.
+
+For every incident, Bayes' rule over the classes the evidence allows:
+
+    P(class | evidence) ∝ P(class) × p(what the sensors heard | class) × Π p(report | class)
+
+- **What the sensors heard** (:class:`~truceline.incidents.FiringEvidence`). A launch paired
+  with an impact: the range, the time of flight and how many launches the firing made
+  (:func:`truceline.localize.pairing.kinematic_likelihood`, over the analysis' broad model of
+  each class, :mod:`truceline.weapons`). Because a pairing can be wrong, its stated
+  probability mixes this with what the launch alone says. A launch alone: how many launches,
+  and that the weapon could reach the line of contact from where it stood. An impact alone:
+  how many impacts, and that the launch was not heard (likelier for a drone, whose launch is
+  nearly silent, than for a gun).
+- **How loud it was**: the source level of the launch and of the impact (the SNR each
+  sensor reported plus the loss of spreading to it), against each class's (a 152 mm gun is
+  louder than an 82 mm mortar; one shot differs from another by a few decibels).
+- **Reports**: a patrol's assessment of the weapon (right three times in four, by this
+  model), a patrol that saw or heard a drone or an aircraft, a UAV that saw the launcher at
+  the firing position (right 95 % of the time), an allegation that names a weapon (an
+  interested party: little weight). Equipment seen from the air is classed by what was seen.
+- **P(class)**: the model's prior share of each class (uniform by default; ``truceline
+  calibrate`` learns it from data).
+
+``weapon`` names a class only when its probability reaches the threshold (default 0.9);
+below it the incident says ``unknown`` and lists the probabilities.
+
+>>> from truceline.incidents import FiringEvidence, Fused
+>>> from truceline.simulate.scenario import demo_agreement
+>>> salvo = Fused("fire", 0, 0, firing=FiringEvidence(launches=12))
+>>> (wc,) = classify([salvo], demo_agreement())
+>>> max(wc.probabilities, key=wc.probabilities.get)
+'mlrs'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .agreement import Agreement
+from .incidents import Fused, WeaponClass
+from .vocabulary import WEAPON_CLASSES
+from .weapons import DEFAULT_MODEL, FIRING_CLASSES, WeaponModel
+
+__all__ = ["DEFAULT_THRESHOLD", "REPORT_RIGHT", "classify"]
+
+FloatArray = NDArray[np.float64]
+DEFAULT_THRESHOLD = 0.9
+#: how often each kind of report names the right class (the rest is spread evenly)
+REPORT_RIGHT = {"patrol": 0.75, "uav": 0.95, "allegation": 0.5}
+#: a patrol reports a drone (or aircraft): P(when it is one), P(when it is something else)
+AIR_EVENT = (0.9, 0.02)
+LAUNCH_WOULD_BE_HEARD = 0.6  # a launch of a class that can be heard, had the network heard it
+FIRE_CLASSES = (*FIRING_CLASSES, "drone", "aircraft")
+OTHER_CLASSES = tuple(c for c in WEAPON_CLASSES if c != "unknown")
+
+
+def classify(
+    incidents: Sequence[Fused],
+    ag: Agreement,
+    model: WeaponModel = DEFAULT_MODEL,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[WeaponClass]:
+    """The weapon class of each incident, in order."""
+    depth = _depth_to_line(incidents, ag)
+    return [_classify(inc, depth[k], model, threshold) for k, inc in enumerate(incidents)]
+
+
+def _depth_to_line(incidents: Sequence[Fused], ag: Agreement) -> FloatArray:
+    """Distance of each located origin to the line of contact (NaN where none)."""
+    out = np.full(len(incidents), np.nan)
+    k = [i for i, inc in enumerate(incidents) if inc.origin is not None]
+    if k:
+        x = np.array([o.x for i in k if (o := incidents[i].origin) is not None])
+        y = np.array([o.y for i in k if (o := incidents[i].origin) is not None])
+        out[k] = ag.distance_to_line_m(x, y)
+    return out
+
+
+def _prior(model: WeaponModel, classes: tuple[str, ...]) -> FloatArray:
+    p = np.array([model.prior.get(c, 0.0) for c in classes])
+    if not p.any():
+        p = np.ones(len(classes))
+    return np.asarray(p / p.sum(), float)
+
+
+def _classify(inc: Fused, depth: float, model: WeaponModel, threshold: float) -> WeaponClass:
+    fire = inc.kind in ("fire", "air")
+    classes = FIRE_CLASSES if fire else OTHER_CLASSES
+    prior = _prior(model, classes) if fire else np.full(len(classes), 1.0 / len(classes))
+    if not fire and not inc.reports:
+        return WeaponClass({}, "unknown", "no report of what it was")
+    hypotheses, why = _heard(inc, depth, model, classes)
+    reports = _reports(inc.reports, classes) * _loudness(inc, model, classes)
+    post = np.zeros(len(classes))
+    for weight, likelihood in hypotheses:  # e.g. "paired" and "the pairing is wrong"
+        post += weight * _norm(prior * likelihood * reports)
+    if post.sum() <= 0 or not np.isfinite(post).all():
+        return WeaponClass({}, "unknown", "the evidence fits no class")
+    post = post / post.sum()
+    probs = {c: round(float(p), 4) for c, p in zip(classes, post, strict=True) if p >= 0.001}
+    best = classes[int(np.argmax(post))]
+    named = best if post.max() >= threshold else "unknown"
+    said = [f"{kind} said {c}" for kind, c in inc.reports]
+    basis = "; ".join([*why, *said]) or "prior only"
+    return WeaponClass(dict(sorted(probs.items(), key=lambda kv: -kv[1])), named, basis)
+
+
+def _heard(
+    inc: Fused, depth: float, model: WeaponModel, classes: tuple[str, ...]
+) -> tuple[list[tuple[float, FloatArray]], list[str]]:
+    """The explanations of what the acoustic network heard, each with its weight and its
+    likelihood p(heard | class) for each class, and them in words."""
+    f = inc.firing
+    ones = np.ones(len(classes))
+    if f is None or (f.launches == 0 and f.impacts == 0):
+        return [(1.0, ones)], []
+    launch_only = _launch_alone(f.launches, depth, model, classes) if f.launches else None
+    if f.likelihood is not None and f.pairing_probability is not None:
+        paired = np.zeros(len(classes))
+        for j, c in enumerate(FIRING_CLASSES):
+            paired[classes.index(c)] = f.likelihood[j]
+        p = f.pairing_probability
+        alone = launch_only if launch_only is not None else ones
+        speed = (f.range_m or 0.0) / max(f.tof_s or 1.0, 1e-3)
+        why = [
+            f"range {(f.range_m or 0) / 1000:.1f} km in {f.tof_s:.1f} s "
+            f"(ground speed {speed:.0f} m/s), {f.launches} launch(es) heard; "
+            f"launch and impact paired with probability {p:.2f}"
+        ]
+        return [(p, paired), (1.0 - p, alone)], why
+    if launch_only is not None:
+        where = f", {depth / 1000:.1f} km from the line" if np.isfinite(depth) else ""
+        return [(1.0, launch_only)], [f"{f.launches} launch(es) heard{where}, no impact"]
+    out = np.array(
+        [
+            model.classes[c].launches_p(f.impacts)
+            * (1.0 - LAUNCH_WOULD_BE_HEARD * model.classes[c].launch_heard)
+            if c in model.classes
+            else 1.0
+            for c in classes
+        ],
+        dtype=float,
+    )
+    return [(1.0, out)], [f"{f.impacts} impact(s) heard, no launch"]
+
+
+def _loudness(inc: Fused, model: WeaponModel, classes: tuple[str, ...]) -> FloatArray:
+    """p(how loud the launch and the impact were | class), where the sensors reported it."""
+    f = inc.firing
+    out = np.ones(len(classes))
+    if f is None:
+        return out
+    for j, c in enumerate(classes):
+        cm = model.classes.get(c)
+        if cm is not None:
+            out[j] = cm.level_density(f.launch_level_db, "launch") * cm.level_density(
+                f.impact_level_db, "impact"
+            )
+    return out
+
+
+def _launch_alone(k: int, depth: float, model: WeaponModel, classes: tuple[str, ...]) -> FloatArray:
+    """p(k launches heard, from ``depth`` m behind the line | class): the salvo's size, that
+    its launch can be heard, and that it can reach across the line from there."""
+    out = np.zeros(len(classes))
+    for j, c in enumerate(classes):
+        if c not in model.classes:
+            continue
+        cm = model.classes[c]
+        reach = 1.0
+        if np.isfinite(depth):
+            reach = float(
+                np.clip((cm.max_range_m - depth) / (cm.max_range_m - cm.min_range_m), 0.05, 1.0)
+            )
+        out[j] = float(cm.launches_p(k)) * cm.launch_heard * reach
+    return out
+
+
+def _reports(reports: Sequence[tuple[str, str]], classes: tuple[str, ...]) -> FloatArray:
+    """Π p(report | class) over the reports (see the module docstring)."""
+    out = np.ones(len(classes))
+    n = len(classes)
+    for kind, said in reports:
+        if kind == "patrol_event":
+            air = np.array([c == said for c in classes])
+            out = out * np.where(
+                air,
+                AIR_EVENT[0],
+                np.where(np.isin(classes, ["drone", "aircraft"]), 0.1, AIR_EVENT[1]),
+            )
+            continue
+        right = REPORT_RIGHT.get(kind, 0.5)
+        if said not in classes:
+            continue
+        out = out * np.where(np.array(classes) == said, right, (1.0 - right) / (n - 1))
+    return out
+
+
+def _norm(v: FloatArray) -> FloatArray:
+    s = float(v.sum())
+    return v / s if s > 0 else np.full(v.size, 1.0 / v.size)
