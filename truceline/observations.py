@@ -40,6 +40,7 @@ from pydantic_core import PydanticCustomError
 
 from ._time import parse_time
 from .errors import InputError, InputErrors
+from .jsontext import decode_json, json_problem, split_lines, suspect
 
 __all__ = [
     "Acoustic",
@@ -51,8 +52,10 @@ __all__ = [
     "Uav",
     "canonical_json",
     "observation_schema",
+    "parse_array",
     "parse_lines",
     "parse_objects",
+    "split_lines",
 ]
 
 MAX_ERRORS = 50
@@ -80,7 +83,8 @@ Time = Annotated[
     BeforeValidator(_time),
     WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339"}),
 ]
-StrictFloat = Annotated[float, Field(strict=False, allow_inf_nan=False)]
+#: a number: an int or a float, never a string ("36") or a boolean (true)
+StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 LonLat = Annotated[
     list[StrictFloat], Field(min_length=2, max_length=2), AfterValidator(_check_lonlat)
 ]
@@ -88,8 +92,28 @@ LonLatElev = Annotated[
     list[StrictFloat], Field(min_length=2, max_length=3), AfterValidator(_check_lonlat)
 ]
 Text = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _ident(v: str) -> str:
+    """An ``id`` or a ``source``: refs are written ``source:id``, so neither may hold a colon
+    (the API splits a ref at the first colon, ``truceline log prove`` at the last), and
+    neither may be blank, padded or hold control characters (two ids that print alike must
+    be the same id)."""
+    if ":" in v:
+        raise ValueError("may not contain ':' (refs are written SOURCE:ID)")
+    if v.strip() != v or not v:
+        raise ValueError("may not be blank or start or end with white space")
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in v):
+        raise ValueError("may not contain control characters")
+    return v
+
+
+Ident = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_ident)]
 #: a name repeated across many observations (a source, a sensor): interned, stored once
 Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(sys.intern)]
+Source = Annotated[
+    str, Field(min_length=1, max_length=256), AfterValidator(_ident), AfterValidator(sys.intern)
+]
 Weapon = Literal[
     "small_arms",
     "mortar_lt120",
@@ -112,8 +136,8 @@ PatrolEvent = Literal["explosion", "projectile", "burst", "shot", "flare", "dron
 class _Common(BaseModel):
     model_config = ConfigDict(extra="allow", strict=False, str_strip_whitespace=False, frozen=True)
 
-    id: Text
-    source: Name
+    id: Ident
+    source: Source
     time: Time
     time_end: Time | None = None
     signature: str | None = None
@@ -234,8 +258,11 @@ def observation_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
 
 
 def canonical_json(value: Any) -> str:
-    """Compact JSON with sorted keys: the stored form of an observation's raw body."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON with sorted keys: the stored form of an observation's raw body (raises
+    ``ValueError`` for NaN and infinities, which are not JSON)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +275,9 @@ class Observation:
     body: str
     file: str
     line: int
+    #: the leaf hash of the observation's entry in the evidence log (salted: see
+    #: :mod:`truceline.evidence.salt`), when it was read from the log
+    leaf: bytes | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -270,6 +300,18 @@ class Observation:
     def ref(self) -> str:
         """``source:id``, the id an incident lists its supporting observations by."""
         return f"{self.model.source}:{self.model.id}"
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """The leaf hash of the observation's log entry: the one it was read with
+        (:attr:`leaf`), else that of its entry without a salt (observations analysed from
+        files, never stored): what incident ids are computed from."""
+        if self.leaf is not None:
+            return self.leaf
+        from .evidence.canonical import canonical
+        from .evidence.merkle import leaf_hash
+
+        return leaf_hash(canonical({"kind": "observation", "observation": json.loads(self.body)}))
 
 
 @dataclass
@@ -315,6 +357,10 @@ def parse_record(record: Any, file: str, line: int) -> Observation:
     """Validate one decoded JSON object; raise :class:`InputError` naming the first bad field."""
     if not isinstance(record, dict):
         raise InputError(file, line, None, "each line must be a JSON object")
+    if suspect(record):
+        problem = json_problem(record)
+        if problem is not None:
+            raise InputError(file, line, problem[0], problem[1])
     if "type" not in record:
         raise InputError(file, line, "type", "required field is missing")
     try:
@@ -346,7 +392,7 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text)
+                yield number, decode_json(text)
             except json.JSONDecodeError as exc:
                 yield (
                     number,
@@ -354,8 +400,25 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
                         file, number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"
                     ),
                 )
+            except ValueError as exc:
+                yield number, InputError(file, number, None, f"not valid JSON ({exc})")
 
     return _parse_numbered(decoded(), file)
+
+
+def parse_array(text: str, file: str) -> ObservationBatch:
+    """A JSON array of observations (numbered from 1) into a batch; all-or-nothing."""
+    try:
+        items = decode_json(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(file, None, None, f"malformed JSON: {exc.msg} at {exc.pos}") from None
+    except ValueError as exc:
+        raise InputError(file, None, None, f"malformed JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise InputError(file, None, None, "expected a JSON array of observations")
+    if not items:
+        raise InputError(file, None, None, "no observations in the array")
+    return parse_objects(items, file)
 
 
 def parse_objects(objects: Iterable[Any], file: str) -> ObservationBatch:

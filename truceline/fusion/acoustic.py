@@ -21,7 +21,8 @@ __all__ = ["acoustic_drafts", "acoustic_strength"]
 
 
 def acoustic_strength(n_picks: int) -> float:
-    """P(real) from one located acoustic event heard by ``n_picks`` sensors.
+    """P(real) from one located acoustic event heard by ``n_picks`` sensors of as many
+    independent sources (:func:`acoustic_drafts` counts sources, not picks).
 
     Four picks leave one degree of freedom: four unrelated picks (false alarms, leftovers
     of other events) fit a hyperbolic solution often enough that a 4-sensor event alone is
@@ -63,9 +64,14 @@ def acoustic_drafts(
     def at(e: int) -> Point:
         return point(fit.x[e], fit.y[e], fit.cov[e], t_us[e], fit.crlb[e])
 
+    source = picks.source if picks.source is not None else picks.sensor
+
     def support(d: Draft, e: int) -> Draft:
+        # corroboration counts independent sources: one source reporting for several
+        # sensors (copies from one token, forged names and positions) counts once
         refs = [str(picks.ref[k]) for k in ev.picks[e]]
-        d.add_many("acoustic", refs, acoustic_strength(int(fit.n_picks[e])))
+        n_sources = np.unique(source[ev.picks[e]]).size
+        d.add_many("acoustic", refs, acoustic_strength(min(int(fit.n_picks[e]), n_sources)))
         return d
 
     out: list[Draft] = []

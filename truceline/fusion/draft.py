@@ -15,6 +15,7 @@ neither source alone ever makes an incident count as a violation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,8 +53,9 @@ class Draft:
         self.strength[kind] = 1.0 - (1.0 - prev) * (1.0 - strength)
 
 
-def freeze(d: Draft, prm: FusionParams) -> Fused:
-    """The fused incident of a draft: sorted support, confidence, status, kind, id."""
+def freeze(d: Draft, prm: FusionParams, leaf_of: Callable[[str], bytes]) -> Fused:
+    """The fused incident of a draft: sorted support, confidence, status, kind, id (over the
+    leaf hashes of the supporting observations' log entries: ``leaf_of(ref)``)."""
     support = {kind: tuple(sorted(refs)) for kind, refs in d.support.items()}
     caps = {"thermal": prm.cap_thermal, "allegation": prm.cap_allegation}
     p_false = np.prod([1.0 - min(p, caps.get(kind, 1.0)) for kind, p in d.strength.items()])
@@ -72,5 +74,5 @@ def freeze(d: Draft, prm: FusionParams) -> Fused:
         alleged_by=tuple(d.alleged_by),
         confidence=float(1.0 - p_false),
         status="corroborated" if len(support) >= 2 else "automatic",
-        id=incident_id(refs),
+        id=incident_id(leaf_of(r) for r in refs),
     )

@@ -32,6 +32,10 @@ class Picks:
     c: FloatArray
     cls: NDArray[np.int8]
     t_ref_us: int
+    #: the index of each pick's ``source`` (who reported it; None: each sensor is its own
+    #: source). Copies from one source are never corroboration: see
+    #: :func:`truceline.fusion.acoustic.acoustic_drafts`.
+    source: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.t.size)
@@ -55,6 +59,7 @@ def picks_from(
             empty,
             np.zeros(0, np.int8),
             0,
+            np.zeros(0, np.int64),
         )
     models = [o.model for o in obs if isinstance(o.model, Acoustic)]
     t_us = np.array([m.time for m in models], dtype=np.int64)
@@ -64,6 +69,7 @@ def picks_from(
     models = [models[i] for i in order]
     sensors = [m.sensor for m in models]
     _, sensor_idx = np.unique(np.array(sensors), return_inverse=True)
+    _, source_idx = np.unique(np.array([m.source for m in models]), return_inverse=True)
     lon = np.array([m.position[0] for m in models])
     lat = np.array([m.position[1] for m in models])
     z = np.array([m.position[2] if len(m.position) > 2 else 0.0 for m in models])
@@ -82,4 +88,5 @@ def picks_from(
         c=sound_speed(temp),
         cls=np.array([CLASS_CODES[m.class_] for m in models], dtype=np.int8),
         t_ref_us=t_ref,
+        source=source_idx.astype(np.int64),
     )
