@@ -36,22 +36,21 @@ def canonical_text(value: Any) -> str:
     )
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def decode_json(text: str) -> Any:
-    """Decode JSON text strictly: ``NaN`` and ``Infinity`` are refused, and so is nesting
-    too deep for the decoder (what each value may hold is :func:`json_problem`'s).
+    """Decode JSON text; nesting too deep for the decoder is a ``ValueError`` (not a
+    ``RecursionError``). ``NaN`` and ``Infinity`` decode, to be refused with the field they
+    are in by :func:`json_problem`.
 
     >>> decode_json('{"a": [1, 2.5]}')
     {'a': [1, 2.5]}
-    >>> decode_json('[NaN]')
+    >>> json_problem(decode_json('{"a": [NaN]}'))
+    ('a.0', 'not a finite number')
+    >>> decode_json("[" * 100_000 + "]" * 100_000)
     Traceback (most recent call last):
-    ValueError: NaN is not a JSON number
+    ValueError: nested deeper than 16
     """
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_DEPTH}") from None
 
