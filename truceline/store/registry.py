@@ -158,14 +158,20 @@ class RegistryStore(LogStore):
             )
         except NoteError as exc:
             raise WitnessError(f"a cosignature does not verify: {exc}", 422) from None
-        with self._writing():
+        # not a log write (which would sign a new head, never cosigned): cosignatures are
+        # checkable by anyone from the witnesses' keys, and kept beside the log
+        self._begin_write()
+        try:
             for ln in kept:
-                ts = checked.signers[ln.name]
                 self._x(
                     "INSERT INTO cosignatures VALUES (?, ?, ?, ?) ON CONFLICT (tree_size, witness) "
                     "DO UPDATE SET line = excluded.line, cosigned_at = excluded.cosigned_at",
-                    (cp.size, ln.name, ln.render(), ts),
+                    (cp.size, ln.name, ln.render(), checked.signers[ln.name]),
                 )
+            self._x("COMMIT")
+        except BaseException:
+            self._x("ROLLBACK")
+            raise
         return sorted(ln.name for ln in kept)
 
     def cosigned_heads(self, quorum: int, now_s: float | None = None) -> Any:
