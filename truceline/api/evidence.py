@@ -93,7 +93,15 @@ def _seen_by(ctx: Context, who: Principal) -> tuple[Any, Any]:
 NOTE = "text/plain; charset=utf-8"
 
 
-@router.get("/v1/evidence/checkpoint", response_class=PlainTextResponse)
+NOTE_SCHEMA: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A C2SP checkpoint: a signed note (text)",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/v1/evidence/checkpoint", responses=NOTE_SCHEMA)
 async def get_checkpoint(
     ctx: Ctx, tree_size: Annotated[int | None, Query(ge=1, le=2**53)] = None
 ) -> PlainTextResponse:
