@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/truceline evaluate --truth $(DEMO)/scenario/truth.jsonl --incidents $(DEMO)/analysis/incidents.geojson
 	$(BIN)/truceline reproduce 1 --db $(DEMO)/truceline.db --out $(DEMO)/reproduced
 	$(BIN)/truceline log export --db $(DEMO)/truceline.db --out $(DEMO)/evidence
-	$(BIN)/truceline log verify $(DEMO)/evidence
+	$(BIN)/truceline log verify $(DEMO)/evidence --log-key "$$($(BIN)/truceline log key --db $(DEMO)/truceline.db | head -1)"
 	$(BIN)/truceline report --db $(DEMO)/truceline.db --date 2026-03-01 --out $(DEMO)/report
 	@# the dashboard over the simulated day: a token per role, then serve in the foreground
 	@for spec in "analyst demo-analyst" "commissioner demo-com-fr FR" "commissioner demo-com-de DE" \

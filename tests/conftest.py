@@ -146,3 +146,16 @@ def copy_store(db: Path, folder: Path) -> Path:
     copy.write_bytes(db.read_bytes())
     Path(f"{copy}.key").write_bytes(Path(f"{db}.key").read_bytes())
     return copy
+
+
+def without_ids(geojson: bytes) -> list[str]:
+    """An incidents file's features without their ids, sorted: what two stores' runs of the
+    same observations share (each store salts its log entries, and ids are over the leaf
+    hashes)."""
+    import json
+
+    out = []
+    for f in json.loads(geojson)["features"]:
+        props = {k: v for k, v in f["properties"].items() if k != "id"}
+        out.append(json.dumps({**f, "id": None, "properties": props}, sort_keys=True))
+    return sorted(out)

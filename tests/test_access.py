@@ -12,6 +12,7 @@ from truceline.access import (
     PUBLIC,
     Disclosure,
     Principal,
+    case_event_visible,
     may_act_on_case,
     may_open_case,
     may_prove,
@@ -19,7 +20,9 @@ from truceline.access import (
     may_see_observation,
     may_submit,
     may_submit_any,
+    member_state,
     view_case,
+    view_health,
     view_incident,
 )
 
@@ -107,26 +110,45 @@ def test_evidence_and_each_observation() -> None:
 
 
 @pytest.mark.parametrize(
-    ("who", "kind", "source", "party", "allowed"),
+    ("who", "kind", "source", "party", "sensor", "allowed"),
     [
-        (SENSOR, "acoustic", "AS-1", None, True),
-        (SENSOR, "acoustic", "AS-2", None, False),  # another's source
-        (SENSOR, "allegation", "AS-1", "N", False),
-        (MONITOR, "patrol", "smm", None, True),
-        (MONITOR, "allegation", "smm", "N", False),
-        (PARTY_N, "allegation", "party-N", "N", True),
-        (PARTY_N, "allegation", "party-N", "S", False),  # in the other party's name
-        (PARTY_N, "allegation", "party-S", "N", False),  # under the other party's source
-        (PARTY_N, "patrol", "party-N", None, False),
-        (ANALYST, "thermal", "firms", None, True),
-        (COMMISSIONER, "patrol", "com-fr", None, False),
-        (PUBLIC, "patrol", "public", None, False),
+        (SENSOR, "acoustic", "AS-1", None, "AS-1", True),
+        (SENSOR, "acoustic", "AS-2", None, "AS-2", False),  # another's source
+        (SENSOR, "acoustic", "AS-1", None, "AS-7", False),  # another sensor's detection
+        (SENSOR, "thermal", "AS-1", None, None, True),
+        (SENSOR, "allegation", "AS-1", "N", None, False),
+        (MONITOR, "patrol", "smm", None, None, True),
+        (MONITOR, "patrol", "AS-1", None, None, False),  # under a sensor's source (hole 6)
+        (MONITOR, "thermal", "party-N", None, None, False),  # under a party's source
+        (MONITOR, "allegation", "smm", "N", None, False),
+        (PARTY_N, "allegation", "party-N", "N", None, True),
+        (PARTY_N, "allegation", "party-N", "S", None, False),  # in the other party's name
+        (PARTY_N, "allegation", "party-S", "N", None, False),  # under the other party's source
+        (PARTY_N, "patrol", "party-N", None, None, False),
+        (ANALYST, "thermal", "an-1", None, None, True),
+        (ANALYST, "thermal", "firms", None, None, False),  # not its own source
+        (ANALYST, "allegation", "an-1", "N", None, False),  # parties file allegations
+        (COMMISSIONER, "patrol", "com-fr", None, None, False),
+        (PUBLIC, "patrol", "public", None, None, False),
     ],
 )
 def test_who_may_submit_what(
-    who: Principal, kind: str, source: str, party: str | None, allowed: bool
+    who: Principal, kind: str, source: str, party: str | None, sensor: str | None, allowed: bool
 ) -> None:
-    assert (may_submit(who, kind, source, party) is None) is allowed
+    assert (may_submit(who, kind, source, party, sensor) is None) is allowed
+
+
+def test_member_states_are_iso_codes_and_look_alikes_are_refused() -> None:
+    assert member_state("FR") == member_state("fr") == member_state(" ＦＲ ") == "FR"
+    for bad in ("FR\u200b", "F\u200dR", "FR\u2060", "FRA", "XX", "F", "", "F1", "ＦＲ\u00ad"):
+        with pytest.raises(ValueError):
+            member_state(bad)
+
+
+def test_health_counts_are_for_staff_only() -> None:
+    counts = {"observations": 5, "log_size": 9}
+    assert view_health(ANALYST, counts) == counts
+    assert view_health(PUBLIC, counts) == {} and view_health(PARTY_N, counts) == {}
 
 
 def test_public_and_commissioners_submit_nothing_at_all() -> None:
@@ -184,21 +206,50 @@ def test_who_may_act_on_cases() -> None:
     assert may_act_on_case(ANALYST, "reopen") and may_act_on_case(COMMISSIONER, "reopen") is None
 
 
+def _never(*_: Any) -> bool:
+    return False
+
+
+def _always(*_: Any) -> bool:
+    return True
+
+
 def test_who_may_prove_which_entry() -> None:
     obs = {"kind": "observation", "observation": {"source": "AS-1"}}
-    assert may_prove(ANALYST, obs, lambda c: False)
-    assert may_prove(SENSOR, obs, lambda c: False)
-    assert not may_prove(PARTY_N, obs, lambda c: True)
+    assert may_prove(ANALYST, obs, _never, _never)
+    assert may_prove(SENSOR, obs, _never, _never)
+    assert not may_prove(PARTY_N, obs, _always, _always)
     assert not may_prove(
-        PUBLIC, {"kind": "observation", "observation": {"source": "public"}}, lambda c: True
+        PUBLIC, {"kind": "observation", "observation": {"source": "public"}}, _always, _always
     )
-    for kind in ("run", "agreement", "key", "policy", "tree_head"):
-        assert may_prove(PUBLIC, {"kind": kind}, lambda c: False)
-    review_entry = {"kind": "incident_review", "published": True, "status": "verified"}
-    assert may_prove(PUBLIC, review_entry, lambda c: False)
-    assert not may_prove(PUBLIC, {**review_entry, "published": False}, lambda c: False)
-    event = {"kind": "case_event", "case": 3, "event": {"kind": "reply"}}
-    assert may_prove(PARTY_S, event, lambda c: c == 3)
-    assert not may_prove(PARTY_S, event, lambda c: False)
-    assert not may_prove(PARTY_S, {**event, "event": {"kind": "ruling"}}, lambda c: True)
-    assert not may_prove(PUBLIC, event, lambda c: True)
+    for kind in ("run", "agreement", "key", "policy", "tree_head", "witness"):
+        assert may_prove(PUBLIC, {"kind": kind}, _never, _never)
+    # a review's proof follows the incident's visibility (published, and past the delay)
+    review_entry = {"kind": "incident_review", "incident": "inc-1", "published": True}
+    assert may_prove(PUBLIC, review_entry, _never, lambda i: i == "inc-1")
+    assert not may_prove(PUBLIC, review_entry, _never, _never)
+    # a case event's proof follows the event's visibility
+    event = {"kind": "case_event", "case": 3, "seq": 1, "event": {"kind": "reply"}}
+    assert may_prove(PARTY_S, event, lambda c, s: (c, s) == (3, 1), _never)
+    assert not may_prove(PARTY_S, event, lambda c, s: (c, s) == (3, 2), _never)
+    for kind in ("token", "sensor", "token_revocation"):
+        assert not may_prove(PARTY_N, {"kind": kind}, _always, _always)
+
+
+def test_which_case_events_each_caller_sees() -> None:
+    events, state = _case(ruled=True)
+    third = Principal("party-X", "party:X")
+    # the accused and the filer see the opening and the reply, and the ruling in force's
+    # signatures; a third party and the public only the ruling's signatures
+    for who, expected in (
+        (ANALYST, [True, True, True, True]),
+        (PARTY_S, [True, True, True, True]),
+        (PARTY_N, [True, True, True, True]),
+        (third, [False, False, True, True]),
+        (PUBLIC, [False, False, True, True]),
+    ):
+        got = [case_event_visible(who, events, state, k) for k in range(len(events))]
+        assert got == expected, who
+    events, state = _case(ruled=False)
+    assert not case_event_visible(PARTY_S, events, state, 2)  # a draft ruling
+    assert not case_event_visible(PUBLIC, events, state, 0)

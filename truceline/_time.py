@@ -27,11 +27,19 @@ def parse_time(text: str) -> int:
     """Parse an RFC 3339 timestamp with a mandatory offset into microseconds since the epoch.
 
     Digits past the sixth fractional digit must be zero (no precision is silently lost).
-    Raises ``ValueError`` with a readable message otherwise.
+    Raises ``ValueError`` with a readable message otherwise (also for a time that falls
+    outside the years 1-9999 once converted to UTC, and for a trailing newline).
+
+    >>> parse_time("0001-01-01T00:00:00+01:00")
+    Traceback (most recent call last):
+    ValueError: '0001-01-01T00:00:00+01:00' is outside the years 1-9999 in UTC
+    >>> parse_time("2026-03-01T12:00:00Z\\n")
+    Traceback (most recent call last):
+    ValueError: '2026-03-01T12:00:00Z\\n' is not an RFC 3339 time with an offset
     """
     if not isinstance(text, str):
         raise ValueError(f"expected an RFC 3339 string, got {type(text).__name__}")
-    m = _RFC3339.match(text)
+    m = _RFC3339.fullmatch(text)  # fullmatch: "$" would also match before a final newline
     if not m:
         raise ValueError(f"{text!r} is not an RFC 3339 time with an offset")
     year, month, day, hh, mm, ss = (int(g) for g in m.groups()[:6])
@@ -52,7 +60,10 @@ def parse_time(text: str) -> int:
         oh, om = int(offset[1:3]), int(offset[4:6])
         if oh > 23 or om > 59:
             raise ValueError(f"{text!r} has an invalid offset")
-        dt -= sign * timedelta(hours=oh, minutes=om)
+        try:
+            dt -= sign * timedelta(hours=oh, minutes=om)
+        except OverflowError:
+            raise ValueError(f"{text!r} is outside the years 1-9999 in UTC") from None
     delta = dt - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 

@@ -2,11 +2,17 @@
 
 Roles (a bearer token carries one; no token is ``public``):
 
-- ``sensor``: submits observations for its own source only (the token's name); reads what
-  the public reads.
+Every writer writes only under its own ``source`` (its token's name), so nobody writes in
+another's name or takes another's ``(source, id)``.
+
+- ``sensor``: bound to one registered sensor (:mod:`truceline.sensors`): submits acoustic,
+  thermal and UAV observations as that sensor (a detection names its own sensor, at its
+  surveyed position); reads what the public reads.
 - ``monitor``: submits patrol, UAV and thermal observations; reads everything.
-- ``analyst``: submits anything, reviews incidents (status, publication), opens cases.
-- ``commissioner``: reads everything, opens cases, signs rulings (for its member state).
+- ``analyst``: submits any observation but an allegation, reviews incidents (status,
+  publication), opens cases, registers sensors.
+- ``commissioner``: reads everything, opens cases, signs rulings and reopenings (for its
+  member state, an ISO 3166-1 code: :func:`member_state`).
 - ``party:<ID>``: files allegations in its own name (its token's name is its ``source``);
   sees in full the incidents attributed to it (without the other party's unpublished
   allegations) and its own unplaced allegations, and the cases where it is accused or the
@@ -23,6 +29,8 @@ Roles (a bearer token carries one; no token is ``public``):
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,15 +41,19 @@ __all__ = [
     "ROLES",
     "Disclosure",
     "Principal",
+    "case_event_visible",
     "may_act_on_case",
     "may_open_case",
     "may_prove",
+    "may_register_sensor",
     "may_see_evidence",
     "may_see_observation",
     "may_submit",
     "may_submit_any",
+    "member_state",
     "valid_role",
     "view_case",
+    "view_health",
     "view_incident",
 ]
 
@@ -75,6 +87,37 @@ def valid_role(role: str, parties: tuple[str, ...] | None = None) -> bool:
     return False
 
 
+def member_state(text: str) -> str:
+    """A commissioner's member state as its ISO 3166-1 alpha-2 code, or ``ValueError``.
+
+    The text is NFKC-normalised and upper-cased; it may hold no invisible or format
+    character (a zero-width space after ``FR`` would otherwise make a second "state") and
+    must then be exactly two letters that ISO 3166-1 assigns (checked with ``pycountry``,
+    whose own lookup ignores case: the code is upper-cased here, so ``fr`` and ``FR`` are one
+    state).
+
+    >>> member_state("fr"), member_state("ＤＥ")
+    ('FR', 'DE')
+    >>> member_state("FR\u200b")
+    Traceback (most recent call last):
+    ValueError: member state 'FR\u200b' holds an invisible or format character
+    >>> member_state("XX")
+    Traceback (most recent call last):
+    ValueError: member state 'XX' is not an ISO 3166-1 alpha-2 code
+    """
+    import pycountry
+
+    if not isinstance(text, str):
+        raise ValueError("a member state is an ISO 3166-1 alpha-2 code such as FR")
+    norm = unicodedata.normalize("NFKC", text)
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in norm):
+        raise ValueError(f"member state {text!r} holds an invisible or format character")
+    code = norm.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code) or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"member state {text!r} is not an ISO 3166-1 alpha-2 code")
+    return code
+
+
 SENSOR_TYPES = ("acoustic", "thermal", "uav")
 MONITOR_TYPES = ("patrol", "uav", "thermal")
 
@@ -86,24 +129,38 @@ def may_submit_any(who: Principal) -> str | None:
     return None
 
 
-def may_submit(who: Principal, kind: str, source: str, party: str | None) -> str | None:
+def may_submit(
+    who: Principal, kind: str, source: str, party: str | None, sensor: str | None = None
+) -> str | None:
     """None if ``who`` may submit an observation of this type and source (filed by
-    ``party``, for an allegation), else the reason it may not.
+    ``party``, for an allegation; heard by ``sensor``, for an acoustic detection), else the
+    reason it may not.
 
-    A sensor and a party write only under their own ``source`` (the token's name), so
-    nobody can file in another's name or take another's ``(source, id)``.
+    Every writer writes only under its own ``source`` (the token's name), so nobody can
+    file in another's name or take another's ``(source, id)``; a sensor's detection names
+    the sensor itself (its position is checked against the registry by the store).
 
     >>> may_submit(Principal("AS-1", "sensor"), "allegation", "AS-1", "S")
     'a sensor submits acoustic, thermal and uav observations'
+    >>> may_submit(Principal("AS-1", "sensor"), "acoustic", "AS-1", None, "AS-2")
+    'a sensor reports its own detections only (AS-1), not those of AS-2'
+    >>> may_submit(Principal("mon-1", "monitor"), "patrol", "AS-1", None)
+    'mon-1 writes only under its own source mon-1, not AS-1'
     >>> may_submit(Principal("party-N", "party:N"), "allegation", "party-N", "N") is None
     True
     """
+    if who.role in ("public", "commissioner"):
+        return "this role may not submit observations"
+    if source != who.name:
+        return f"{who.name} writes only under its own source {who.name}, not {source}"
     if who.role == "analyst":
-        return None
+        return "allegations are filed by the parties" if kind == "allegation" else None
     if who.role == "sensor":
         if kind not in SENSOR_TYPES:
             return f"a sensor submits {', '.join(SENSOR_TYPES[:-1])} and {SENSOR_TYPES[-1]} observations"
-        return None if source == who.name else f"a sensor token may submit only for {who.name}"
+        if kind == "acoustic" and sensor != who.name:
+            return f"a sensor reports its own detections only ({who.name}), not those of {sensor}"
+        return None
     if who.role == "monitor":
         if kind in MONITOR_TYPES:
             return None
@@ -111,8 +168,20 @@ def may_submit(who: Principal, kind: str, source: str, party: str | None) -> str
     if who.party is not None:
         if kind != "allegation" or party != who.party:
             return f"a party submits only allegations filed as party {who.party}"
-        return None if source == who.name else f"a party token files only as source {who.name}"
+        return None
     return "this role may not submit observations"
+
+
+def may_register_sensor(who: Principal) -> str | None:
+    """None if ``who`` may register (or re-survey) a sensor: analysts only."""
+    return None if who.role == "analyst" else f"{who.role} may not register sensors"
+
+
+def view_health(who: Principal, counts: dict[str, int]) -> dict[str, int]:
+    """What ``GET /v1/health`` tells ``who`` beyond "ok": staff the live counts (observations,
+    log size), nobody else anything (a live count tells the public when hidden evidence
+    arrives)."""
+    return dict(counts) if who.is_staff else {}
 
 
 #: what the public is shown of a published incident as it is (the locations are coarsened
@@ -254,18 +323,22 @@ def may_see_observation(who: Principal, seen: dict[str, Any], body: dict[str, An
     )
 
 
+#: the commissioners' signatures (on rulings and reopenings): drafts until in force
+DRAFT_EVENTS = ("ruling", "reopen")
+
+
 def view_case(
     who: Principal, events: list[dict[str, Any]], state: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     """A case's events and state as ``who`` may see them, or None. Staff see everything; the
-    parties of the case see it without draft rulings (proposals not in force, and their
-    signatures); the public sees a ruled case's ruling in force with its dissents, and
-    earlier rulings."""
+    parties of the case see it without drafts (the commissioners' signatures on rulings and
+    reopenings; the ruling in force and earlier rulings are shown, with their signatures);
+    the public sees a ruled case's ruling in force with its dissents, and earlier rulings."""
     if who.is_staff:
         return events, state
-    undrafted = {**state, "proposals": []}
+    undrafted = {**state, "proposals": [], "reopen_proposals": []}
     if who.party is not None and who.party in (state["accused"], state["filed_by"]):
-        return [e for e in events if e["kind"] != "ruling"], undrafted
+        return [e for e in events if e["kind"] not in DRAFT_EVENTS], undrafted
     if state["status"] == "ruled" or state["earlier_rulings"]:
         keep = ("status", "incident", "accused", "opened", "ruling", "earlier_rulings")
         return [], {k: state[k] for k in keep}
@@ -283,24 +356,61 @@ def may_open_case(who: Principal, on_allegation: bool) -> str | None:
 
 
 def may_act_on_case(who: Principal, action: str) -> str | None:
-    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, or ``reopen`` a case it sees."""
+    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, or sign the ``reopen`` of a
+    case it sees (commissioners sign for the member state their token names)."""
     if action == "reply":
         return None if who.party is not None else "only parties reply"
     if who.role != "commissioner":
         return f"{who.role} may not do this"
-    if action == "ruling" and not who.member_state:
+    if action in ("ruling", "reopen") and not who.member_state:
         return "this commissioner's token names no member state"
     return None
 
 
-#: log entries anyone may prove: what a published figure is computed from
-PUBLIC_ENTRY_KINDS = ("run", "agreement", "key", "policy", "tree_head")
+def case_event_visible(
+    who: Principal, events: list[dict[str, Any]], state: dict[str, Any], seq: int
+) -> bool:
+    """Whether ``who`` sees event ``seq`` of a case (``state`` is the case's state): an event
+    :func:`view_case` shows it, or a signature or dissent on a ruling it is shown (in force,
+    or earlier). What a proof of the event's log entry may show follows from this."""
+    seen = view_case(who, events, state)
+    if seen is None or not 0 <= seq < len(events):
+        return False
+    shown, shown_state = seen
+    ev = events[seq]
+    if any(e is ev for e in shown):
+        return True
+    if ev["kind"] != "ruling":
+        return False
+    from .review import ruling_id
+
+    rid = ruling_id(ev)
+    mark = {"by": ev["by"], "member_state": ev["member_state"], "time": ev["time"]}
+    for r in [shown_state.get("ruling"), *shown_state.get("earlier_rulings", [])]:
+        if r is None or r["id"] != rid:
+            continue
+        for s in [*r["signatures"], *r["dissents"]]:
+            if {k: s[k] for k in mark} == mark:
+                return True
+    return False
 
 
-def may_prove(who: Principal, entry: dict[str, Any], sees_case: Callable[[int], bool]) -> bool:
-    """Whether ``who`` may have an inclusion proof of a log entry: staff any; others the
-    log's public entries, their own observations, reviews of published incidents, and the
-    events (not the rulings) of the cases they may see (``sees_case``)."""
+#: log entries anyone may prove: what a published figure is computed from, and the keys
+#: that check it (the log's, sources', witnesses'); they carry no salt
+PUBLIC_ENTRY_KINDS = ("run", "agreement", "key", "policy", "tree_head", "witness")
+
+
+def may_prove(
+    who: Principal,
+    entry: dict[str, Any],
+    sees_case_event: Callable[[int, int], bool],
+    sees_incident: Callable[[str], bool],
+) -> bool:
+    """Whether ``who`` may have an inclusion proof of a log entry (and so the entry itself):
+    a proof follows the visibility of what it proves. Staff any; others the log's public
+    entries, their own observations, the reviews of incidents they may see now
+    (``sees_incident``: a published incident only once the public may see it), and the case
+    events they may see (``sees_case_event(case, seq)``: :func:`case_event_visible`)."""
     if who.is_staff:
         return True
     kind = entry["kind"]
@@ -309,11 +419,7 @@ def may_prove(who: Principal, entry: dict[str, Any], sees_case: Callable[[int], 
     if kind == "observation":
         return bool(entry["observation"].get("source") == who.name and who.role != "public")
     if kind == "incident_review":
-        return bool(entry["published"] and entry["status"] == "verified")
+        return sees_incident(str(entry["incident"]))
     if kind == "case_event":
-        return (
-            who.party is not None
-            and entry["event"]["kind"] != "ruling"
-            and sees_case(int(entry["case"]))
-        )
+        return sees_case_event(int(entry["case"]), int(entry["seq"]))
     return False

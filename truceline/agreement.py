@@ -82,6 +82,9 @@ class Agreement:
     frame: LocalFrame
     path: str = ""
     control_local: dict[str, shapely.Geometry] = field(default_factory=dict, repr=False)
+    #: the evidence log's Ed25519 public key as the mission publishes it (base64 of the raw
+    #: 32 bytes; optional ``log_key``): what `truceline log verify` and the witnesses pin
+    log_key: str | None = None
     line_local: shapely.Geometry = field(default=None, repr=False)
 
     @property
@@ -215,6 +218,9 @@ def load_agreement(path: str | Path) -> Agreement:
 
     ident = r.get(doc, "", "id", str)
     title = r.get(doc, "", "title", str, required=False) or ident
+    log_key = r.get(doc, "", "log_key", str, required=False)
+    if log_key is not None and not _is_public_key(log_key):
+        raise r.error("log_key", "expected the base64 of a raw 32-byte Ed25519 public key")
     eff = r.get(doc, "", "effective_from", str)
     try:
         effective = parse_time(eff)
@@ -258,7 +264,18 @@ def load_agreement(path: str | Path) -> Agreement:
         path=file,
         control_local=control_local,
         line_local=line_local,
+        log_key=log_key,
     )
+
+
+def _is_public_key(text: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(text.encode("ascii"), validate=True)) == 32
+    except (binascii.Error, UnicodeEncodeError):
+        return False
 
 
 def _parties(r: _Reader, doc: dict[str, Any]) -> tuple[Party, ...]:
@@ -452,6 +469,7 @@ def agreement_geojson(ag: Agreement) -> dict[str, Any]:
     return {
         "id": ag.id,
         "title": ag.title,
+        "log_key": ag.log_key,
         "effective_from": format_time(ag.effective_from_us),
         "parties": [{"id": p.id, "name": p.name} for p in ag.parties],
         "clauses": [

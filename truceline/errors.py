@@ -12,12 +12,15 @@ Every error Truceline raises on purpose is a :class:`TrucelineError`::
     ├── Forbidden               the caller's role may not do this
     ├── ReviewError             a case event the case's state does not allow
     ├── StoreError              the store cannot be opened, migrated or written
+    ├── WitnessError            a witness refuses a checkpoint (older, a fork, not the log's),
+    │                           or cosignatures do not verify
     └── MissingExtra            an optional part is not installed (says which extra to add)
 
 They are mapped to answers in exactly two places: the command line
 (:mod:`truceline.cli`) turns :class:`InputError` (and its kinds) and :class:`NotFound` into
 exit code 2, anything else into 1 with an ``error:`` or ``internal error:`` message; the
-HTTP API (:mod:`truceline.api.errors`) turns them into 422, 404, 403, 409, 503 and 501.
+HTTP API (:mod:`truceline.api.errors`) turns them into 422, 404, 403, 409, 503 and 501 (a
+:class:`WitnessError` into its own ``status``).
 
 >>> err = InputError("obs.jsonl", 3, "position", "latitude 133 is outside [-90, 90]")
 >>> str(err)
@@ -39,6 +42,7 @@ __all__ = [
     "StoreError",
     "TrucelineError",
     "UsageError",
+    "WitnessError",
 ]
 
 
@@ -113,6 +117,16 @@ class ReviewError(TrucelineError):
 
 class StoreError(TrucelineError):
     """The store cannot be opened, migrated or written."""
+
+
+class WitnessError(TrucelineError):
+    """A witness refuses a checkpoint (signed by another key, older than its last head, or
+    not an extension of it: a fork), or cosignatures do not verify. ``status`` is the HTTP
+    answer C2SP tlog-witness gives for it (403, 404, 409, 422)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class MissingExtra(TrucelineError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ __all__ = [
     "WeaponClass",
     "feature_collection",
     "incident_id",
+    "legacy_incident_id",
     "read_incidents",
     "to_feature",
     "write_incidents",
@@ -192,10 +193,30 @@ class Incident(Fused):
         )
 
 
-def incident_id(refs: list[str]) -> str:
-    """A stable id from the sorted supporting observation refs.
+def incident_id(leaves: Iterable[bytes]) -> str:
+    """A stable id from the leaf hashes of the supporting observations' log entries: ``inc-``
+    and the first 16 hex digits of SHA-256 over the sorted 32-byte leaf hashes, concatenated.
 
-    >>> incident_id(["b:2", "a:1"]) == incident_id(["a:1", "b:2"])
+    The entries of observations are salted (:mod:`truceline.evidence.salt`), so only whoever
+    holds every supporting entry can compute an incident's id (a party cannot confirm a
+    withheld allegation by guessing it and hashing), and anyone holding the log can
+    reproduce it. Observations analysed from files, never stored, use the leaf hash of their
+    unsalted entry (:attr:`truceline.observations.Observation.leaf_hash`).
+
+    >>> a, b = bytes(32), bytes([1]) * 32
+    >>> incident_id([a, b]) == incident_id([b, a]), incident_id([a])
+    (True, 'inc-66687aadf862bd77')
+    """
+    digest = hashlib.sha256(b"".join(sorted(leaves))).hexdigest()
+    return f"inc-{digest[:16]}"
+
+
+def legacy_incident_id(refs: Iterable[str]) -> str:
+    """The id of an incident of a run logged before ids were computed over leaf hashes:
+    SHA-256 over the sorted supporting refs (``source:id``) joined by newlines (what
+    :func:`truceline.store.runs.reproduce` uses to re-run such a run).
+
+    >>> legacy_incident_id(["b:2", "a:1"]) == legacy_incident_id(["a:1", "b:2"])
     True
     """
     digest = hashlib.sha256("\n".join(sorted(refs)).encode()).hexdigest()

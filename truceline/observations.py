@@ -17,29 +17,27 @@ the whole batch is good. Unknown fields are kept in :attr:`Observation.raw`.
 from __future__ import annotations
 
 import json
-import math
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    TypeAdapter,
     ValidationError,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from ._time import parse_time
 from .errors import InputError, InputErrors
+from .jsontext import decode_json, json_problem, split_lines, suspect
+from .observation_models import (
+    Acoustic,
+    Allegation,
+    Met,
+    Model,
+    Patrol,
+    Thermal,
+    Uav,
+    observation_schema,
+    validate_model,
+)
 from .vocabulary import OBSERVATION_TYPES
 
 __all__ = [
@@ -53,203 +51,21 @@ __all__ = [
     "Uav",
     "canonical_json",
     "observation_schema",
+    "parse_array",
     "parse_lines",
     "parse_objects",
+    "split_lines",
 ]
 
 MAX_ERRORS = 50
 
 
-def _time(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError("expected an RFC 3339 string such as 2026-03-01T12:00:00Z")
-    return parse_time(value)
-
-
-def _check_lonlat(v: list[float]) -> list[float]:
-    if not all(math.isfinite(c) for c in v):
-        raise ValueError("coordinates must be finite numbers")
-    lon, lat = v[0], v[1]
-    if not -180.0 <= lon <= 180.0:
-        raise ValueError(f"longitude {lon:g} is outside [-180, 180]")
-    if not -90.0 <= lat <= 90.0:
-        raise ValueError(f"latitude {lat:g} is outside [-90, 90]")
-    return v
-
-
-Time = Annotated[
-    int,
-    BeforeValidator(_time),
-    WithJsonSchema({"type": "string", "format": "date-time", "description": "RFC 3339"}),
-]
-StrictFloat = Annotated[float, Field(strict=False, allow_inf_nan=False)]
-LonLat = Annotated[
-    list[StrictFloat], Field(min_length=2, max_length=2), AfterValidator(_check_lonlat)
-]
-LonLatElev = Annotated[
-    list[StrictFloat], Field(min_length=2, max_length=3), AfterValidator(_check_lonlat)
-]
-Text = Annotated[str, Field(min_length=1, max_length=256)]
-#: a name repeated across many observations (a source, a sensor): interned, stored once
-Name = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(sys.intern)]
-Weapon = Literal[
-    "small_arms",
-    "mortar_lt120",
-    "mortar_ge120",
-    "artillery_lt100",
-    "artillery_ge100",
-    "tank",
-    "mlrs",
-    "mlrs_heavy",
-    "apc",
-    "air_defence",
-    "drone",
-    "aircraft",
-    "troops",
-    "unknown",
-]
-PatrolEvent = Literal["explosion", "projectile", "burst", "shot", "flare", "drone", "aircraft"]
-
-
-class _Common(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=False, str_strip_whitespace=False, frozen=True)
-
-    id: Text
-    source: Name
-    time: Time
-    time_end: Time | None = None
-    signature: str | None = None
-    note: str | None = None
-
-    @field_validator("time_end")
-    @classmethod
-    def _interval(cls, v: int | None, info: ValidationInfo) -> int | None:
-        start = info.data.get("time")
-        if v is not None and start is not None and v < start:
-            raise ValueError("time_end is before time")
-        return v
-
-
-class Patrol(_Common):
-    """A monitoring team saw or heard something (OSCE SMM style)."""
-
-    type: Literal["patrol"]
-    observer: LonLat
-    event: PatrolEvent
-    count: Annotated[int, Field(ge=1, strict=True)]
-    bearing_deg: Annotated[StrictFloat, Field(ge=0.0, lt=360.0)]
-    bearing_sigma_deg: Annotated[StrictFloat, Field(gt=0.0, le=180.0)]
-    distance_km: Annotated[list[StrictFloat], Field(min_length=2, max_length=2)] | None = None
-    weapon: Weapon | None = None
-
-    @field_validator("distance_km")
-    @classmethod
-    def _distance(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and not 0.0 <= v[0] <= v[1]:
-            raise ValueError("must be [min, max] with 0 <= min <= max")
-        return v
-
-
-class Acoustic(_Common):
-    """One sensor's detection of one impulsive sound; ``time`` is the arrival time."""
-
-    type: Literal["acoustic"]
-    sensor: Name
-    position: LonLatElev
-    class_: Literal["launch", "impact", "unknown"] = Field(alias="class")
-    sigma_s: Annotated[StrictFloat, Field(gt=0.0, le=60.0)]
-    snr_db: StrictFloat | None = None
-    temperature_c: Annotated[StrictFloat, Field(ge=-80.0, le=60.0)] | None = None
-
-
-def _confidence(v: Any) -> Any:
-    if isinstance(v, str):
-        if v not in ("l", "n", "h", "low", "nominal", "high"):
-            raise ValueError("confidence must be l, n, h or a number 0-100")
-        return v[0]
-    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 100:
-        raise ValueError("confidence must be l, n, h or a number 0-100")
-    return v
-
-
-class Thermal(_Common):
-    """A satellite thermal anomaly (NASA FIRMS fields)."""
-
-    type: Literal["thermal"]
-    position: LonLat
-    frp_mw: Annotated[StrictFloat, Field(ge=0.0)] | None = None
-    confidence: Annotated[str | float, BeforeValidator(_confidence)] | None = None
-    satellite: str | None = None
-    instrument: str | None = None
-    scan_km: Annotated[StrictFloat, Field(gt=0.0, le=50.0)] | None = None
-    track_km: Annotated[StrictFloat, Field(gt=0.0, le=50.0)] | None = None
-
-
-class Uav(_Common):
-    """Equipment seen from the air. ``side`` (optional, a party id) is the owner identified
-    from markings, which is what makes a ``crossing`` decidable."""
-
-    type: Literal["uav"]
-    position: LonLat
-    position_sigma_m: Annotated[StrictFloat, Field(gt=0.0, le=100_000.0)]
-    object: Weapon
-    count: Annotated[int, Field(ge=1, strict=True)]
-    image_sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
-    side: Text | None = None
-
-
-class Allegation(_Common):
-    """A party's claim of a violation by another party."""
-
-    type: Literal["allegation"]
-    party: Text
-    accused: Text
-    position: LonLat
-    radius_km: Annotated[StrictFloat, Field(gt=0.0, le=500.0)]
-    event: PatrolEvent | None = None
-    object: Weapon | None = None
-    description: Annotated[str, Field(max_length=20_000)]
-
-    @field_validator("accused")
-    @classmethod
-    def _not_itself(cls, v: str, info: ValidationInfo) -> str:
-        if v == info.data.get("party"):
-            raise ValueError("a party cannot accuse itself")
-        return v
-
-    @model_validator(mode="after")
-    def _what(self) -> Allegation:
-        if self.event is None and self.object is None:
-            raise PydanticCustomError(
-                "missing", "an allegation needs an event or an object", {"field": "event"}
-            )
-        return self
-
-
-class Met(_Common):
-    """Weather at a station: the wind at sensor height (east, north; m/s) and optionally the
-    air temperature; valid from ``time`` until the station's next ``met``."""
-
-    type: Literal["met"]
-    position: LonLat
-    wind_ms: Annotated[
-        list[Annotated[StrictFloat, Field(ge=-75.0, le=75.0)]], Field(min_length=2, max_length=2)
-    ]
-    temperature_c: Annotated[StrictFloat, Field(ge=-80.0, le=60.0)] | None = None
-
-
-Model = Patrol | Acoustic | Thermal | Uav | Allegation | Met
-_ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
-
-
-def observation_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
-    """The JSON Schema of one observation (any of the five types), for OpenAPI."""
-    return dict(_ADAPTER.json_schema(ref_template=ref_template, by_alias=True))
-
-
 def canonical_json(value: Any) -> str:
-    """Compact JSON with sorted keys: the stored form of an observation's raw body."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON with sorted keys: the stored form of an observation's raw body (raises
+    ``ValueError`` for NaN and infinities, which are not JSON)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +78,9 @@ class Observation:
     body: str
     file: str
     line: int
+    #: the leaf hash of the observation's entry in the evidence log (salted: see
+    #: :mod:`truceline.evidence.salt`), when it was read from the log
+    leaf: bytes | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -284,6 +103,18 @@ class Observation:
     def ref(self) -> str:
         """``source:id``, the id an incident lists its supporting observations by."""
         return f"{self.model.source}:{self.model.id}"
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """The leaf hash of the observation's log entry: the one it was read with
+        (:attr:`leaf`), else that of its entry without a salt (observations analysed from
+        files, never stored): what incident ids are computed from."""
+        if self.leaf is not None:
+            return self.leaf
+        from .evidence.canonical import canonical
+        from .evidence.merkle import leaf_hash
+
+        return leaf_hash(canonical({"kind": "observation", "observation": json.loads(self.body)}))
 
 
 @dataclass
@@ -329,10 +160,14 @@ def parse_record(record: Any, file: str, line: int) -> Observation:
     """Validate one decoded JSON object; raise :class:`InputError` naming the first bad field."""
     if not isinstance(record, dict):
         raise InputError(file, line, None, "each line must be a JSON object")
+    if suspect(record):
+        problem = json_problem(record)
+        if problem is not None:
+            raise InputError(file, line, problem[0], problem[1])
     if "type" not in record:
         raise InputError(file, line, "type", "required field is missing")
     try:
-        model = _ADAPTER.validate_python(record)
+        model = validate_model(record)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = err["loc"]
@@ -360,7 +195,7 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text)
+                yield number, decode_json(text)
             except json.JSONDecodeError as exc:
                 yield (
                     number,
@@ -368,8 +203,25 @@ def parse_lines(lines: Iterable[str], file: str) -> ObservationBatch:
                         file, number, None, f"not valid JSON ({exc.msg}, column {exc.colno})"
                     ),
                 )
+            except ValueError as exc:
+                yield number, InputError(file, number, None, f"not valid JSON ({exc})")
 
     return _parse_numbered(decoded(), file)
+
+
+def parse_array(text: str, file: str) -> ObservationBatch:
+    """A JSON array of observations (numbered from 1) into a batch; all-or-nothing."""
+    try:
+        items = decode_json(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(file, None, None, f"malformed JSON: {exc.msg} at {exc.pos}") from None
+    except ValueError as exc:
+        raise InputError(file, None, None, f"malformed JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise InputError(file, None, None, "expected a JSON array of observations")
+    if not items:
+        raise InputError(file, None, None, "no observations in the array")
+    return parse_objects(items, file)
 
 
 def parse_objects(objects: Iterable[Any], file: str) -> ObservationBatch:

@@ -14,11 +14,18 @@ Events (``kind``):
   dissent from it (``position``: ``sign`` or ``dissent``, with ``reason``). Signatures are on
   the ruling's exact content: two commissioners sign the same ruling only if every field is
   the same.
-- ``reopened``: a commissioner reopens a ruled case (new evidence); the earlier ruling stays
-  in the history, no longer in force, and a new reply window opens.
+- ``reopen``: a commissioner's signature on reopening a ruled case (new evidence):
+  ``reason`` and ``reply_days``, signed on that exact content like a ruling. The case
+  reopens when commissioners of ``quorum`` member states have signed the same reopening:
+  undoing a ruling takes as many states as making it. The earlier ruling stays in the
+  history, no longer in force, and a new reply window opens.
+- ``reopened``: how a case was reopened before reopening needed a quorum (one
+  commissioner, at once); such events in a log are read as they were, never written now.
 
 A ruling takes effect when commissioners from at least ``quorum`` different member states
-have signed it; its dissents are published with it.
+have signed it; its dissents are published with it. A member state counts only as its
+ISO 3166-1 code (:func:`truceline.access.member_state`): a look-alike is no second state.
+Reply windows are at least a configured minimum (:func:`check_reply_days`).
 
 >>> t0 = 1_772_323_200_000_000
 >>> events = [
@@ -29,6 +36,12 @@ have signed it; its dissents are published with it.
 >>> state = case_state(events, now_us=t0 + 3, quorum=2)
 >>> state["status"], state["ruling"]["decision"], state["ruling"]["signed_by_states"]
 ('ruled', 'violation', ['DE', 'FR'])
+>>> events.append(reopen(t0 + 4, "com-fr", "FR", "New imagery.", reply_days=7))
+>>> case_state(events, t0 + 5, quorum=2)["status"]  # one state cannot undo a ruling
+'ruled'
+>>> events.append(reopen(t0 + 6, "com-de", "DE", "New imagery.", reply_days=7))
+>>> case_state(events, t0 + 7, quorum=2)["status"]
+'awaiting_reply'
 """
 
 from __future__ import annotations
@@ -45,10 +58,13 @@ __all__ = [
     "ReviewError",
     "case_state",
     "check_event",
+    "check_reply_days",
     "opened",
+    "reopen",
     "reopened",
     "reply",
     "ruling",
+    "ruling_id",
 ]
 
 DECISIONS = ("violation", "no_violation", "undetermined")
@@ -109,6 +125,7 @@ def ruling(
 
 
 def reopened(t_us: int, by: str, reason: str, reply_days: float = 7.0) -> dict[str, Any]:
+    """A reopening as it was logged before reopening needed a quorum (read, never written)."""
     return {
         "kind": "reopened",
         "time": format_time(t_us),
@@ -118,6 +135,42 @@ def reopened(t_us: int, by: str, reason: str, reply_days: float = 7.0) -> dict[s
     }
 
 
+def reopen(
+    t_us: int, by: str, member_state: str, reason: str, reply_days: float = 7.0
+) -> dict[str, Any]:
+    """A commissioner's signature on reopening a ruled case."""
+    return {
+        "kind": "reopen",
+        "time": format_time(t_us),
+        "by": by,
+        "member_state": member_state,
+        "reason": reason,
+        "reply_days": reply_days,
+    }
+
+
+def check_reply_days(days: float, minimum: float) -> None:
+    """Refuse a reply window shorter than the configured minimum (or not a number).
+
+    >>> check_reply_days(7, 2)
+    >>> check_reply_days(1e-5, 2)
+    Traceback (most recent call last):
+    truceline.errors.ReviewError: the reply window must be at least 2 days (got 1e-05)
+    """
+    if not (isinstance(days, int | float) and minimum <= days <= 90):
+        raise ReviewError(f"the reply window must be at least {minimum:g} days (got {days:g})")
+
+
+def _state_code(text: Any) -> str | None:
+    """The ISO 3166-1 code of a signature's member state, or None (it does not count)."""
+    from .access import member_state
+
+    try:
+        return member_state(str(text))
+    except ValueError:
+        return None
+
+
 def _content(ev: dict[str, Any]) -> dict[str, Any]:
     return {k: ev[k] for k in ("decision", "responsible", "clause", "remedy")}
 
@@ -125,6 +178,34 @@ def _content(ev: dict[str, Any]) -> dict[str, Any]:
 def ruling_id(ev: dict[str, Any]) -> str:
     """The id of a ruling's content (what signatures are on)."""
     text = json.dumps(_content(ev), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _states(signatures: list[dict[str, Any]]) -> list[str]:
+    """The distinct member states (ISO codes) of signatures; look-alikes count as nothing."""
+    return sorted({c for s in signatures if (c := _state_code(s["member_state"])) is not None})
+
+
+def _reopen_signed(reopenings: dict[str, dict[str, Any]], ev: dict[str, Any]) -> list[str]:
+    """Add a reopen signature to its proposal (same reason and window); the states that
+    have signed that proposal."""
+    rid = _reopen_id(ev)
+    prop = reopenings.setdefault(
+        rid, {"id": rid, "reason": ev["reason"], "reply_days": ev["reply_days"], "signatures": []}
+    )
+    prop["signatures"].append(
+        {"by": ev["by"], "member_state": ev["member_state"], "time": ev["time"]}
+    )
+    prop["signed_by_states"] = _states(prop["signatures"])
+    return list(prop["signed_by_states"])
+
+
+def _reopen_id(ev: dict[str, Any]) -> str:
+    text = json.dumps(
+        {"reason": ev["reason"], "reply_days": ev["reply_days"]},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -139,6 +220,7 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
     first = events[0]
     reply_by = parse_time(first["reply_by"])
     proposals: dict[str, dict[str, Any]] = {}
+    reopenings: dict[str, dict[str, Any]] = {}
     in_force: dict[str, Any] | None = None
     history_rulings: list[dict[str, Any]] = []
     replies = []
@@ -155,15 +237,21 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
                 prop["dissents"].append({**who, "reason": ev["reason"]})
             else:
                 prop["signatures"].append(who)
-            states = sorted({s["member_state"] for s in prop["signatures"]})
+            states = _states(prop["signatures"])
             prop["signed_by_states"] = states
             if in_force is None and len(states) >= quorum:
                 in_force = prop
+        elif ev["kind"] == "reopen" and in_force is not None:
+            if len(_reopen_signed(reopenings, ev)) >= quorum:
+                history_rulings.append({**in_force, "superseded": ev["time"]})
+                in_force, proposals, reopenings = None, {}, {}
+                t = parse_time(ev["time"])
+                reply_by = t + int(float(ev["reply_days"]) * DAY_US)
         elif ev["kind"] == "reopened":
             if in_force is not None:
                 history_rulings.append({**in_force, "superseded": ev["time"]})
             in_force = None
-            proposals = {}
+            proposals, reopenings = {}, {}
             reply_by = parse_time(ev["reply_by"])
     for prop in proposals.values():
         prop.setdefault("signed_by_states", [])
@@ -184,6 +272,7 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
         "reply_open": in_force is None and now_us <= reply_by,
         "replies": replies,
         "proposals": sorted(proposals.values(), key=lambda p: p["id"]),
+        "reopen_proposals": sorted(reopenings.values(), key=lambda p: p["id"]),
         "ruling": in_force,
         "earlier_rulings": history_rulings,
         "quorum": quorum,
@@ -202,6 +291,8 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
         if ev["party"] not in (state["accused"], state["filed_by"]):
             raise ReviewError("only the accused party or the filer may reply")
     elif kind == "ruling":
+        if _state_code(ev.get("member_state")) is None:
+            raise ReviewError("a ruling is signed for a member state (an ISO 3166-1 code)")
         if ev["decision"] not in DECISIONS:
             raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}")
         if ev["position"] not in ("sign", "dissent"):
@@ -223,8 +314,12 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
                 raise ReviewError("this commissioner has already taken a position")
         elif taken:
             raise ReviewError("this commissioner has already taken a position in this round")
-    elif kind == "reopened":
+    elif kind == "reopen":
         if state["status"] != "ruled":
             raise ReviewError("only a ruled case can be reopened")
+        if _state_code(ev.get("member_state")) is None:
+            raise ReviewError("a reopening is signed for a member state (an ISO 3166-1 code)")
+        if any(s["by"] == ev["by"] for p in state["reopen_proposals"] for s in p["signatures"]):
+            raise ReviewError("this commissioner has already signed a reopening of this ruling")
     else:
         raise ReviewError(f"unknown event {kind}")

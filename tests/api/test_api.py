@@ -64,6 +64,9 @@ def prepared(
 ) -> tuple[Path, dict[str, str | None]]:
     db = copy_store(stored_day, tmp_path_factory.mktemp("api"))
     runner = CliRunner()
+    # a sensor's token is bound to a registered sensor
+    add = ["sensor", "add", "--db", str(db), "--id", "firms-api", "--position", "36.0,48.0"]
+    assert runner.invoke(cli, [*add, "--operator", "ops"]).exit_code == 0
     tokens: dict[str, str | None] = {"public": None}
     for key, spec in ROLES.items():
         if spec is None:
@@ -157,11 +160,14 @@ def _allegation(party: str, accused: str, n: int) -> dict[str, Any]:
 
 
 def test_who_may_submit_what(svc: Service) -> None:
+    # every writer writes under its own source only (hole 6)
     cases = {
-        "own source thermal": ([_thermal("firms-api", 1)], {"sensor", "analyst", "monitor"}),
-        "another source thermal": ([_thermal("firms-other", 2)], {"analyst", "monitor"}),
-        "allegation by N": ([_allegation("N", "S", 3)], {"analyst", "party_n"}),
-        "allegation by S": ([_allegation("S", "N", 4)], {"analyst", "party_s"}),
+        "the sensor's thermal": ([_thermal("firms-api", 1)], {"sensor"}),
+        "the monitor's thermal": ([_thermal("mon-1", 5)], {"monitor"}),
+        "the analyst's thermal": ([_thermal("ana-1", 6)], {"analyst"}),
+        "another source thermal": ([_thermal("firms-other", 2)], set()),
+        "allegation by N": ([_allegation("N", "S", 3)], {"party_n"}),
+        "allegation by S": ([_allegation("S", "N", 4)], {"party_s"}),
     }
     for what, (body, allowed) in cases.items():
         got = _allowed(svc, "POST", "/v1/observations", {200}, body)
@@ -448,6 +454,13 @@ def test_the_case_workflow(svc: Service) -> None:
         "POST",
         "/v1/cases",
         json={"allegation": "party-N:a6", "incident": inc["id"], "accused": "S", "reply_days": 3},
+    )
+    assert case.status_code == 404  # N may not see S's incident: nor attach it (hole 10)
+    case = svc.call(
+        "party_n",
+        "POST",
+        "/v1/cases",
+        json={"allegation": "party-N:a6", "accused": "S", "reply_days": 3},
     ).json()
     url = f"/v1/cases/{case['id']}"
     assert case["state"]["status"] == "awaiting_reply" and case["state"]["filed_by"] == "N"
@@ -488,8 +501,15 @@ def test_the_case_workflow(svc: Service) -> None:
     assert public["state"]["ruling"]["responsible"] == "S" and public["events"] == []
     assert "proposals" not in public["state"] and "replies" not in public["state"]
     assert svc.call("party_s", "POST", url + "/replies", json={"text": "x"}).status_code == 409
-    # reopening keeps the history
-    assert _allowed(svc, "POST", url + "/reopen", {201}, {"reason": "New imagery."}) == {"com_fr"}
+    # reopening takes the quorum a ruling took (hole 5), and keeps the history
+    reopen = {"reason": "New imagery.", "reply_days": 7}
+    for role in ("public", "sensor", "monitor", "analyst", "party_n", "party_s"):
+        assert svc.call(role, "POST", url + "/reopen", json=reopen).status_code in (403, 404)
+    assert svc.call("com_fr", "POST", url + "/reopen", json=reopen).status_code == 201
+    assert svc.call("com_fr", "POST", url + "/reopen", json=reopen).status_code == 409
+    assert svc.call("com_fr2", "POST", url + "/reopen", json=reopen).status_code == 201
+    assert svc.call("public", "GET", url).json()["state"]["status"] == "ruled"  # FR alone
+    assert svc.call("com_de", "POST", url + "/reopen", json=reopen).status_code == 201
     again = svc.call("com_fr", "GET", url).json()
     assert again["state"]["ruling"] is None and again["state"]["earlier_rulings"]
     assert [e["kind"] for e in again["events"]][:2] == ["opened", "reply"]
@@ -541,7 +561,7 @@ def test_oversized_malformed_and_floods(svc: Service, tmp_path: Path) -> None:
 def test_what_the_first_review_of_the_api_found_stays_fixed(svc: Service) -> None:
     # nobody files in another's name: a sensor cannot allege, a party writes as itself
     forged = dict(_allegation("S", "N", 90), source="firms-api")
-    assert _allowed(svc, "POST", "/v1/observations", {200}, [forged]) == {"analyst"}
+    assert _allowed(svc, "POST", "/v1/observations", {200}, [forged]) == set()
     as_sensor = dict(_allegation("N", "S", 91), source="AS-N1-0043")
     assert svc.call("party_n", "POST", "/v1/observations", json=[as_sensor]).status_code == 403
     # an allegation must name the agreement's parties (else every later analysis fails)
@@ -559,7 +579,7 @@ def test_what_the_first_review_of_the_api_found_stays_fixed(svc: Service) -> Non
         json={"status": "rejected", "published": False},
     ).json()
     proof_url = f"/v1/evidence/proof/{rev['log_index']}"
-    assert _allowed(svc, "GET", proof_url, {200}) == STAFF
+    assert _allowed(svc, "GET", proof_url, {200}) == STAFF | {"party_n"}  # N sees it
     # a case's events are provable by its parties, not by the public before a ruling
     svc.call("party_n", "POST", "/v1/observations", json=[_allegation("N", "S", 93)])
     case = svc.call(

@@ -268,8 +268,11 @@ def test_reproduce_a_simulated_day_from_the_log(scenario: Path, tmp_path: Path) 
     assert res.exit_code == 0 and "verified" in res.output
     entries = tmp_path / "exp" / "entries.jsonl"
     entries.write_bytes(entries.read_bytes().replace(b'"N"', b'"S"', 1))
+    res = runner.invoke(app, ["log", "verify", str(tmp_path / "exp"), "--unpinned"])
+    assert res.exit_code == 1 and "FAILED" in res.output and "UNPINNED" in res.output
+    # without a trusted key the verifier does not run at all
     res = runner.invoke(app, ["log", "verify", str(tmp_path / "exp")])
-    assert res.exit_code == 1 and "FAILED" in res.output
+    assert res.exit_code == 2 and "--log-key" in res.output
 
 
 def test_two_processes_appending_to_one_log_stay_consistent(open_store: Any) -> None:

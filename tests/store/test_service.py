@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import without_ids
 from truceline.evidence import EXPORT_FILES, export_files, verify_files
+from truceline.sensors import Sensor
 from truceline.store import open_store
 
 
@@ -88,6 +90,7 @@ def test_every_acknowledged_observation_survives_sigkill_exactly_once(
         database_url = new_postgres_db(request.getfixturevalue("postgres_cluster"))
         options += ["--database-url", database_url]
     with open_store(db, database_url, key) as store:
+        store.register_sensor(Sensor("firms-api", (36.0, 48.0), "ops"))  # a token's sensor
         token = store.create_token("sensor", "firms-api")
     headers = {"Authorization": f"Bearer {token}"}
     port = _free_port()
@@ -181,7 +184,7 @@ def test_the_same_day_through_postgres_and_sqlite_gives_the_same_answers(
             assert res.exit_code == 0, (args, res.output)
         outs[name] = (tmp_path / name / "incidents.geojson").read_bytes()
         assert outs[name] == (tmp_path / f"{name}-again" / "incidents.geojson").read_bytes()
-    assert outs["pg"] == outs["sqlite"]
+    assert without_ids(outs["pg"]) == without_ids(outs["sqlite"])  # salts differ
 
     res = runner.invoke(
         cli,
@@ -214,3 +217,23 @@ def test_the_same_day_through_postgres_and_sqlite_gives_the_same_answers(
     expected = [f["properties"]["id"] for f in json.loads(outs["pg"])["features"]]
     assert [f["properties"]["id"] for f in page["features"]] == expected[:1000]
     assert sth["tree_size"] > 0
+
+
+def test_hole_10_x_forwarded_for_does_not_reset_the_rate_limit(tmp_path: Path) -> None:
+    """A real `truceline serve` (uvicorn) behind no proxy: a client that sends a new
+    X-Forwarded-For with every request still has one bucket (issue 14, hole 10)."""
+    port = _free_port()
+    proc = _serve(tmp_path / "t.db", port, "--rate-per-s", "0.01", "--burst", "5")
+    try:
+        codes = [
+            httpx.get(
+                f"http://127.0.0.1:{port}/v1/me",
+                headers={"X-Forwarded-For": f"10.0.0.{k}"},
+                timeout=5,
+            ).status_code
+            for k in range(12)
+        ]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert 429 in codes, codes

@@ -66,7 +66,8 @@ def served(
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 0, res.output
         tokens[key] = res.output.split()[-1]
-    with serving(db) as base:
+    # the tests open cases whose reply windows close in seconds
+    with serving(db, "--min-reply-days", "0") as base:
         yield base, tokens
 
 
@@ -294,7 +295,10 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
     first.focus()
     page.keyboard.press("Enter")  # the list is the keyboard's way into the dossier
     page.wait_for_selector("#dossier:not([hidden]) table.evidence")
-    assert page.evaluate("document.activeElement.id") == "dossier-title"
+    # focus moves once the whole dossier is drawn (the proofs are checked after the table)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'dossier-title'"
+    )
     expected = api(base, tokens["analyst"], "GET", f"/v1/incidents/{ident}").json()
     assert expected["evidence"]
     rows = page.locator("table.evidence tbody tr")
@@ -430,7 +434,11 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
     assert state["status"] == "ruled" and state["ruling"]["signed_by_states"] == ["DE", "FR"]
     assert state["ruling"]["remedy"] == "Cease fire from this position."
-    # a commissioner reopens it: the ruling moves to the history, the parties may reply again
+    # commissioners of two states reopen it (one alone cannot: issue 14, hole 5): the
+    # ruling moves to the history, the parties may reply again
+    reopen = {"reason": "New patrol report", "reply_days": 2}
+    res = api(base, tokens["com_fr"], "POST", f"/v1/cases/{case}/reopen", json=reopen)
+    assert res.json()["state"]["status"] == "ruled"
     form = card.locator(f"form[aria-label='Reopen case {case}']")
     form.locator("textarea[name=reason]").fill("New patrol report")
     form.locator("input[name=reply_days]").fill("2")

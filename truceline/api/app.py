@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from .._version import __version__
 from ..observations import observation_schema
 from ..store import open_store
-from . import cases, errors, evidence, incidents, observations, web
+from . import cases, errors, evidence, incidents, observations, sensors, web
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
@@ -28,9 +28,10 @@ __all__ = ["app_from_environment", "create_app"]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The application over one store (opened once). Handlers run on the event loop, one at a
-    time and in arrival order: the store's connection is used by one request at a time, and
-    a burst of clients is served first come, first served (run several worker processes,
+    """The application over one store (opened once). Handlers run on the event loop; the
+    store's connection is used by one request at a time (:func:`.deps.locked`), and what
+    takes long (parsing and validating a large ingest, writing it) runs in worker threads,
+    so other requests are served meanwhile (run several worker processes,
     ``truceline serve --workers N``, to use several cores)."""
     if settings.quorum < 1:
         raise ValueError("quorum must be at least 1")
@@ -43,9 +44,9 @@ def create_app(settings: Settings) -> FastAPI:
         "evidence and the Special Commission's cases.",
     )
     app.add_middleware(Limits, settings=settings)
-    app.state.context = Context(store, settings, threading.RLock())
+    app.state.context = Context(store, settings, threading.Lock())
     app.state.store = store
-    for module in (observations, incidents, evidence, cases, web):
+    for module in (observations, incidents, evidence, cases, sensors, web):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)

@@ -13,9 +13,9 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from .. import review
-from ..access import Principal, may_act_on_case, may_open_case, view_case
-from ..errors import NotFound
-from .deps import Context, Ctx, Who
+from ..access import Principal, may_act_on_case, may_open_case, view_case, view_incident
+from ..errors import NotFound, ReviewError
+from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
 
 __all__ = ["CaseIn", "ReopenIn", "ReplyIn", "RulingIn", "router", "visible_case"]
@@ -38,8 +38,10 @@ class CaseIn(BaseModel):
     allegation: str | None = Field(
         None, min_length=3, max_length=600, description="an allegation observation, SOURCE:ID"
     )
-    accused: str
-    reply_days: float = Field(7.0, gt=0, le=90)
+    accused: str = Field(max_length=200)
+    reply_days: float = Field(
+        7.0, gt=0, le=90, allow_inf_nan=False, description="at least the configured minimum"
+    )
     summary: str = Field("", max_length=10_000)
 
 
@@ -58,7 +60,17 @@ class RulingIn(BaseModel):
 
 class ReopenIn(BaseModel):
     reason: str = Field(min_length=1, max_length=10_000)
-    reply_days: float = Field(7.0, gt=0, le=90)
+    reply_days: float = Field(
+        7.0, gt=0, le=90, allow_inf_nan=False, description="at least the configured minimum"
+    )
+
+
+def _reply_days(ctx: Context, days: float) -> None:
+    """422 for a reply window shorter than the configured minimum."""
+    try:
+        review.check_reply_days(days, ctx.settings.min_reply_days)
+    except ReviewError as exc:
+        raise unprocessable(["body", "reply_days"], str(exc)) from None
 
 
 def visible_case(
@@ -100,6 +112,17 @@ def _filed_by(ctx: Context, who: Principal, body: CaseIn) -> str | None:
     return str(found[0]["party"])
 
 
+def _sees_incident(ctx: Context, who: Principal, incident: str) -> bool:
+    """Whether the incident exists and ``who`` may see it (a hidden one answers as a missing
+    one: opening a case must not tell a party that an id it may not see exists)."""
+    feature = ctx.store.incident(incident)
+    if feature is None:
+        return False
+    review_ = ctx.store.reviews([incident]).get(incident)
+    now = ctx.settings.now_us()
+    return view_incident(who, feature, review_, now, ctx.settings.disclosure) is not None
+
+
 @router.post("/v1/cases", status_code=201)
 async def post_case(body: CaseIn, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Open a case from an incident or an allegation (analysts, commissioners; a party on
@@ -107,10 +130,11 @@ async def post_case(body: CaseIn, ctx: Ctx, who: Who) -> dict[str, Any]:
     if not (body.incident or body.allegation):
         raise unprocessable(["body"], "give incident or allegation")
     _allowed(may_open_case(who, bool(body.allegation)))
-    with ctx.lock:
+    _reply_days(ctx, body.reply_days)
+    async with locked(ctx):
         parties = ctx.store.agreement_parties()
         filed_by = _filed_by(ctx, who, body)
-        if body.incident and ctx.store.incident(body.incident) is None:
+        if body.incident and not _sees_incident(ctx, who, body.incident):
             raise HTTPException(404, "no such incident")
         if parties and body.accused not in parties:
             raise unprocessable(
@@ -133,7 +157,7 @@ async def post_case(body: CaseIn, ctx: Ctx, who: Who) -> dict[str, Any]:
 async def list_cases(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
     """The cases the caller may see, with their state."""
     out = []
-    with ctx.lock:
+    async with locked(ctx):
         for case_id in ctx.store.case_ids():
             try:
                 _, state = visible_case(ctx, who, case_id)
@@ -145,7 +169,7 @@ async def list_cases(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 
 @router.get("/v1/cases/{case_id}")
 async def get_case(case_id: CaseId, ctx: Ctx, who: Who) -> dict[str, Any]:
-    with ctx.lock:
+    async with locked(ctx):
         return _answer(ctx, who, case_id)
 
 
@@ -164,7 +188,7 @@ async def post_reply(case_id: CaseId, body: ReplyIn, ctx: Ctx, who: Who) -> dict
     """A party's reply, within the reply window (the accused party or the filer)."""
     _allowed(may_act_on_case(who, "reply"))
     assert who.party is not None
-    with ctx.lock:
+    async with locked(ctx):
         visible_case(ctx, who, case_id)
         event = review.reply(ctx.settings.now_us(), who.name, who.party, body.text)
         return _add(ctx, case_id, who, event)
@@ -176,7 +200,7 @@ async def post_ruling(case_id: CaseId, body: RulingIn, ctx: Ctx, who: Who) -> di
     commissioners of ``quorum`` member states have signed the same ruling."""
     _allowed(may_act_on_case(who, "ruling"))
     assert who.member_state is not None
-    with ctx.lock:
+    async with locked(ctx):
         visible_case(ctx, who, case_id)
         event = review.ruling(
             ctx.settings.now_us(),
@@ -194,9 +218,15 @@ async def post_ruling(case_id: CaseId, body: RulingIn, ctx: Ctx, who: Who) -> di
 
 @router.post("/v1/cases/{case_id}/reopen", status_code=201)
 async def post_reopen(case_id: CaseId, body: ReopenIn, ctx: Ctx, who: Who) -> dict[str, Any]:
-    """Reopen a ruled case; its history is kept."""
+    """A commissioner signs the reopening of a ruled case; it reopens (its history kept)
+    when commissioners of ``quorum`` member states have signed the same reopening, as many
+    as it took to rule."""
     _allowed(may_act_on_case(who, "reopen"))
-    with ctx.lock:
+    _reply_days(ctx, body.reply_days)
+    assert who.member_state is not None
+    async with locked(ctx):
         visible_case(ctx, who, case_id)
-        event = review.reopened(ctx.settings.now_us(), who.name, body.reason, body.reply_days)
+        event = review.reopen(
+            ctx.settings.now_us(), who.name, who.member_state, body.reason, body.reply_days
+        )
         return _add(ctx, case_id, who, event)

@@ -5,15 +5,18 @@ and the caller (:class:`~truceline.access.Principal`, from the bearer token).
 """
 
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Header, HTTPException, Request
 
 from ..access import PUBLIC, Principal
 from .settings import Settings
 
-__all__ = ["Context", "Ctx", "Who", "context", "principal"]
+__all__ = ["Context", "Ctx", "Who", "context", "locked", "principal"]
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,21 @@ class Context:
 
     store: Any
     settings: Settings
-    lock: threading.RLock
+    lock: threading.Lock
     #: answers kept between requests (the dashboard's bulk answer, the agreement's map)
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def locked(ctx: Context) -> AsyncIterator[None]:
+    """Hold the store's lock; while another request holds it (a large ingest writing), wait
+    for it in a worker thread, so the event loop goes on serving what needs no store."""
+    if not ctx.lock.acquire(blocking=False):
+        await anyio.to_thread.run_sync(ctx.lock.acquire)
+    try:
+        yield
+    finally:
+        ctx.lock.release()
 
 
 def context(request: Request) -> Context:
@@ -43,10 +58,10 @@ async def principal(ctx: Ctx, authorization: Annotated[str | None, Header()] = N
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "use Authorization: Bearer TOKEN")
-    with ctx.lock:
-        holder = ctx.store.token_holder(token.strip())
+    async with locked(ctx):
+        holder = ctx.store.token_holder(token.strip(), ctx.settings.now_us())
     if holder is None:
-        raise HTTPException(401, "unknown token")
+        raise HTTPException(401, "unknown, revoked or expired token")
     return Principal(*holder)
 
 

@@ -3,9 +3,12 @@ of Truceline's exceptions (:mod:`truceline.errors`) to HTTP answers."""
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +22,7 @@ from ..errors import (
     ReviewError,
     StoreError,
     TrucelineError,
+    WitnessError,
 )
 
 __all__ = ["ERRORS", "Problem", "input_errors", "install", "unprocessable"]
@@ -75,6 +79,8 @@ def input_errors(exc: InputError) -> list[dict[str, Any]]:
 
 def _truceline_error(request: Request, exc: Exception) -> JSONResponse:
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 500)
+    if isinstance(exc, WitnessError):
+        status = exc.status
     detail: Any = input_errors(exc) if isinstance(exc, InputError) else str(exc)
     return JSONResponse({"detail": detail}, status_code=status)
 
@@ -93,7 +99,35 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _json_safe(value: Any) -> Any:
+    """A value as JSON can carry it: non-finite numbers and lone surrogates as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {str(_json_safe(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return repr(value)
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 with what was given made JSON-safe (``NaN`` in a body used to make the
+    answer itself fail, and the client got a 500)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {k: _json_safe(v) for k, v in e.items() if k in ("loc", "msg", "type", "input")}
+        for e in exc.errors()
+    ]
+    json.dumps(errors, allow_nan=False)  # what is answered is valid JSON
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     """Answer every Truceline error, and FastAPI's own, in the documented shapes."""
     app.add_exception_handler(TrucelineError, _truceline_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

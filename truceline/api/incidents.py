@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from .._time import parse_time
 from ..access import Principal, may_see_evidence, may_see_observation, view_incident
 from ..evidence import inclusion_bundle
-from .deps import Context, Ctx, Who
+from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
 
 __all__ = ["router"]
@@ -52,7 +52,7 @@ TimeQuery = Annotated[
 
 class ReviewIn(BaseModel):
     status: str = Field(pattern="^(automatic|corroborated|verified|disputed|rejected)$")
-    published: bool
+    published: StrictBool
 
 
 @dataclass(frozen=True)
@@ -81,31 +81,36 @@ class _Filter:
 
 def _page(
     ctx: Context, who: Principal, f: _Filter, after: tuple[int, str] | None, limit: int
-) -> tuple[list[dict[str, Any]], tuple[int, str] | None, bool]:
-    """One page of what the caller may see: in chunks, in SQL order, each row decided by
-    :func:`view_incident`; the first chunk is one page (and one more row, to know whether
-    more follow), then chunks grow while rows are being filtered out."""
+) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+    """One page of what the caller may see, and the cursor of the next page (None when no
+    visible incident follows). Rows are read in chunks, in SQL order, each decided by
+    :func:`view_incident`; one visible row past the page is looked for, so that whether more
+    follow is decided by the caller's visible set alone. The cursor is the last *visible*
+    row: nothing in the answer depends on a row the caller may not see."""
     now = ctx.settings.now_us()
     features: list[dict[str, Any]] = []
-    last: tuple[int, str] | None = None
-    exhausted = False
+    more = False
     chunk = limit + 1
-    while len(features) < limit and not exhausted:
+    while not more:
         rows = list(ctx.store.query_incidents(None, f.t0, f.t1, f.query_box, f.kind, after, chunk))
-        exhausted = len(rows) < chunk
-        chunk = min(4 * chunk + 50, 5000)
         reviews = ctx.store.reviews([r["properties"]["id"] for r in rows])
         for row in rows:
             p = row["properties"]
-            last = after = (parse_time(p["time_start"]), p["id"])
+            after = (parse_time(p["time_start"]), p["id"])
             seen = view_incident(who, row, reviews.get(p["id"]), now, ctx.settings.disclosure)
             if seen is None or not f.keeps(seen):
                 continue
-            features.append(seen)
-            if len(features) >= limit:
-                exhausted = exhausted and row is rows[-1]
+            if len(features) == limit:
+                more = True  # a visible row follows the page
                 break
-    return features, last, exhausted
+            features.append(seen)
+        if len(rows) < chunk:
+            break
+        chunk = min(4 * chunk + 50, 5000)
+    if not more or not features:
+        return features, None
+    last = features[-1]["properties"]
+    return features, (parse_time(last["time_start"]), last["id"])
 
 
 @router.get("/v1/incidents", response_class=JSONResponse, responses=PAGE_SCHEMA)
@@ -144,13 +149,12 @@ async def get_incidents(
     f = _Filter(
         box, query_box, _time(start, "start"), _time(end, "end"), status, party, clause, kind
     )
-    with ctx.lock:
-        features, last, exhausted = _page(ctx, who, f, _cursor(cursor), limit)
-    more = not exhausted and last is not None
+    async with locked(ctx):
+        features, last = _page(ctx, who, f, _cursor(cursor), limit)
     doc = {
         "type": "FeatureCollection",
         "features": features,
-        "next": f"{last[0]}:{last[1]}" if more and last else None,
+        "next": f"{last[0]}:{last[1]}" if last else None,
     }
     # plain json.dumps: the features are already JSON values (FastAPI's generic encoder
     # walking every coordinate cost more than the query)
@@ -161,7 +165,7 @@ async def get_incidents(
 async def get_incident(incident_id: str, ctx: Ctx, who: Who) -> dict[str, Any]:
     """One incident with its supporting observations and an inclusion proof of each."""
     store = ctx.store
-    with ctx.lock:
+    async with locked(ctx):
         feature = store.incident(incident_id)
         if feature is None:
             raise HTTPException(404, "no such incident")
@@ -190,7 +194,7 @@ async def review_incident(incident_id: str, body: ReviewIn, ctx: Ctx, who: Who) 
     """Set an incident's status and publication (analysts)."""
     if who.role != "analyst":
         raise HTTPException(403, f"{who.role} may not do this")
-    with ctx.lock:
+    async with locked(ctx):
         if ctx.store.incident(incident_id) is None:
             raise HTTPException(404, "no such incident")
         index = ctx.store.set_review(incident_id, body.status, body.published, who.name)

@@ -5,16 +5,16 @@
 (No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
 """
 
-import json
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from .._version import __version__
-from ..access import may_submit, may_submit_any
-from ..observations import ObservationBatch, check_parties, parse_lines, parse_objects
-from .deps import Ctx, Who
+from ..access import may_submit, may_submit_any, view_health
+from ..observations import ObservationBatch, check_parties, parse_array, parse_lines, split_lines
+from .deps import Ctx, Who, locked
 from .errors import unprocessable
 
 __all__ = ["router"]
@@ -46,14 +46,17 @@ BODY_SCHEMA = {
 
 
 @router.get("/v1/health")
-async def health(ctx: Ctx) -> dict[str, Any]:
-    with ctx.lock:
-        return {
-            "status": "ok",
-            "version": __version__,
-            "observations": ctx.store.count_observations(),
-            "log_size": ctx.store.log_size(),
-        }
+async def health(ctx: Ctx, who: Who) -> dict[str, Any]:
+    """The service answers; staff are also told the live counts (nobody else:
+    :func:`~truceline.access.view_health`)."""
+    counts: dict[str, int] = {}
+    if who.is_staff:
+        async with locked(ctx):
+            counts = {
+                "observations": ctx.store.count_observations(),
+                "log_size": ctx.store.log_size(),
+            }
+    return {"status": "ok", "version": __version__, **view_health(who, counts)}
 
 
 async def _body(request: Request, limit: int) -> str:
@@ -77,16 +80,8 @@ async def _body(request: Request, limit: int) -> str:
 def _parse(text: str, content_type: str) -> ObservationBatch:
     """A JSON array (``application/json``) or JSON lines, validated (all-or-nothing)."""
     if "json" in content_type and "ndjson" not in content_type and text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise unprocessable(["body"], f"malformed JSON: {exc.msg} at {exc.pos}") from None
-        if not isinstance(items, list):
-            raise unprocessable(["body"], "expected a JSON array of observations")
-        if not items:
-            raise unprocessable(["body"], "no observations in the array")
-        return parse_objects(items, "body")
-    return parse_lines(text.splitlines(), "body")
+        return parse_array(text, "body")
+    return parse_lines(split_lines(text), "body")
 
 
 @router.post("/v1/observations", response_model=ObservationsAccepted, openapi_extra=BODY_SCHEMA)
@@ -96,20 +91,25 @@ async def post_observations(request: Request, ctx: Ctx, who: Who) -> Observation
     reason = may_submit_any(who)
     if reason:
         raise HTTPException(403, reason)
-    batch = _parse(
-        await _body(request, ctx.settings.max_body_bytes), request.headers.get("content-type", "")
-    )
+    text = await _body(request, ctx.settings.max_body_bytes)
+    # parsing and validating a large batch takes a while: in a worker thread, unlocked
+    batch = await anyio.to_thread.run_sync(_parse, text, request.headers.get("content-type", ""))
     for obs in batch.observations:
         m = obs.model
-        reason = may_submit(who, m.type, m.source, getattr(m, "party", None))
+        party, sensor = getattr(m, "party", None), getattr(m, "sensor", None)
+        reason = may_submit(who, m.type, m.source, party, sensor)
         if reason:
             raise HTTPException(403, f"body:{obs.line}: {reason}")
-    with ctx.lock:
+
+    def write() -> tuple[int, int, Any]:
         known = ctx.store.agreement_parties()
         if known:  # allegations must name the agreement's parties (else analysis fails)
             check_parties(batch.observations, known)
-        accepted, dup = ctx.store.add_observations(batch)
-        head = ctx.store.latest_head()
-        return ObservationsAccepted(
-            accepted=accepted, duplicates=dup, tree_head=head.as_dict() if head else None
-        )
+        accepted, dup = ctx.store.add_observations(batch, strict_sensors=who.role == "sensor")
+        return accepted, dup, ctx.store.latest_head()
+
+    async with locked(ctx):
+        accepted, dup, head = await anyio.to_thread.run_sync(write)
+    return ObservationsAccepted(
+        accepted=accepted, duplicates=dup, tree_head=head.as_dict() if head else None
+    )

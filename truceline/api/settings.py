@@ -49,6 +49,17 @@ class Settings:
     rate_per_s: float = _setting(50.0, "Requests per second allowed per client (then 429).", 0.01)
     burst: int = _setting(200, "Requests a client may burst.", 1)
     max_body_mb: float = _setting(8.0, "Largest request body in MiB (then 413).", 0.001)
+    min_reply_days: float = _setting(
+        2.0, "Shortest reply window of a case, in days (opening and reopening).", 0.0
+    )
+    witness_quorum: int = _setting(
+        2, "Witnesses whose cosignatures make a tree head the one cited.", 1
+    )
+    trusted_proxies: str = _setting(
+        "",
+        "Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
+        "none by default: the rate limit is per connecting address.",
+    )
     now_us: Callable[[], int] = field(default=_now_us, compare=False, repr=False)
 
     @property

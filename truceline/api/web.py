@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from .._time import parse_time
 from ..access import MAP_FIELDS, Principal, view_incident
 from ..agreement import agreement_from_files, agreement_geojson
-from .deps import Context, Ctx, Who
+from .deps import Context, Ctx, Who, locked
 
 __all__ = ["CSP", "STATIC", "mount_dashboard", "router"]
 
@@ -82,7 +82,7 @@ BULK_SCHEMA: dict[int | str, dict[str, Any]] = {
 async def get_agreement(ctx: Ctx) -> dict[str, Any]:
     """The agreement of the last logged analysis run (public): parties, clauses, and its
     control areas, line of contact and clause zones as GeoJSON FeatureCollections."""
-    with ctx.lock:
+    async with locked(ctx):
         files = ctx.store.agreement_files()
     if files is None:
         raise HTTPException(404, "no agreement has been logged yet (run an analysis)")
@@ -114,7 +114,7 @@ async def _bulk(ctx: Context, who: Principal, run: int | None, now: int) -> list
     features: list[dict[str, Any]] = []
     after: tuple[int, str] | None = None
     while run is not None:
-        with ctx.lock:
+        async with locked(ctx):
             rows = list(ctx.store.query_incidents(run, None, None, None, None, after, BULK_CHUNK))
             reviews = ctx.store.reviews([f["properties"]["id"] for f in rows])
         for f in rows:
@@ -137,7 +137,7 @@ async def get_dashboard_incidents(ctx: Ctx, who: Who) -> Response:
     row by the same rules, without the lists of supporting observations
     (``GET /v1/incidents/{id}`` has them)."""
     now = ctx.settings.now_us()
-    with ctx.lock:
+    async with locked(ctx):
         run = ctx.store.latest_run()
         state = (run, ctx.store.log_size())
     # What a role sees depends on its role (and so its party), the run, the reviews and
@@ -150,7 +150,7 @@ async def get_dashboard_incidents(ctx: Ctx, who: Who) -> Response:
     if body is None:
         doc = {"type": "FeatureCollection", "features": await _bulk(ctx, who, run, now)}
         body = json.dumps(doc, separators=(",", ":")).encode()
-        with ctx.lock:
+        async with locked(ctx):
             unchanged = (ctx.store.latest_run(), ctx.store.log_size()) == state
         if unchanged:  # nothing was written while the answer was built
             while len(kept) >= BULK_KEEP:

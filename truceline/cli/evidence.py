@@ -31,6 +31,7 @@ __all__ = [
     "log_check_proof",
     "log_consistency",
     "log_export",
+    "log_key_show",
     "log_prove",
     "log_sth",
     "log_verify",
@@ -64,6 +65,21 @@ def log_sth(db: DbOption = DEFAULT_DB, database_url: DatabaseUrlOption = None) -
     out.print_json(json.dumps(head.as_dict()))
 
 
+@log_app.command("key")
+def log_key_show(db: DbOption = DEFAULT_DB, database_url: DatabaseUrlOption = None) -> None:
+    """Print the log's public key (base64) and its checkpoint verifier key: what the mission
+    publishes (the agreement's log_key) and what verifiers and witnesses pin."""
+    from ..evidence import b64, log_vkey
+
+    def run() -> bytes:
+        with open_existing(db, database_url) as store:
+            return bytes(store.log_public_key())
+
+    public = guard(run)
+    print(b64(public))
+    print(log_vkey(public))
+
+
 @log_app.command("export")
 def log_export(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write.")],
@@ -88,6 +104,34 @@ def log_export(
     )
 
 
+def _trusted_key(log_key: str | None, agreement: Path | None, unpinned: bool) -> bytes | None:
+    """The log key to pin: given, or the agreement's ``log_key``; None only with --unpinned."""
+    from ..agreement import load_agreement
+    from ..errors import UsageError
+    from ..evidence import unb64
+
+    if log_key is None and agreement is not None:
+        log_key = load_agreement(agreement).log_key
+        if log_key is None:
+            raise UsageError("--agreement", f"{agreement} publishes no log_key")
+    if log_key is not None:
+        try:
+            key = unb64(log_key)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise UsageError("--log-key", "the base64 of a raw 32-byte Ed25519 public key")
+        return key
+    if not unpinned:
+        raise UsageError(
+            "--log-key",
+            "a log is verified against the key the mission published: give --log-key or "
+            "--agreement (with its log_key), or --unpinned to check the export against "
+            "whatever key it names itself",
+        )
+    return None
+
+
 @log_app.command("verify")
 def log_verify(
     directory: Annotated[Path, typer.Argument(help="An exported log (truceline log export).")],
@@ -95,17 +139,33 @@ def log_verify(
         str | None,
         typer.Option(help="The log's public key as published (base64); pins the signer."),
     ] = None,
+    agreement: Annotated[
+        Path | None, typer.Option(help="Pin the log key the agreement publishes (log_key).")
+    ] = None,
+    unpinned: Annotated[
+        bool, typer.Option("--unpinned", help="Check without a trusted key (says so, loudly).")
+    ] = False,
 ) -> None:
-    """Check an exported log without the database: canonical entries, the root hash, every
-    signed tree head (the whole history) and every signed observation. Exit 0 when all hold,
-    1 otherwise."""
-    from ..evidence import EXPORT_FILES, unb64, verify_files
+    """Check an exported log without the database, against the log key the mission
+    published: canonical entries, the root hash, every signed tree head (the whole history)
+    and every signed observation. Exit 0 when all hold, 1 otherwise (2 without a trusted key
+    unless --unpinned)."""
+    from ..evidence import EXPORT_FILES, verify_files
 
     def run() -> Any:
+        pinned = _trusted_key(log_key, agreement, unpinned)
         files = {n: (directory / n).read_bytes() for n in EXPORT_FILES if (directory / n).exists()}
-        return verify_files(files, unb64(log_key) if log_key else None)
+        return verify_files(files, pinned)
 
     res = guard(run)
+    if unpinned and log_key is None and agreement is None:
+        err.print(
+            "[bold yellow]WARNING: UNPINNED[/]: who signed this log was NOT checked. The "
+            f"export names its own key ({res.log_key_id or 'none'}); a rewritten log re-signed "
+            "with a new key would pass. Compare that key id with the one the mission "
+            "published, or verify with --log-key / --agreement.",
+            highlight=False,
+        )
     if res.ok:
         out.print(
             f"[green]verified[/]: {res.tree_size} entries, root {res.root_hash}, "

@@ -87,12 +87,17 @@ def report(
         typer.Option(help="A region layer (GeoJSON polygons) for the counts by region."),
     ] = None,
     region_name: Annotated[str, typer.Option(help="The region layer's name property.")] = "name",
+    witness_quorum: Annotated[
+        int,
+        typer.Option(help="Witnesses whose cosignatures make the head the report cites.", min=1),
+    ] = 2,
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """The daily report: counts by clause, party, weapon and region, a map, the trend, the
     coverage of the line and its sensors' gaps, every incident, the method, and the evidence
-    tree head. With --through, one report per day of the period, from one read of the store."""
+    tree head (with the log's published key and the newest head a quorum of witnesses
+    cosigned). With --through, one report per day of the period, from one read of the store."""
     from .._time import parse_time
 
     def go() -> list[Path]:
@@ -101,15 +106,17 @@ def report(
 
         days, formats = _days(date, through), _formats(fmt)
         start = parse_time(f"{days[0]}T00:00:00Z")
+        from ..publish.report import witnessed_head
+
         with open_existing(db, database_url) as store:
             features = store.incidents(run)
-            head = store.latest_head()
             ag = logged_agreement(store)
+            head = witnessed_head(store.latest_head(), ag, store.cosigned_heads(witness_quorum))
             records = store.observation_records(
                 "acoustic", start - KNOWN_DAYS * DAY_US, start + len(days) * DAY_US
             )
         layer = _regions(regions, region_name) if regions is not None else None
-        reps = period_reports(days, features, ag, head.as_dict() if head else None, records, layer)
+        reps = period_reports(days, features, ag, head, records, layer)
         workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day
         written: list[Path] = []
         with progress("daily reports", len(days)) as advance:

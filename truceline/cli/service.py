@@ -22,7 +22,7 @@ from ._app import (
     out,
 )
 
-__all__ = ["serve", "token_create"]
+__all__ = ["serve", "token_create", "token_revoke"]
 
 token_app = typer.Typer(help="Bearer tokens of the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -35,13 +35,19 @@ def token_create(
     ],
     name: Annotated[str, typer.Option(help="Who holds it (a sensor: the source it writes).")],
     member_state: Annotated[
-        str | None, typer.Option(help="A commissioner's member state (e.g. FR).")
+        str | None, typer.Option(help="A commissioner's member state (ISO 3166-1, e.g. FR).")
     ] = None,
+    expires_days: Annotated[
+        float, typer.Option(help="Days until the token expires.", min=0.001, max=3650)
+    ] = 90.0,
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
     log_key: LogKeyOption = None,
 ) -> None:
-    """Issue a bearer token (only its hash is stored); the token is the last word printed."""
+    """Issue a bearer token (only its hash is stored) valid for EXPIRES_DAYS; the token is
+    the last word printed. A sensor's token names a registered sensor (truceline sensor add)."""
+    import time
+
     from ..access import valid_role
 
     if not valid_role(role) or role == "public":
@@ -51,12 +57,32 @@ def token_create(
         err.print("error: a commissioner's token needs --member-state")
         raise typer.Exit(2)
 
+    expires = int((time.time() + expires_days * 86_400) * 1e6)
+
     def run() -> str:
         with open_store(db, database_url, log_key) as store:
-            return str(store.create_token(role, name, member_state))
+            return str(store.create_token(role, name, member_state, expires))
 
     token = guard(run)
     print(f"token for {name} ({role}): {token}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name: Annotated[str | None, typer.Option(help="Revoke every token of this holder.")] = None,
+    token: Annotated[str | None, typer.Option(help="Revoke this one token.")] = None,
+    db: DbOption = DEFAULT_DB,
+    database_url: DatabaseUrlOption = None,
+    log_key: LogKeyOption = None,
+) -> None:
+    """Revoke tokens at once (logged): the service refuses them from the next request on."""
+
+    def run() -> int:
+        with open_store(db, database_url, log_key) as store:
+            return int(store.revoke_tokens(name, token))
+
+    n = guard(run)
+    out.print(f"revoked {n} token{'s' if n != 1 else ''}")
 
 
 def serve(
@@ -82,8 +108,12 @@ def serve(
     application = guard(lambda: create_app(settings))  # opens and migrates the store once
     where = "PostgreSQL" if database_url else str(db)
     out.print(f"serving {where} on http://{host}:{port} (OpenAPI: /openapi.json)")
+    # X-Forwarded-For is believed only from the configured proxies (uvicorn would otherwise
+    # believe it from 127.0.0.1, and any local client could reset its own rate limit)
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    forwarding = {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning", **forwarding)
         return
     os.environ[SETTINGS_ENV] = settings.to_env()
     uvicorn.run(
@@ -93,6 +123,7 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
+        **forwarding,
     )
 
 

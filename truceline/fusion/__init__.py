@@ -75,6 +75,10 @@ def fuse(
     drafts += new
     new, stats["allegation"] = fuse_allegations(of_type(Allegation), drafts, prm, xy)
     drafts += new
-    incidents = sorted((freeze(d, prm) for d in drafts), key=lambda i: (i.time_start_us, i.id))
+    by_ref = {o.ref: o for o in obs}  # incident ids are over their leaf hashes (freeze)
+    incidents = sorted(
+        (freeze(d, prm, lambda r: by_ref[r].leaf_hash) for d in drafts),
+        key=lambda i: (i.time_start_us, i.id),
+    )
     stats["incidents"] = len(incidents)
     return FusionResult(incidents, acoustic, stats)

@@ -37,7 +37,8 @@ FloatArray = NDArray[np.float64]
 
 
 def acoustic_strength(n_picks: int) -> float:
-    """P(real) from one located acoustic event heard by ``n_picks`` sensors.
+    """P(real) from one located acoustic event heard by ``n_picks`` sensors of as many
+    independent sources (:func:`acoustic_drafts` counts sources, not picks).
 
     Four picks leave one degree of freedom: four unrelated picks (false alarms, leftovers
     of other events) fit a hyperbolic solution often enough that a 4-sensor event alone is
@@ -101,9 +102,15 @@ class _Builder:
         return point(fit.x[e], fit.y[e], fit.cov[e], t_us, fit.crlb[e])
 
     def support(self, d: Draft, events: IntArray) -> Draft:
+        # corroboration counts independent sources: one source reporting for several
+        # sensors (copies from one token, forged names and positions) counts once
+        picks = self.picks
+        source = picks.source if picks.source is not None else picks.sensor
         for e in events:
-            refs = [str(self.picks.ref[k]) for k in self.ev.picks[e]]
-            d.add_many("acoustic", refs, acoustic_strength(int(self.ev.fit.n_picks[e])))
+            refs = [str(picks.ref[k]) for k in self.ev.picks[e]]
+            n_sources = np.unique(source[self.ev.picks[e]]).size
+            n = min(int(self.ev.fit.n_picks[e]), int(n_sources))
+            d.add_many("acoustic", refs, acoustic_strength(n))
         return d
 
     def drafts(self, launch: _Groups, impact: _Groups, pairs: Pairs) -> list[Draft]:

@@ -16,6 +16,7 @@ neither source alone ever makes an incident count as a violation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,8 +57,9 @@ class Draft:
         self.strength[kind] = 1.0 - (1.0 - prev) * (1.0 - strength)
 
 
-def freeze(d: Draft, prm: FusionParams) -> Fused:
-    """The fused incident of a draft: sorted support, confidence, status, id.
+def freeze(d: Draft, prm: FusionParams, leaf_of: Callable[[str], bytes]) -> Fused:
+    """The fused incident of a draft: sorted support, confidence, status, kind, id (over the
+    leaf hashes of the supporting observations' log entries: ``leaf_of(ref)``).
 
     An allegation never raises an incident's confidence or makes it corroborated: one
     interested party's word is not evidence that something happened as the sensors say (a
@@ -82,7 +84,7 @@ def freeze(d: Draft, prm: FusionParams) -> Fused:
         alleged_by=tuple(d.alleged_by),
         confidence=float(1.0 - p_false),
         status="corroborated" if len(independent) >= 2 else "automatic",
-        id=incident_id(refs),
+        id=incident_id(leaf_of(r) for r in refs),
         firing=d.firing,
         reports=tuple(d.reports),
         allegation_parties=dict(sorted(d.allegation_parties.items())),

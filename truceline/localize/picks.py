@@ -37,6 +37,10 @@ class Picks:
     snr: FloatArray | None = (
         None  # the signal-to-noise ratio each sensor reported (dB), NaN if none
     )
+    #: the index of each pick's ``source`` (who reported it; None: each sensor is its own
+    #: source). Copies from one source are never corroboration: see
+    #: :func:`truceline.fusion.acoustic.acoustic_drafts`.
+    source: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.t.size)
@@ -62,6 +66,7 @@ def picks_from(
             empty,
             np.zeros(0, np.int8),
             0,
+            np.zeros(0, np.int64),
         )
     models = [o.model for o in obs if isinstance(o.model, Acoustic)]
     t_us = np.array([m.time for m in models], dtype=np.int64)
@@ -71,6 +76,7 @@ def picks_from(
     models = [models[i] for i in order]
     sensors = [m.sensor for m in models]
     _, sensor_idx = np.unique(np.array(sensors), return_inverse=True)
+    _, source_idx = np.unique(np.array([m.source for m in models]), return_inverse=True)
     lon = np.array([m.position[0] for m in models])
     lat = np.array([m.position[1] for m in models])
     z = np.array([m.position[2] if len(m.position) > 2 else 0.0 for m in models])
@@ -94,6 +100,7 @@ def picks_from(
         t_ref_us=t_ref,
         wind=wind,
         snr=np.array([np.nan if m.snr_db is None else m.snr_db for m in models], dtype=float),
+        source=source_idx.astype(np.int64),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._extras import require
-from .report import DailyReport
+from .report import DailyReport, witness_statement
 
 __all__ = ["render_html", "render_markdown", "render_pdf", "write_report", "write_reports"]
 
@@ -127,7 +127,7 @@ td {{ overflow-wrap: break-word; }}
 <h1>Ceasefire monitoring: daily report for {rep.date}</h1>
 <p>Agreement <b>{html.escape(rep.agreement)}</b>. {total} violations observed (incidents with confidence ≥ 0.5 that break a clause).
 {("<b>Not observed</b> (no network able to locate events): " + html.escape(", ".join(blind)) + ".") if blind else "Every sector of the line was observed."}</p>
-<p class="small">Computed from the evidence log at tree size {head.get("tree_size", "-")}, root hash <code>{head.get("root_hash", "-")}</code>, signed {head.get("timestamp", "-")} by key {head.get("key_id", "-")}.</p>
+<p class="small">Computed from the evidence log at tree size {head.get("tree_size", "-")}, root hash <code>{head.get("root_hash", "-")}</code>, signed {head.get("timestamp", "-")} by key {head.get("key_id", "-")}. {html.escape(witness_statement(head))}</p>
 <h2>Headline counts</h2>
 <div class="grid">
 {_table(rep.by_clause, ("clause", "violations"))}
@@ -175,7 +175,8 @@ def render_markdown(rep: DailyReport) -> str:
                 f"# Ceasefire monitoring: daily report for {rep.date}",
                 f"Agreement {rep.agreement}; {sum(rep.by_party.values())} violations observed. "
                 + (f"Not observed: {', '.join(blind)}." if blind else "Every sector was observed."),
-                f"Evidence log: tree size {head.get('tree_size', '-')}, root `{head.get('root_hash', '-')}`.",
+                f"Evidence log: tree size {head.get('tree_size', '-')}, root `{head.get('root_hash', '-')}`. "
+                + witness_statement(head),
                 "## By clause\n\n" + table(rep.by_clause, "clause"),
                 "## By party\n\n" + table(rep.by_party, "attributed to"),
                 "## By weapon class\n\n" + table(rep.by_weapon, "weapon class"),

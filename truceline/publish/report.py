@@ -24,7 +24,15 @@ from ..agreement import Agreement
 from ..coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
 from .figures import map_png, trend_png
 
-__all__ = ["DAY_US", "KNOWN_DAYS", "DailyReport", "build_report", "period_reports"]
+__all__ = [
+    "DAY_US",
+    "KNOWN_DAYS",
+    "DailyReport",
+    "build_report",
+    "period_reports",
+    "witness_statement",
+    "witnessed_head",
+]
 
 DAY_US = 86_400_000_000
 FIRM = 0.5
@@ -47,6 +55,40 @@ class DailyReport:
     map_png: bytes = b""
     trend_png: bytes = b""
     notes: list[str] = field(default_factory=list)
+
+
+def witnessed_head(head: Any, ag: Agreement, cosigned: Any) -> dict[str, Any] | None:
+    """The tree head a report cites (a :class:`~truceline.evidence.TreeHead` or None) as a
+    dict, with the log's key as the agreement publishes it (``log_key``) and the newest head
+    a quorum of witnesses cosigned (``cosigned``: a :class:`~truceline.evidence.CosignedHead`,
+    its cosignatures checked, or None)."""
+    if head is None:
+        return None
+    return {
+        **head.as_dict(),
+        "log_key": ag.log_key,
+        "cosigned": cosigned.as_dict() if cosigned is not None else None,
+    }
+
+
+def witness_statement(head: dict[str, Any] | None) -> str:
+    """One sentence on who vouches for the log: its published key and the newest head a
+    quorum of witnesses cosigned (or that none has been yet).
+
+    >>> witness_statement({"log_key": "K", "cosigned": {"tree_size": 9, "root_hash": "ab",
+    ...     "cosigners": {"FR": 1, "party-N": 2}}})
+    'Log key (as published): K. Newest head cosigned by a quorum of witnesses: tree size 9, root ab, cosigned by FR, party-N.'
+    """
+    head = head or {}
+    key = head.get("log_key") or "not published in the agreement"
+    c = head.get("cosigned")
+    if not c:
+        return f"Log key (as published): {key}. No head is cosigned by a quorum of witnesses yet."
+    names = ", ".join(sorted(c["cosigners"]))
+    return (
+        f"Log key (as published): {key}. Newest head cosigned by a quorum of witnesses: "
+        f"tree size {c['tree_size']}, root {c['root_hash']}, cosigned by {names}."
+    )
 
 
 def _day(text: str) -> str:

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .. import evidence as ev
+from ..access import PUBLIC_ENTRY_KINDS
 from ..errors import NotFound, StoreError
 from ..observations import Observation, parse_record
 
@@ -102,13 +104,7 @@ class LogStore:
             return
         with self._writing():
             first = self._append(
-                [
-                    (
-                        "observation",
-                        ev.canonical({"kind": "observation", "observation": json.loads(b)}),
-                    )
-                    for _, _, b in rows
-                ]
+                [{"kind": "observation", "observation": json.loads(b)} for _, _, b in rows]
             )
             self._many(
                 "UPDATE observations SET log_index = ? WHERE source = ? AND id = ?",
@@ -132,7 +128,7 @@ class LogStore:
             # export from which a past head was dropped or rewritten no longer verifies.
             head = self.latest_head()
             if head is not None and head.tree_size == tree.size:
-                self._append([("tree_head", ev.canonical({"kind": "tree_head", **head.as_dict()}))])
+                self._append([{"kind": "tree_head", **head.as_dict()}])
             yield
             self._sign_head()
             self._x("COMMIT")
@@ -170,12 +166,16 @@ class LogStore:
     def log_size(self) -> int:
         return self.tree().size
 
-    def _append(self, entries: list[tuple[str, bytes]]) -> int:
-        """Append canonical entries (inside a write transaction); return the first index."""
+    def _append(self, entries: list[dict[str, Any]]) -> int:
+        """Append entries (objects with a ``kind``) inside a write transaction, in RFC 8785
+        canonical form, those that are not public with a random salt
+        (:mod:`truceline.evidence.salt`); return the first index."""
         tree = self.tree()
         first = tree.size
         leaves, nodes = [], []
-        for k, (kind, entry) in enumerate(entries):
+        for k, fields in enumerate(entries):
+            kind = str(fields["kind"])
+            entry = ev.canonical(fields if kind in PUBLIC_ENTRY_KINDS else ev.salted(fields))
             h = ev.leaf_hash(entry)
             leaves.append((first + k, kind, entry, h))
             nodes += tree.append(h)
@@ -255,11 +255,11 @@ class LogStore:
             yield bytes(entry)
 
     def append(self, kind: str, entries: list[bytes]) -> int:
-        """Append entries that are already RFC 8785 canonical JSON objects of ``kind`` (case
-        events, rulings, ...) in one transaction under a new signed tree head; return the
-        index of the first."""
+        """Append entries of ``kind`` given as JSON objects (canonical JSON bytes: alerts,
+        ...) in one transaction under a new signed tree head; return the index of the first.
+        They are written canonical, with a salt unless ``kind`` is public."""
         with self._writing():
-            return self._append([(kind, e) for e in entries])
+            return self._append([{**json.loads(e), "kind": kind} for e in entries])
 
     def logged_observations(self, tree_size: int | None = None) -> Iterator[Observation]:
         """The observations of the log's first ``tree_size`` entries (default: all), read
@@ -267,12 +267,13 @@ class LogStore:
         size = self.log_size() if tree_size is None else tree_size
         where = f"{self.where}#log"
         cur = self._x(
-            "SELECT idx, entry FROM log_entries WHERE kind = 'observation' AND idx < ? "
+            "SELECT idx, entry, leaf FROM log_entries WHERE kind = 'observation' AND idx < ? "
             "ORDER BY idx",
             (size,),
         )
-        for idx, entry in cur:
-            yield parse_record(json.loads(entry)["observation"], where, int(idx))
+        for idx, entry, leaf in cur:
+            obs = parse_record(json.loads(entry)["observation"], where, int(idx))
+            yield replace(obs, leaf=bytes(leaf))  # incident ids are over the leaf hashes
 
     def entry(self, index: int) -> bytes:
         row = self._x("SELECT entry FROM log_entries WHERE idx = ?", (index,)).fetchone()
@@ -318,7 +319,7 @@ class LogStore:
         }
         with self._writing():
             self._x("INSERT INTO keys VALUES (?, ?, ?, ?, ?)", (kid, owner, role, public, _now()))
-            self._append([("key", ev.canonical(entry))])
+            self._append([entry])
         return kid
 
     def signature_policy(self) -> dict[str, bool]:
@@ -335,7 +336,7 @@ class LogStore:
                 "ON CONFLICT (type) DO UPDATE SET required = excluded.required",
                 (obs_type, int(required)),
             )
-            self._append([("policy", ev.canonical(entry))])
+            self._append([entry])
 
     def agreement_files(self) -> dict[str, str] | None:
         """The files of the agreement logged last (by an analysis run), or None."""
@@ -365,9 +366,7 @@ class LogStore:
         ):
             if json.loads(entry)["sha256"] == digest:
                 return int(idx)
-        return self._append(
-            [("agreement", ev.canonical({"kind": "agreement", "sha256": digest, "files": files}))]
-        )
+        return self._append([{"kind": "agreement", "sha256": digest, "files": files}])
 
 
 def _now() -> str:

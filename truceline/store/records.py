@@ -37,18 +37,24 @@ class Store(ServiceStore):
     """Observations, analysis runs and incidents. Use as a context manager."""
 
     # -- observations ---------------------------------------------------------------
-    def add_observations(self, batch: ObservationBatch) -> tuple[int, int]:
+    def add_observations(
+        self, batch: ObservationBatch, strict_sensors: bool = False
+    ) -> tuple[int, int]:
         """Insert a validated batch atomically; return ``(accepted, duplicates)``.
 
         Raises :class:`InputErrors` (and writes nothing) when a key already stored has
-        different content, or a signature does not hold. Safe against other writers (service
-        workers, command-line tools): what is new is decided again under the write lock.
+        different content, a signature does not hold, or a detection names a registered
+        sensor it does not come from (:mod:`truceline.sensors`; with ``strict_sensors``, a
+        sensor's own token, every detection must name a registered sensor). Safe against
+        other writers (service workers, command-line tools): what is new is decided again
+        under the write lock.
         """
         rows = batch.observations
         fresh = self._fresh(rows)
         if not fresh:  # a re-sent batch: nothing to store, nothing to log
             return 0, len(rows) + batch.duplicates
         self._check_signatures(fresh)  # refuse early, before taking the lock
+        self._check_sensors(fresh, strict_sensors)
         now = _now()
         try:
             with self._writing():
@@ -56,6 +62,7 @@ class Store(ServiceStore):
                 if not fresh:  # another writer stored them all meanwhile
                     raise _NothingNew
                 signed_by = self._check_signatures(fresh)
+                self._check_sensors(fresh, strict_sensors)
                 entries = []
                 for o, kid in zip(fresh, signed_by, strict=True):
                     entry: dict[str, Any] = {
@@ -64,7 +71,7 @@ class Store(ServiceStore):
                     }
                     if kid is not None:
                         entry["key_id"] = kid
-                    entries.append(("observation", ev.canonical(entry)))
+                    entries.append(entry)
                 first = self._append(entries)
                 self._many(
                     "INSERT INTO observations (source, id, type, time_us, time_end_us, lon, lat, "
@@ -230,8 +237,11 @@ class Store(ServiceStore):
                 "parameters": summary.get("parameters", {}),
                 "inputs_sha256": summary["inputs"]["sha256"],
                 "incidents_sha256": summary.get("outputs", {}).get("incidents_sha256", ""),
+                # ids are over the supporting entries' leaf hashes (runs logged before this
+                # field existed hashed the refs: truceline.store.runs.reproduce)
+                "incident_ids": "leaf_hashes",
             }
-            index = self._append([("run", ev.canonical(entry))])
+            index = self._append([entry])
             self._x(
                 "UPDATE runs SET log_index = ?, tree_size = ? WHERE id = ?", (index, size, run_id)
             )

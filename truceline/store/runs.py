@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..agreement import Agreement, agreement_from_files
-from ..analysis import Outputs, analyze, write_outputs
+from ..analysis import AnalysisResult, Outputs, analyze, write_outputs
 from ..attribution import DEFAULT_THRESHOLD
 from ..evidence import entry_json
 from ..fusion import FusionParams
+from ..incidents import legacy_incident_id
 from ..observations import ObservationBatch, check_parties
 from ..weapons import DEFAULT_MODEL, WeaponModel
 from .records import Store
@@ -69,11 +70,25 @@ class Reproduction:
         return bool(self.digest == self.entry["incidents_sha256"])
 
 
+def _legacy_ids(result: AnalysisResult) -> AnalysisResult:
+    """The result with the incident ids of runs logged before ids were computed over leaf
+    hashes (SHA-256 over the sorted refs), in the order such a run wrote them."""
+    incidents = sorted(
+        (replace(i, id=legacy_incident_id(i.refs)) for i in result.incidents),
+        key=lambda i: (i.time_start_us, i.id),
+    )
+    return AnalysisResult(incidents, result.summary)
+
+
 def reproduce(
     store: Store, run_id: int, out: Path, progress: Callable[[int], None] | None = None
 ) -> Reproduction:
     """Re-run a logged analysis from the evidence log alone: its observations up to the run's
-    tree head, the logged agreement and parameters; write the outputs into ``out``."""
+    tree head, the logged agreement and parameters; write the outputs into ``out``.
+
+    A run logged before incident ids were computed over the supporting entries' leaf
+    hashes (its entry has no ``incident_ids``) is re-run with the rule it was made with
+    (ids over the refs), so it still reproduces byte for byte."""
     entry = store.run_entry(run_id)
     files = entry_json(store.entry(int(entry["agreement_entry"])))["files"]
     observations = list(store.logged_observations(int(entry["tree_size"])))
@@ -92,6 +107,8 @@ def reproduce(
         evidence=evidence,
         model=model,
     )
+    if entry.get("incident_ids") != "leaf_hashes":
+        result = _legacy_ids(result)
     outputs = write_outputs(result, ag, out)
     digest = hashlib.sha256(outputs.text.encode()).hexdigest()
     return Reproduction(run_id, entry, outputs, digest)

@@ -195,6 +195,35 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgres_first="CREATE EXTENSION IF NOT EXISTS btree_gist",
         postgres="CREATE INDEX incidents_geom_time ON incidents USING gist (geom, time_start_us)",
     ),
+    Migration(  # 5: trust: the sensor registry, witnesses and their cosignatures, token expiry
+        """
+    CREATE TABLE sensors (
+        id            TEXT{KEY} PRIMARY KEY,
+        lon           {REAL} NOT NULL,
+        lat           {REAL} NOT NULL,
+        elevation_m   {REAL},
+        operator      TEXT NOT NULL,
+        tolerance_m   {REAL} NOT NULL,
+        registered_at TEXT NOT NULL,
+        log_index     {BIG} NOT NULL
+    );
+    CREATE TABLE witnesses (
+        name          TEXT{KEY} PRIMARY KEY,
+        vkey          TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        log_index     {BIG} NOT NULL
+    );
+    CREATE TABLE cosignatures (
+        tree_size   {BIG} NOT NULL,
+        witness     TEXT{KEY} NOT NULL,
+        line        TEXT NOT NULL,
+        cosigned_at {BIG} NOT NULL,
+        PRIMARY KEY (tree_size, witness)
+    );
+    ALTER TABLE tokens ADD COLUMN expires_us {BIG};
+    ALTER TABLE tokens ADD COLUMN revoked_at TEXT
+    """
+    ),
 )
 
 

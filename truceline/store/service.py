@@ -10,37 +10,96 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from .. import evidence as ev
-from .log import LogStore, _now
+from .._time import format_time
+from ..access import member_state as iso_member_state
+from ..errors import UsageError
+from .log import _now
+from .registry import RegistryStore
 
 __all__ = ["ServiceStore"]
 
+#: the largest random case id (exact in JSON; case ids are not sequential, so a caller
+#: cannot enumerate or time the cases it may not see)
+CASE_ID_MAX = 2**53 - 1
+DAY_US = 86_400_000_000
 
-class ServiceStore(LogStore):
-    """Tokens, incident reviews and cases, on top of the evidence log."""
+
+class ServiceStore(RegistryStore):
+    """Tokens, incident reviews and cases, on top of the registries and the evidence log."""
 
     # -- the service: tokens, reviews, cases -------------------------------------------------
-    def create_token(self, role: str, name: str, member_state: str | None = None) -> str:
-        """Issue a bearer token; only its SHA-256 is stored. Logged (without the token)."""
-        member_state = member_state.strip().upper() if member_state else None
+    def create_token(
+        self,
+        role: str,
+        name: str,
+        member_state: str | None = None,
+        expires_us: int | None = None,
+    ) -> str:
+        """Issue a bearer token valid until ``expires_us``; only its SHA-256 is stored.
+        Logged (without the token). A commissioner's member state must be an ISO 3166-1
+        code; a sensor's token must name a registered sensor."""
+        if member_state is not None:
+            try:
+                member_state = iso_member_state(member_state)
+            except ValueError as exc:
+                raise UsageError("--member-state", str(exc)) from None
+        if role == "sensor" and name not in self.sensors():
+            raise UsageError(
+                "--name", f"{name} is not a registered sensor (truceline sensor add first)"
+            )
         token = "tl_" + secrets.token_urlsafe(32)
         digest = hashlib.sha256(token.encode()).hexdigest()
-        entry = {"kind": "token", "name": name, "role": role, "member_state": member_state}
+        entry = {
+            "kind": "token",
+            "name": name,
+            "role": role,
+            "member_state": member_state,
+            "expires": None if expires_us is None else format_time(expires_us),
+        }
         with self._writing():
             self._x(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
-                (digest, name, role, member_state, _now()),
+                "INSERT INTO tokens (token_sha256, name, role, member_state, created_at, "
+                "expires_us) VALUES (?, ?, ?, ?, ?, ?)",
+                (digest, name, role, member_state, _now(), expires_us),
             )
-            self._append([("token", ev.canonical(entry))])
+            self._append([entry])
         return token
 
-    def token_holder(self, token: str) -> tuple[str, str, str | None] | None:
-        """``(name, role, member_state)`` of a token, or None."""
+    def token_holder(
+        self, token: str, now_us: int | None = None
+    ) -> tuple[str, str, str | None] | None:
+        """``(name, role, member_state)`` of a token, or None (unknown, revoked, or expired
+        at ``now_us``)."""
         digest = hashlib.sha256(token.encode()).hexdigest()
         row = self._x(
-            "SELECT name, role, member_state FROM tokens WHERE token_sha256 = ?", (digest,)
+            "SELECT name, role, member_state, expires_us, revoked_at FROM tokens "
+            "WHERE token_sha256 = ?",
+            (digest,),
         ).fetchone()
-        return None if row is None else (row[0], row[1], row[2])
+        if row is None or row[4] is not None:
+            return None
+        if now_us is not None and row[3] is not None and now_us >= int(row[3]):
+            return None
+        return (row[0], row[1], row[2])
+
+    def revoke_tokens(self, name: str | None = None, token: str | None = None) -> int:
+        """Revoke a token, or every token of a holder; logged. The number revoked."""
+        if (name is None) == (token is None):
+            raise UsageError("--name", "give a holder's name or one token")
+        where, arg = (
+            ("name = ?", name)
+            if name is not None
+            else ("token_sha256 = ?", hashlib.sha256(str(token).encode()).hexdigest())
+        )
+        rows = self._x(
+            f"SELECT token_sha256, name FROM tokens WHERE {where} AND revoked_at IS NULL", (arg,)
+        ).fetchall()
+        if not rows:
+            return 0
+        with self._writing():
+            self._x(f"UPDATE tokens SET revoked_at = ? WHERE {where}", (_now(), arg))
+            self._append([{"kind": "token_revocation", "name": r[1]} for r in rows])
+        return len(rows)
 
     def set_review(self, incident: str, status: str, published: bool, by: str) -> int:
         """An analyst's status and publication decision on an incident; logged."""
@@ -52,7 +111,7 @@ class ServiceStore(LogStore):
             "by": by,
         }
         with self._writing():
-            index = self._append([("incident_review", ev.canonical(entry))])
+            index = self._append([entry])
             self._x(
                 "INSERT INTO incident_reviews VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
                 "SET status = excluded.status, published = excluded.published, reviewer = excluded.reviewer, "
@@ -79,11 +138,16 @@ class ServiceStore(LogStore):
         return {i: (st, bool(pub)) for i, st, pub in rows}
 
     def open_case(self, event: dict[str, Any]) -> int:
+        """Open a case under a random id (never sequential); its first event is logged."""
         with self._writing():
-            cur = self._x(
-                "INSERT INTO cases (incident, allegation, accused, filed_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            case_id = secrets.randbelow(CASE_ID_MAX) + 1
+            while self._x("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone():
+                case_id = secrets.randbelow(CASE_ID_MAX) + 1
+            self._x(
+                "INSERT INTO cases (id, incident, allegation, accused, filed_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (
+                    case_id,
                     event["incident"],
                     event["allegation"],
                     event["accused"],
@@ -91,7 +155,6 @@ class ServiceStore(LogStore):
                     _now(),
                 ),
             )
-            case_id = int(cur.fetchone()[0])
             self._case_event(case_id, 0, event)
         return case_id
 
@@ -113,7 +176,7 @@ class ServiceStore(LogStore):
 
     def _case_event(self, case_id: int, seq: int, event: dict[str, Any]) -> int:
         entry = {"kind": "case_event", "case": case_id, "seq": seq, "event": event}
-        index = self._append([("case_event", ev.canonical(entry))])
+        index = self._append([entry])
         self._x(
             "INSERT INTO case_events VALUES (?, ?, ?, ?)",
             (case_id, seq, json.dumps(event, sort_keys=True), index),
@@ -129,7 +192,11 @@ class ServiceStore(LogStore):
         ]
 
     def case_ids(self) -> list[int]:
-        return [int(i) for (i,) in self._x("SELECT id FROM cases ORDER BY id")]
+        """Every case's id, in the order the cases were opened."""
+        return [
+            int(i)
+            for (i,) in self._x("SELECT case_id FROM case_events WHERE seq = 0 ORDER BY log_index")
+        ]
 
     def _carry_reviews(self, features: list[dict[str, Any]]) -> None:
         """An incident's id hashes its supporting observations, so new support (a late
@@ -174,7 +241,7 @@ class ServiceStore(LogStore):
             }
             carried.append((target, status, published, entry))
         for target, status, published, entry in carried:
-            index = self._append([("incident_review", ev.canonical(entry))])
+            index = self._append([entry])
             self._x(
                 "INSERT INTO incident_reviews VALUES (?, ?, ?, ?, ?, ?)",
                 (target, status, int(published), entry["by"], _now(), index),

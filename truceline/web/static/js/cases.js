@@ -160,8 +160,18 @@ export class CaseQueue {
 
   async reopen(id, reason, replyDays) {
     try {
-      await api(`/v1/cases/${id}/reopen`, { method: "POST", body: { reason, reply_days: replyDays } });
-      this.ctx.announce(`Case ${id} reopened: the parties may reply again.`);
+      const res = await api(`/v1/cases/${id}/reopen`, {
+        method: "POST",
+        body: { reason, reply_days: replyDays },
+      });
+      // reopening takes the quorum of member states a ruling takes
+      if (res.state.status === "ruled") {
+        this.ctx.announce(
+          `Case ${id}: your signature on reopening is recorded; it reopens when commissioners of ${res.state.quorum} member states have signed it.`,
+        );
+      } else {
+        this.ctx.announce(`Case ${id} reopened: the parties may reply again.`);
+      }
     } catch (err) {
       this.ctx.announce(`Reopening was refused (${err.status}): ${err.message}`, true);
     }
