@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,7 +46,7 @@ from .hypotheses import Params as _Params
 from .hypotheses import event_at
 from .picks import CLASS_CODES, Picks, picks_from
 from .tdoa import TdoaFit, locate
-from .wind import WindWindows, window_winds
+from .wind_field import WindWindows, window_winds
 
 __all__ = ["CLASS_CODES", "AcousticEvents", "Picks", "associate", "picks_from"]
 
@@ -136,14 +136,24 @@ def associate(
     ]
     first = np.unique(p.sensor, return_index=True)[1]
     sensors = cKDTree(np.column_stack([p.x[first], p.y[first]]))
-    if workers > 1 and len(ranges) > 1:
-        ctx = multiprocessing.get_context("fork")  # the workers inherit the picks, uncopied
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(p, sensors)) as pool:
-            parts = pool.starmap(_worker_chunk, [(a, b, span, prm) for a, b in ranges])
-    else:
-        parts = [_chunk(p, sensors, a, b, span, prm, progress) for a, b in ranges]
-    groups, used = _merge(parts, n, prm.min_picks)
-    return _events(p, groups, prm, used)
+
+    def sweep(prm: _Params, progress: Callable[[int], None] | None) -> AcousticEvents:
+        if workers > 1 and len(ranges) > 1:
+            ctx = multiprocessing.get_context("fork")  # the workers inherit the picks
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(p, sensors)) as pool:
+                parts = pool.starmap(_worker_chunk, [(a, b, span, prm) for a, b in ranges])
+        else:
+            parts = [_chunk(p, sensors, a, b, span, prm, progress) for a, b in ranges]
+        groups, used = _merge(parts, n, prm.min_picks)
+        return _events(p, groups, prm, used)
+
+    events = sweep(prm, progress)
+    if events.winds is None:
+        return events
+    # The wind the first pass measured tells each event what to expect: associated again
+    # with it, a pick is chosen by how well it fits in *that* wind, not in any wind of the
+    # prior's spread (where the rounds of a salvo seconds apart fit as well as each other).
+    return sweep(replace(prm, wind_field=events.winds), None)
 
 
 Event = tuple[IntArray, float, float]  # pick indices, start position x, y
@@ -236,8 +246,17 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
             mask[i, : len(g)] = True
         mean0, sigma0 = _wind_prior(p, idx, mask, prm)
         assert mean0 is not None and sigma0 is not None
+        misfit = fit.chi2 / np.maximum(fit.dof, 1)
         mean, sigma, winds = window_winds(
-            fit.t0, fit.x, fit.y, fit.wind, fit.wind_cov, mean0, sigma0
+            fit.t0,
+            fit.x,
+            fit.y,
+            fit.wind,
+            fit.wind_cov,
+            mean0,
+            sigma0,
+            misfit=misfit,
+            share=1.0 / _crowding(fit),
         )
         fit, idx = _locate_groups(p, groups, fit.x, fit.y, prm, wind=(mean, sigma))
     picks = [idx[i][fit.mask[i]] for i in range(len(groups))]
@@ -257,6 +276,24 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
     }
     level = _levels(p, picks, fit)
     return AcousticEvents(fit, picks, cls, np.flatnonzero(~used), rejected, stats, winds, level)
+
+
+#: events this close in time and space may be rounds of one salvo: their errors are shared
+CROWD_S = 30.0
+CROWD_M = 5_000.0
+
+
+def _crowding(fit: TdoaFit) -> FloatArray:
+    """How many events (itself included) each event shares its time and place with: the
+    rounds of a salvo, whose picks may be mixed the same way, count as one witness of the
+    wind, not as many."""
+    pts = np.column_stack([fit.x, fit.y, fit.t0 * (CROWD_M / CROWD_S)])
+    ok = np.isfinite(pts).all(axis=1)
+    out = np.ones(fit.x.size)
+    if ok.sum() > 1:
+        tree = cKDTree(pts[ok])
+        out[ok] = [len(n) for n in tree.query_ball_point(pts[ok], CROWD_M * np.sqrt(2.0), p=np.inf)]
+    return out
 
 
 def _levels(p: Picks, groups: list[IntArray], fit: TdoaFit) -> FloatArray | None:

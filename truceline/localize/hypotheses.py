@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from .picks import Picks
+from .wind_field import WindWindows
 
 __all__ = ["Params", "event_at"]
 
@@ -33,6 +34,8 @@ class Params:
     strong_picks: int
     wind_sigma_ms: float | None = None  # the prior spread of an unknown wind (None: still air)
     met_wind_sigma_ms: float = 1.5  # how far the wind may differ from a met station's report
+    #: the wind the network measured in a first pass (None: not yet measured)
+    wind_field: WindWindows | None = None
 
 
 def event_at(
@@ -46,7 +49,59 @@ def event_at(
     accept: int,
     prm: Params,
 ) -> tuple[IntArray, float, float] | None:
-    """The event anchored at local pick ``a``: local pick indices and position, or None."""
+    """The event anchored at local pick ``a``: local pick indices and position, or None.
+
+    Where the network has measured the wind (``prm.wind_field``), the search runs in the
+    frame of the moving air: a uniform wind w carries the sound as if each sensor had been
+    at ``s - w·(t - t_a)`` when it heard it (``t_a`` the anchor's time), and in that frame
+    the sound spreads at c in every direction, so still-air hypotheses and votes hold again
+    (only the field's remaining uncertainty is left to the wind unknowns)."""
+    ga = lo + a
+    mean, sd = _wind_prior_at(p, ga, prm)
+    if prm.wind_field is None or not np.any(mean):
+        return _event_at(p, sensors, lo, a, end, used, neighbours, accept, prm, (mean, sd))
+    hi = lo + end
+    dt = p.t[ga:hi] - p.t[ga]
+    sub = replace(_window(p, ga, hi), x=p.x[ga:hi] - mean[0] * dt, y=p.y[ga:hi] - mean[1] * dt)
+    found = _event_at(
+        sub, sensors, 0, 0, end - a, used[a:end], neighbours, accept, prm, (np.zeros(2), sd)
+    )
+    if found is None:
+        return None
+    picks, x, y = found
+    # back from the air's frame: the source is where the air was when the sound left it
+    back = float(np.hypot(x - p.x[ga], y - p.y[ga])) / float(p.c[ga])
+    return picks + a, x + float(mean[0]) * back, y + float(mean[1]) * back
+
+
+def _window(p: Picks, lo: int, hi: int) -> Picks:
+    """The picks ``[lo, hi)`` as a Picks of their own (views, not copies)."""
+    return Picks(
+        ref=p.ref[lo:hi],
+        sensor=p.sensor[lo:hi],
+        x=p.x[lo:hi],
+        y=p.y[lo:hi],
+        z=p.z[lo:hi],
+        t=p.t[lo:hi],
+        sigma=p.sigma[lo:hi],
+        c=p.c[lo:hi],
+        cls=p.cls[lo:hi],
+        t_ref_us=p.t_ref_us,
+    )
+
+
+def _event_at(
+    p: Picks,
+    sensors: cKDTree,
+    lo: int,
+    a: int,
+    end: int,
+    used: NDArray[np.bool_],
+    neighbours: int,
+    accept: int,
+    prm: Params,
+    prior: tuple[FloatArray, float],
+) -> tuple[IntArray, float, float] | None:
     ga = lo + a
     cand = np.arange(a + 1, end)
     cand = cand[~used[cand]]
@@ -57,7 +112,7 @@ def event_at(
     dist = np.hypot(dx, dy)
     dt = p.t[gc] - p.t[ga]
     # in a wind, sound downwind arrives early by up to distance · wind / c²
-    early = dist * _wind_allowance(prm) / p.c[gc] ** 2
+    early = dist * prior[1] / p.c[gc] ** 2
     ok = (dist <= 2 * prm.max_range_m) & (dt <= dist / p.c[gc] + prm.loose_s + early)
     ok &= p.sensor[gc] != p.sensor[ga]
     cand, dist = cand[ok], dist[ok]
@@ -84,33 +139,71 @@ def event_at(
         return None
     (x, y, t0), _, res_best = found
     chosen = np.concatenate(([a], cand[res_best < prm.loose_s]))
-    for tight in (False, True):
-        chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs)
-        if chosen.size < prm.min_picks or chosen[0] != a:
-            return None
-        x, y, t0 = _gauss_newton(p, chosen + lo, x, y, t0, zs, prm.model_sigma_s)
-        every = np.concatenate(([a], cand)) + lo
-        resid = (
-            p.t[every] - t0 - _dist3(x - p.x[every], y - p.y[every], zs - p.z[every]) / p.c[every]
-        )
-        limit = 4.0 * np.sqrt(p.sigma[every] ** 2 + prm.model_sigma_s**2)
-        # a still-air fit misses an unknown wind's effect, which grows with the distance
-        d_every = np.hypot(x - p.x[every], y - p.y[every])
-        limit = limit + 0.6 * _wind_allowance(prm) * d_every / p.c[every] ** 2
-        if not tight:
-            limit = np.maximum(limit, 0.1)
-        keep = (np.abs(resid) <= limit) & (
-            np.hypot(x - p.x[every], y - p.y[every]) <= prm.max_range_m
-        )
-        if not keep[0]:
-            return None
-        chosen = np.concatenate(([a], cand[keep[1:]]))
-    chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs)
-    if chosen.size < accept or chosen[0] != a:
+    refined = _refine(p, lo, a, cand, chosen, (x, y, t0), zs, prm, prior)
+    if refined is None:
+        return None
+    chosen, x, y = refined
+    if chosen.size < accept:
         return None
     if _pick_fraction(p, sensors, chosen + lo, x, y, prm.min_picks) < prm.min_pick_fraction:
         return None
     return np.sort(chosen), x, y
+
+
+def _refine(
+    p: Picks,
+    lo: int,
+    a: int,
+    cand: IntArray,
+    chosen: IntArray,
+    start: tuple[float, float, float],
+    zs: float,
+    prm: Params,
+    prior: tuple[FloatArray, float],
+) -> tuple[IntArray, float, float] | None:
+    """Step 5: refine the winning hypothesis and choose its picks again, loosely then
+    tightly (one per sensor); None when the anchor itself no longer fits."""
+    x, y, t0 = start
+    wind, wind_sd = prior
+    for tight in (False, True):
+        chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs, wind)
+        if chosen.size < prm.min_picks or chosen[0] != a:
+            return None
+        if prm.wind_sigma_ms is None:
+            x, y, t0 = _gauss_newton(p, chosen + lo, x, y, t0, zs, prm.model_sigma_s)
+        else:
+            # in a wind, the picks are chosen by how well they fit the event *in its wind*:
+            # a still-air fit leaves residuals of seconds far up- and downwind, where the
+            # rounds of a salvo seconds apart would fit as well as the right one
+            x, y, t0, wind, wind_sd = _gauss_newton_wind(
+                p, chosen + lo, x, y, t0, zs, prm.model_sigma_s, *prior
+            )
+        every = np.concatenate(([a], cand)) + lo
+        resid = p.t[every] - t0 - _travel(p, every, x, y, zs, wind)
+        limit = 4.0 * np.sqrt(p.sigma[every] ** 2 + prm.model_sigma_s**2)
+        # what the wind's remaining uncertainty may still do, growing with the distance
+        d_every = np.hypot(x - p.x[every], y - p.y[every])
+        limit = limit + 0.6 * wind_sd * d_every / p.c[every] ** 2
+        if not tight:
+            limit = np.maximum(limit, 0.1)
+        keep = (np.abs(resid) <= limit) & (d_every <= prm.max_range_m)
+        if not keep[0]:
+            return None
+        chosen = np.concatenate(([a], cand[keep[1:]]))
+    chosen = _one_per_sensor(p, lo, chosen, x, y, t0, zs, wind)
+    if chosen[0] != a:
+        return None
+    return chosen, x, y
+
+
+def _wind_prior_at(p: Picks, ga: int, prm: Params) -> tuple[FloatArray, float]:
+    """The wind expected at an anchor pick: the measured field's there (from a first pass),
+    else none with the spread of an unknown wind."""
+    if prm.wind_field is not None:
+        mean, sd = prm.wind_field.at(p.t[ga : ga + 1], p.x[ga : ga + 1], p.y[ga : ga + 1])
+        if np.isfinite(sd[0]):
+            return mean[0], float(np.clip(sd[0], 0.3, _wind_allowance(prm)))
+    return np.zeros(2), _wind_allowance(prm)
 
 
 def _wind_allowance(prm: Params) -> float:
@@ -132,7 +225,12 @@ def _near_members(
     """Candidates of the nearest ``neighbours`` sensors (up to three earliest picks each)."""
     gc = cand + lo
     sens = p.sensor[gc]
-    near_order = np.lexsort((p.t[gc], sens, dist))
+    # each sensor ranked by its nearest candidate (in the air's frame one sensor's picks
+    # stand at slightly different places), its picks in time order
+    _, inv = np.unique(sens, return_inverse=True)
+    nearest = np.full(inv.max() + 1, np.inf)
+    np.minimum.at(nearest, inv, dist)
+    near_order = np.lexsort((p.t[gc], sens, nearest[inv]))
     s_sorted = sens[near_order]
     new = np.empty(s_sorted.size, bool)
     new[0] = True
@@ -228,12 +326,26 @@ def _dist3(dx: FloatArray | float, dy: FloatArray | float, dz: FloatArray | floa
     return np.asarray(np.sqrt(np.square(dx) + np.square(dy) + np.square(dz)), float)
 
 
+def _travel(p: Picks, g: IntArray, x: float, y: float, zs: float, wind: FloatArray) -> FloatArray:
+    """Travel times from (x, y) to the sensors of picks ``g`` in a wind (c + w·n)."""
+    ex, ey = p.x[g] - x, p.y[g] - y
+    d = np.maximum(_dist3(ex, ey, p.z[g] - zs), 1.0)
+    return np.asarray(d / (p.c[g] + (wind[0] * ex + wind[1] * ey) / d), float)
+
+
 def _one_per_sensor(
-    p: Picks, lo: int, local: IntArray, x: float, y: float, t0: float, zs: float
+    p: Picks,
+    lo: int,
+    local: IntArray,
+    x: float,
+    y: float,
+    t0: float,
+    zs: float,
+    wind: FloatArray,
 ) -> IntArray:
     """Keep, per sensor, the pick that best fits the source; the anchor (first) always stays."""
     g = local + lo
-    res = np.abs(p.t[g] - t0 - _dist3(x - p.x[g], y - p.y[g], zs - p.z[g]) / p.c[g])
+    res = np.abs(p.t[g] - t0 - _travel(p, g, x, y, zs, wind))
     res[0] = -1.0  # the anchor wins its sensor
     order = np.lexsort((res, p.sensor[g]))
     s = p.sensor[g][order]
@@ -271,3 +383,52 @@ def _gauss_newton(
         if abs(step[0]) + abs(step[1]) < 0.01:
             break
     return x, y, t0
+
+
+def _gauss_newton_wind(
+    p: Picks,
+    g: IntArray,
+    x: float,
+    y: float,
+    t0: float,
+    zs: float,
+    model_sigma_s: float,
+    wind_mean: FloatArray,
+    wind_sigma_ms: float,
+    steps: int = 4,
+) -> tuple[float, float, float, FloatArray, float]:
+    """A few Gauss-Newton steps for one event with the wind as two more unknowns (prior
+    N(``wind_mean``, ``wind_sigma_ms``²)): the source, its emission time, the wind, and the
+    wind's remaining uncertainty (the larger axis' standard deviation)."""
+    px, py, c, t = p.x[g], p.y[g], p.c[g], p.t[g]
+    dz2 = (zs - p.z[g]) ** 2
+    w = 1.0 / (p.sigma[g] ** 2 + model_sigma_s**2)
+    prior = 1.0 / wind_sigma_ms**2
+    s = np.array([x, y, t0, float(wind_mean[0]), float(wind_mean[1])])
+    a = np.eye(5)
+    for _ in range(steps):
+        ex, ey = px - s[0], py - s[1]
+        d = np.maximum(np.sqrt(ex * ex + ey * ey + dz2), 1.0)
+        ceff = c + (s[3] * ex + s[4] * ey) / d
+        r = t - s[2] - d / ceff
+        jac = np.column_stack(
+            [-ex / (d * ceff), -ey / (d * ceff), np.ones_like(d), -ex / ceff**2, -ey / ceff**2]
+        )
+        a = (jac * w[:, None]).T @ jac
+        a[3, 3] += prior
+        a[4, 4] += prior
+        grad = (jac * w[:, None]).T @ r
+        grad[3:] -= prior * (s[3:] - wind_mean)
+        try:
+            step = np.linalg.solve(a, grad)
+        except np.linalg.LinAlgError:
+            break
+        s = s + step
+        if abs(step[0]) + abs(step[1]) < 0.01:
+            break
+    try:
+        wind_cov = np.linalg.inv(a)[3:, 3:]
+        sd = float(np.sqrt(max(np.linalg.eigvalsh(wind_cov)[-1], 0.0)))
+    except np.linalg.LinAlgError:
+        sd = wind_sigma_ms
+    return float(s[0]), float(s[1]), float(s[2]), s[3:5].copy(), min(sd, wind_sigma_ms)

@@ -4,7 +4,7 @@
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     result = simulate(pathlib.Path(tmp), seed=3, hours=2)
 ...     sorted(p.name for p in pathlib.Path(tmp).iterdir())
-['agreement.yaml', 'control.geojson', 'disengagement.geojson', 'escalations.jsonl', 'observations.jsonl', 'sensor_outages.jsonl', 'sounds.jsonl', 'truth.jsonl']
+['agreement.yaml', 'control.geojson', 'disengagement.geojson', 'escalations.jsonl', 'network_truth.json', 'observations.jsonl', 'sensor_outages.jsonl', 'sounds.jsonl', 'truth.jsonl']
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from .._time import format_time, parse_time
 from ..agreement import load_agreement
 from .events import Escalation, draw_fire, draw_presence, draw_sounds
-from .hearing import acoustic
+from .hearing import acoustic, write_network_truth
 from .observe import ObservationWriter, allegations, launchers, patrols, thermal, uav
 from .scenario import Scenario, build_scenario, demo_agreement, write_agreement
 from .world import World, load_world
@@ -100,7 +100,9 @@ def simulate(
 
     ``escalations`` raise the fire rate in stretches of the front for a while; they are
     written to ``escalations.jsonl`` (the ground truth of the alerts), and the acoustic
-    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health).
+    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health), every
+    sound to ``sounds.jsonl`` (of localisation) and the sensors' clock and survey errors and
+    the wind to ``network_truth.json`` (of the network's self-calibration).
 
     ``world`` is the physics of the simulated world (:mod:`truceline.simulate.world`): a
     preset (``matched``, ``field``), a file, or a :class:`World`."""
@@ -216,6 +218,7 @@ def simulate(
             }
             fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
     _write_sounds(out / "sounds.jsonl", w, sounds, seed)
+    write_network_truth(out / "network_truth.json", w, wd, hours)
     truth.sort(key=lambda r: (r[0], r[1]["id"]))
     with (out / "truth.jsonl").open("w", encoding="utf-8") as fh:
         for _, rec in truth:

@@ -5,18 +5,27 @@ errors (each sensor's own, drawn once)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._time import format_time
 from ..localize.tdoa import sound_speed
 from .events import FireEvents, Sounds
 from .observe import ObservationWriter
 from .world import World
 
-__all__ = ["SensorErrors", "acoustic", "air_temperature", "detection_probability"]
+__all__ = [
+    "SensorErrors",
+    "acoustic",
+    "air_temperature",
+    "detection_probability",
+    "write_network_truth",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -100,6 +109,7 @@ def acoustic(
         if end > down_from[j]:
             w.outages.append((str(s["id"][j]), int(w.time_us(down_from[j])), int(w.time_us(end))))
     errors = SensorErrors.draw(frng, n_s, world)
+    w.sensor_errors = errors
     first = np.concatenate([[True], sounds.event[1:] != sounds.event[:-1]])
     counts: dict[str, NDArray[np.int64]] = {}
     rows = []
@@ -260,3 +270,45 @@ def _write_acoustic(
                 "temperature_c": float(temp[k]),
             },
         )
+
+
+WIND_TRUTH_STEP_S = 600.0
+WIND_TRUTH_STEP_M = 10_000.0
+
+
+def write_network_truth(path: Path, w: ObservationWriter, world: World, hours: float) -> None:
+    """The ground truth of what the network must measure of itself (``network_truth.json``):
+    each acoustic sensor's clock (offset at the start of the day, drift per hour) and survey
+    error (reported minus true position, metres east, north, up), and the wind the sound
+    crossed, sampled every 10 minutes and every 10 km along the line (east, north; m/s)."""
+    s, err = w.sc.sensors, w.sensor_errors
+    n_s = s["id"].size
+    if err is None:
+        err = SensorErrors(*(np.zeros(n_s) for _ in range(5)))
+    lon, lat = w.lonlat(s["x"], s["y"])
+    sensors = [
+        {
+            "sensor": str(s["id"][j]),
+            "true_position": [float(lon[j]), float(lat[j]), round(float(s["z"][j]), 1)],
+            "clock_offset_s": round(float(err.clock_s[j]), 6),
+            "clock_drift_s_per_h": round(float(err.drift_s_per_h[j]), 6),
+            "position_error_m": [round(float(v[j]), 2) for v in (err.dx, err.dy, err.dz)],
+        }
+        for j in range(n_s)
+    ]
+    h = w.sc.half_length_m
+    xs = np.arange(-h, h + 1.0, WIND_TRUTH_STEP_M)
+    ts = np.arange(0.0, hours * 3600.0 + 1.0, WIND_TRUTH_STEP_S)
+    plon, plat = w.lonlat(xs, w.sc.line_at(xs))
+    tt, xx = np.meshgrid(ts, xs, indexing="ij")
+    wind = world.wind.at(tt.ravel(), xx.ravel(), w.wind_phase).reshape(*tt.shape, 2)
+    doc = {
+        "sensors": sensors,
+        "wind": {
+            "times": [format_time(int(v)) for v in w.time_us(ts)],
+            "points": [[float(a), float(b)] for a, b in zip(plon, plat, strict=True)],
+            "east": np.round(wind[..., 0], 3).tolist(),
+            "north": np.round(wind[..., 1], 3).tolist(),
+        },
+    }
+    path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")

@@ -41,6 +41,7 @@ class ObservationWriter:
     def __post_init__(self) -> None:
         self.records: list[tuple[int, dict[str, Any]]] = []
         self.outages: list[tuple[str, int, int]] = []  # (sensor, from, to): ground truth
+        self.sensor_errors: Any = None  # each acoustic sensor's clock and survey errors: truth
 
     def lonlat(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
         lon, lat = self.sc.frame.inverse(x, y)
