@@ -33,6 +33,7 @@ from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
 from .observations import Observation, check_parties
+from .sources.detections import current
 
 __all__ = ["AnalysisResult", "Outputs", "analyze", "inputs_digest", "write_outputs"]
 
@@ -66,7 +67,7 @@ def analyze(
     evidence log) is recorded in the summary."""
     prm = params or FusionParams()
     check_parties(observations, ag.party_ids)
-    fused = fuse(observations, ag, prm, progress=progress)
+    fused = fuse(current(observations), ag, prm, progress=progress)  # each detection once
     attributions = attribute(fused.incidents, ag, threshold)
     violations = judge(fused.incidents, attributions, ag)
     incidents = [

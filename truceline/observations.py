@@ -16,6 +16,7 @@ the whole batch is good. Unknown fields are kept in :attr:`Observation.raw`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -40,10 +41,12 @@ from pydantic_core import PydanticCustomError
 
 from ._time import parse_time
 from .errors import InputError, InputErrors
+from .vocabulary import OBSERVATION_TYPES
 
 __all__ = [
     "Acoustic",
     "Allegation",
+    "EventReport",
     "Observation",
     "ObservationBatch",
     "Patrol",
@@ -61,7 +64,11 @@ MAX_ERRORS = 50
 def _time(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError("expected an RFC 3339 string such as 2026-03-01T12:00:00Z")
-    return parse_time(value)
+    return _parse_time(value)
+
+
+#: times repeat (a FIRMS day, a satellite pass): parse each text once
+_parse_time = functools.lru_cache(maxsize=8192)(parse_time)
 
 
 def _check_lonlat(v: list[float]) -> list[float]:
@@ -181,6 +188,8 @@ class Thermal(_Common):
     instrument: str | None = None
     scan_km: Annotated[StrictFloat, Field(gt=0.0, le=50.0)] | None = None
     track_km: Annotated[StrictFloat, Field(gt=0.0, le=50.0)] | None = None
+    #: ids (same source) of the near-real-time rows this archive row replaces
+    supersedes: list[Text] | None = None
 
 
 class Uav(_Common):
@@ -224,12 +233,47 @@ class Allegation(_Common):
         return self
 
 
-Model = Patrol | Acoustic | Thermal | Uav | Allegation
+class EventReport(_Common):
+    """An event of a third-party dataset (UCDP GED, ACLED), known only to the dataset's
+    stated precision: a circle of ``radius_km`` and the window ``time_window`` (its start is
+    ``time``)."""
+
+    type: Literal["event_report"]
+    dataset: Literal["ucdp_ged", "acled"]
+    dataset_id: Text
+    position: LonLat
+    radius_km: Annotated[StrictFloat, Field(gt=0.0, le=3_000.0)]
+    time_window: Annotated[list[Time], Field(min_length=2, max_length=2)]
+    event: PatrolEvent | None = None
+    event_type: Text | None = None
+    actors: list[Text] | None = None
+    fatalities: Annotated[int, Field(ge=0, strict=True)] | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> EventReport:
+        start, end = self.time_window
+        if start != self.time:
+            raise PydanticCustomError(
+                "window", "time_window must start at time", {"field": "time_window"}
+            )
+        if end < start:
+            raise PydanticCustomError(
+                "window", "time_window ends before it starts", {"field": "time_window"}
+            )
+        if self.event is None and self.event_type is None:
+            raise PydanticCustomError(
+                "missing", "an event report needs an event or an event_type", {"field": "event"}
+            )
+        return self
+
+
+Model = Patrol | Acoustic | Thermal | Uav | Allegation | EventReport
 _ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
 
 
 def observation_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
-    """The JSON Schema of one observation (any of the five types), for OpenAPI."""
+    """The JSON Schema of one observation (any of its types), for OpenAPI."""
     return dict(_ADAPTER.json_schema(ref_template=ref_template, by_alias=True))
 
 
@@ -277,7 +321,9 @@ class ObservationBatch:
     """Observations of one batch, deduplicated by ``(source, id)``, in (source, id) order."""
 
     observations: list[Observation] = field(default_factory=list)
-    duplicates: int = 0
+    duplicates: int = 0  # identical repeats of one (source, id), dropped
+    merged: int = 0  # the same detection published twice (at another precision), dropped
+    superseded: int = 0  # near-real-time rows replaced by their archive row, dropped
 
     def of_type(self, kind: str) -> list[Observation]:
         return [o for o in self.observations if o.type == kind]
@@ -288,7 +334,7 @@ class ObservationBatch:
 
 def _field_of(loc: Sequence[int | str]) -> str:
     parts = [str(p) for p in loc]
-    if parts and parts[0] in ("patrol", "acoustic", "thermal", "uav", "allegation"):
+    if parts and parts[0] in OBSERVATION_TYPES:
         parts = parts[1:]
     parts = [p for p in parts if not p.startswith(("function-", "list[", "constrained-"))]
     return ".".join(parts) or "(object)"
@@ -300,7 +346,7 @@ def _message(err: Any) -> str:
     if kind == "missing":
         return msg if msg.startswith("an ") else "required field is missing"
     if kind == "union_tag_invalid":
-        return "type must be one of patrol, acoustic, thermal, uav, allegation"
+        return f"type must be one of {', '.join(OBSERVATION_TYPES)}"
     if kind == "union_tag_not_found":
         return "required field is missing"
     if msg.startswith("Value error, "):

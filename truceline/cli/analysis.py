@@ -99,7 +99,10 @@ def read_files(files: list[Path]) -> Any:
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Observation files (.jsonl, FIRMS .csv).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Observation files (.jsonl; FIRMS, UCDP GED or ACLED .csv)."),
+    ],
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
     agreement: Annotated[
@@ -112,16 +115,21 @@ def ingest(
     from ..agreement import load_agreement
     from ..observations import check_parties
 
-    def run() -> tuple[int, int, int, Any]:
+    def run() -> tuple[int, int, Any, int, Any]:
         batch = read_files(files)
         if agreement is not None:
             check_parties(batch.observations, load_agreement(agreement).party_ids)
         with open_store(db, database_url, log_key) as store:
+            batch = store.reconcile_detections(batch)
             accepted, dup = store.add_observations(batch)
-            return accepted, dup, store.count_observations(), store.latest_head()
+            return accepted, dup, batch, store.count_observations(), store.latest_head()
 
-    accepted, dup, total, head = guard(run)
-    out.print(f"accepted {accepted}, duplicates {dup}; the store {db} holds {total} observations")
+    accepted, dup, batch, total, head = guard(run)
+    out.print(
+        f"accepted {accepted}, duplicates {dup}, merged {batch.merged} (the same detection "
+        f"published twice), superseded {batch.superseded} (near-real-time rows replaced by "
+        f"their archive rows); the store {db} holds {total} observations"
+    )
     if head is not None:
         out.print(f"evidence log: {head.tree_size} entries, root {head.root_hash[:16]}…")
 
