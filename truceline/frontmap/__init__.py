@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .contact import Front, FrontSnapshot
+from .contact import Front, FrontSnapshot, held_since_2014
 from .deepstate import MapLayers, Unmatched, read_deepstate
 from .legend import Legend, default_legend, load_legend
 from .siding import (
@@ -44,6 +44,7 @@ __all__ = [
     "Territory",
     "Unmatched",
     "default_legend",
+    "held_since_2014",
     "load_legend",
     "nearest_earlier",
     "read_border",

@@ -34,7 +34,7 @@ import shapely
 from .deepstate import MapLayers, Unmatched
 from .territory import Territory
 
-__all__ = ["CLOSING_M", "OPENING_M", "Front", "FrontSnapshot"]
+__all__ = ["CLOSING_M", "OPENING_M", "Front", "FrontSnapshot", "held_since_2014"]
 
 CLOSING_M = 150.0
 MIN_HOLE_M2 = 2e6
@@ -211,3 +211,26 @@ def _summary(
         "polygons": snap.counts,
         "unmatched": [str(u) for u in snap.unmatched],
     }
+
+
+def held_since_2014(snap: FrontSnapshot, terr: Territory) -> dict[str, shapely.Geometry]:
+    """The ground held since 2014 as a 2022 map draws it, in the territory's frame:
+    ``ordlo`` (certain areas of Donetsk and Luhansk oblasts) and ``crimea``, each closed and
+    clipped to the state, and ``line``: ORDLO's edge against the rest of the state, less
+    the state border (the line of contact of 2015-2022, as the map of 2022 remembers it).
+
+    >>> import shapely
+    >>> state = shapely.box(36.0, 47.0, 40.0, 50.0)
+    >>> ordlo = shapely.box(38.0, 47.0, 41.0, 51.0)  # east of 38 E, beyond the state's edges
+    >>> snap = FrontSnapshot(0, ordlo, shapely.Polygon(), ordlo=ordlo)
+    >>> terr = Territory.of(state)
+    >>> round(terr.km(held_since_2014(snap, terr)["line"]))  # 38 E across the state: 333 km
+    331
+    """
+    frame, land = terr.frame, terr.area
+    ordlo = _big(shapely.intersection(_closed(frame.to_local(snap.ordlo)), land))
+    crimea = _minus(frame.to_local(snap.since_2014), frame.to_local(snap.ordlo))
+    crimea = _big(shapely.intersection(_closed(crimea), land))
+    rest = _minus(land, ordlo, crimea)
+    line = _line(ordlo, rest, terr, _EMPTY) if not shapely.is_empty(ordlo) else _EMPTY
+    return {"ordlo": ordlo, "crimea": crimea, "line": line}
