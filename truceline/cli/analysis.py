@@ -49,6 +49,16 @@ def simulate(
     uav_sightings: Annotated[
         int, typer.Option(help="Most UAV sightings of one piece of equipment.", min=1)
     ] = 3,
+    front: Annotated[
+        Path | None,
+        typer.Option(
+            help="A real front map (or a GeoJSON line): the scenario is built along its line "
+            "of contact instead of a synthetic one (front.json says how closely)."
+        ),
+    ] = None,
+    border: Annotated[
+        Path | None, typer.Option(help="With --front: the state's territory (region layer).")
+    ] = None,
     escalation: Annotated[
         list[str] | None,
         typer.Option(
@@ -81,6 +91,7 @@ def simulate(
             allegation_rate=allegation_rate,
             uav_sightings=uav_sightings,
             escalations=escalations,
+            front=None if front is None else (front, border),
         )
     )
     kinds = ", ".join(f"{k} {v}" for k, v in res.by_type.items())

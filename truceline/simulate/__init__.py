@@ -19,6 +19,7 @@ import numpy as np
 
 from .._time import format_time, parse_time
 from ..agreement import load_agreement
+from . import real_front
 from .events import Escalation, draw_fire, draw_presence
 from .observe import ObservationWriter, acoustic, allegations, patrols, thermal, uav
 from .scenario import Scenario, build_scenario, demo_agreement, write_agreement
@@ -67,6 +68,7 @@ def simulate(
     allegation_rate: float = 1.0,
     uav_sightings: int = 3,
     escalations: tuple[Escalation, ...] = (),
+    front: tuple[Path, Path | None] | None = None,
 ) -> SimulationResult:
     """Write ``agreement.yaml``, ``control.geojson``, ``disengagement.geojson``,
     ``observations.jsonl`` (in arrival order) and ``truth.jsonl`` into ``out``.
@@ -79,11 +81,18 @@ def simulate(
 
     ``escalations`` raise the fire rate in stretches of the front for a while; they are
     written to ``escalations.jsonl`` (the ground truth of the alerts), and the acoustic
-    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health)."""
+    sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health).
+
+    ``front`` (a front map and the state's territory, or a GeoJSON line and None) builds
+    the scenario along that real line instead (:mod:`.real_front`; ``front.json``)."""
     out.mkdir(parents=True, exist_ok=True)
     start_us = parse_time(start)
-    sc = build_scenario(
-        seed, lon0=lon0, lat0=lat0, length_km=length_km, sensor_spacing_km=sensor_spacing_km
+    sc = (
+        build_scenario(
+            seed, lon0=lon0, lat0=lat0, length_km=length_km, sensor_spacing_km=sensor_spacing_km
+        )
+        if front is None
+        else real_front.scenario_for(*front, seed, sensor_spacing_km, out)
     )
     ag = load_agreement(write_agreement(sc, out, format_time(start_us - 86_400_000_000)))
     rng = np.random.default_rng([seed, 1])
