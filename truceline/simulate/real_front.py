@@ -14,9 +14,9 @@ How far the smoothed line strays from the real one is measured and returned
 Sensors, observation posts and disengagement areas are placed along the line's length, not
 along x: a row of sensors 3 km from the line is 3 km from it (along its normal) however the
 line turns; a sensor that would fall on the wrong side or too near the line in a tight bend
-is left out. The control areas are the two sides of the smoothed line, 150 km deep; the
-north party is the side that holds the map's held ground (``UA``), the south party the
-occupying side (``RU``).
+is left out. The control areas are the two sides of the line, reaching 150 km beyond its
+farthest bulge; the north party is the side that holds the map's held ground (``UA``), the
+south party the occupying side (``RU``).
 """
 
 from __future__ import annotations
@@ -251,7 +251,8 @@ def real_scenario(
         parties=parties,
         names=names,
         half_length_m=half,
-        depth_m=depth_km * 1000.0,
+        # the line bulges far from the frame's x axis: the areas reach depth_km beyond it
+        depth_m=float(np.abs(line.y).max()) + depth_km * 1000.0,
         line_x=np.concatenate([[-half], line.x[1:-1], [half]]),
         line_y=line.y,
         disengagement=[],
