@@ -128,10 +128,11 @@ def _line(
     edge = shapely.boundary(occ)
     if not shapely.is_empty(enclaves):
         edge = shapely.difference(edge, shapely.buffer(enclaves, REACH_M))
-    near_border = shapely.difference(edge, terr.inner)
-    if shapely.is_empty(near_border):
-        return shapely.line_merge(edge)
     inner = shapely.intersection(edge, terr.inner)
+    # near the border and coast: less the edges that are the border or coast themselves
+    near_border = shapely.difference(shapely.difference(edge, terr.inner), terr.shore)
+    if shapely.is_empty(near_border):
+        return shapely.line_merge(inner)
     # the held side's ground near the border, opened: slivers under 3 km wide vanish
     zone = shapely.buffer(near_border, OPENING_M * 2 + REACH_M, quad_segs=QUAD)
     wide = shapely.buffer(

@@ -24,6 +24,7 @@ __all__ = ["BORDER_ZONE_M", "Territory", "geodesic_km", "geodesic_km2", "read_bo
 #: where the held side is wider than a sliver (see :mod:`.contact`)
 BORDER_ZONE_M = 5_000.0
 SIMPLIFY_M = 50.0  # far below the maps' own accuracy; ten times fewer vertices
+SHORE_M = 50.0  # an edge this close to the border or coast is the border or coast
 _GEOD = Geod(ellps="WGS84")
 
 
@@ -67,6 +68,7 @@ class Territory:
     area: shapely.Geometry
     inner: shapely.Geometry
     exact: shapely.Geometry
+    shore: shapely.Geometry  # within 50 m of the border or coast
     border_zone_m: float = BORDER_ZONE_M
 
     @classmethod
@@ -77,9 +79,10 @@ class Territory:
         area = shapely.make_valid(shapely.simplify(exact, SIMPLIFY_M))
         area = shapely.union_all([p for p in shapely.get_parts(area) if p.geom_type == "Polygon"])
         inner = shapely.buffer(area, -border_zone_m)
-        for g in (area, inner, exact):
+        shore = shapely.buffer(shapely.boundary(area), SHORE_M, quad_segs=2)
+        for g in (area, inner, exact, shore):
             shapely.prepare(g)
-        return cls(frame, area, inner, exact, border_zone_m)
+        return cls(frame, area, inner, exact, shore, border_zone_m)
 
     def km2(self, geom_local: shapely.Geometry) -> float:
         return geodesic_km2(self.frame.to_lonlat(geom_local))
