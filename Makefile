@@ -6,7 +6,7 @@ DEMO   ?= demo-out
 SEED   ?= 1
 PORT   ?= 8080
 
-.PHONY: install demo test lint typecheck pytest clean lock real-data vendor
+.PHONY: install demo test lint typecheck pytest clean lock real-data minsk-backtest real-line vendor
 
 $(BIN)/truceline: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,35 @@ real-data: install
 	$(BIN)/truceline frontline --points $(DATA)/firms_ukraine_2022/firms_ukraine_20220224_20220515.csv \
 		--snapshots $(DATA)/deepstate_raw_2022 \
 		--border $(DATA)/ukraine_oblasts/ukraine_oblasts_minregion_2020.geojson --out real-data-out
+
+# The Minsk "Package of Measures" (12 February 2015) judged on UCDP GED 2015-2019: the
+# agreement's control areas and line are derived from the real data at run time
+# (examples/minsk-2015/build.py), never copied (docs/backtest-minsk.md).
+MINSK := minsk-out
+minsk-backtest: install
+	$(BIN)/python examples/minsk-2015/build.py --data $(DATA)
+	rm -rf $(MINSK) && mkdir -p $(MINSK)
+	$(BIN)/truceline ingest --db $(MINSK)/minsk.db --agreement examples/minsk-2015/agreement.yaml \
+		$(DATA)/ucdp_ged_ukraine/ucdp_ged_ukraine_2014_2019.csv
+	$(BIN)/truceline analyze --db $(MINSK)/minsk.db --agreement examples/minsk-2015/agreement.yaml \
+		--out $(MINSK)/analysis
+	$(BIN)/python examples/minsk-2015/tables.py --incidents $(MINSK)/analysis/incidents.geojson \
+		--agreement examples/minsk-2015/agreement.yaml \
+		--ged $(DATA)/ucdp_ged_ukraine/ucdp_ged_ukraine_2014_2019.csv > $(MINSK)/tables.md
+	$(BIN)/truceline report --db $(MINSK)/minsk.db --date 2015-02-15 --through 2019-12-31 \
+		--format md --regions $(DATA)/ukraine_oblasts/ukraine_oblasts_minregion_2020.geojson \
+		--region-name ADMIN_1 --out $(MINSK)/reports
+
+# A simulated day along the real line of contact of 17 August 2025 (README, "On a real line").
+REAL := real-line-out
+real-line: install
+	rm -rf $(REAL) && mkdir -p $(REAL)
+	$(BIN)/truceline simulate --out $(REAL)/day --seed 1 --hours 24 \
+		--front $(DATA)/deepstate_occupied/deepstatemap_data_20250817.geojson \
+		--border $(DATA)/ukraine_oblasts/ukraine_oblasts_minregion_2020.geojson
+	$(BIN)/truceline analyze --agreement $(REAL)/day/agreement.yaml --out $(REAL)/run \
+		$(REAL)/day/observations.jsonl
+	$(BIN)/truceline evaluate --truth $(REAL)/day/truth.jsonl --incidents $(REAL)/run/incidents.geojson
 
 lint: install
 	$(BIN)/ruff check .

@@ -35,6 +35,7 @@ from .judge import judge
 from .observations import Observation, check_parties
 from .weapon_class import classify
 from .weapons import DEFAULT_MODEL, WeaponModel
+from .sources.detections import current
 
 __all__ = ["AnalysisResult", "Outputs", "analyze", "inputs_digest", "write_outputs"]
 
@@ -70,7 +71,7 @@ def analyze(
     prm = params or FusionParams()
     wm = DEFAULT_MODEL if model is None else model
     check_parties(observations, ag.party_ids)
-    fused = fuse(observations, ag, prm, progress=progress, model=wm)
+    fused = fuse(current(observations), ag, prm, progress=progress, model=wm)  # each detection once
     found = fused.incidents
     weapons = classify(found, ag, wm, prm.weapon_threshold)
     attributions = attribute(found, ag, threshold)

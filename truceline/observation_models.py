@@ -11,6 +11,7 @@ Reading and batches are in :mod:`truceline.observations`, which re-exports these
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from typing import Annotated, Any, Literal
@@ -34,6 +35,7 @@ from ._time import parse_time
 __all__ = [
     "Acoustic",
     "Allegation",
+    "EventReport",
     "Ident",
     "LonLatElev",
     "Met",
@@ -50,7 +52,11 @@ __all__ = [
 def _time(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError("expected an RFC 3339 string such as 2026-03-01T12:00:00Z")
-    return parse_time(value)
+    return _parse_time(value)
+
+
+#: times repeat (a FIRMS day, a satellite pass): parse each text once
+_parse_time = functools.lru_cache(maxsize=8192)(parse_time)
 
 
 def _check_lonlat(v: list[float]) -> list[float]:
@@ -194,6 +200,8 @@ class Thermal(_Common):
     instrument: str | None = None
     scan_km: Annotated[StrictFloat, Field(gt=0.0, le=50.0)] | None = None
     track_km: Annotated[StrictFloat, Field(gt=0.0, le=50.0)] | None = None
+    #: ids (same source) of the near-real-time rows this archive row replaces
+    supersedes: list[Text] | None = None
 
 
 class Uav(_Common):
@@ -249,12 +257,47 @@ class Met(_Common):
     temperature_c: Annotated[StrictFloat, Field(ge=-80.0, le=60.0)] | None = None
 
 
-Model = Patrol | Acoustic | Thermal | Uav | Allegation | Met
+class EventReport(_Common):
+    """An event of a third-party dataset (UCDP GED, ACLED), known only to the dataset's
+    stated precision: a circle of ``radius_km`` and the window ``time_window`` (its start is
+    ``time``)."""
+
+    type: Literal["event_report"]
+    dataset: Literal["ucdp_ged", "acled"]
+    dataset_id: Text
+    position: LonLat
+    radius_km: Annotated[StrictFloat, Field(gt=0.0, le=3_000.0)]
+    time_window: Annotated[list[Time], Field(min_length=2, max_length=2)]
+    event: PatrolEvent | None = None
+    event_type: Text | None = None
+    actors: list[Text] | None = None
+    fatalities: Annotated[int, Field(ge=0, strict=True)] | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> EventReport:
+        start, end = self.time_window
+        if start != self.time:
+            raise PydanticCustomError(
+                "window", "time_window must start at time", {"field": "time_window"}
+            )
+        if end < start:
+            raise PydanticCustomError(
+                "window", "time_window ends before it starts", {"field": "time_window"}
+            )
+        if self.event is None and self.event_type is None:
+            raise PydanticCustomError(
+                "missing", "an event report needs an event or an event_type", {"field": "event"}
+            )
+        return self
+
+
+Model = Patrol | Acoustic | Thermal | Uav | Allegation | Met | EventReport
 ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
 
 
 def observation_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
-    """The JSON Schema of one observation (any of the five types), for OpenAPI."""
+    """The JSON Schema of one observation (any of its types), for OpenAPI."""
     return dict(ADAPTER.json_schema(ref_template=ref_template, by_alias=True))
 
 

@@ -30,6 +30,7 @@ from .jsontext import decode_json, json_problem, split_lines, suspect
 from .observation_models import (
     Acoustic,
     Allegation,
+    EventReport,
     Met,
     Model,
     Patrol,
@@ -43,6 +44,7 @@ from .vocabulary import OBSERVATION_TYPES
 __all__ = [
     "Acoustic",
     "Allegation",
+    "EventReport",
     "Met",
     "Observation",
     "ObservationBatch",
@@ -122,7 +124,9 @@ class ObservationBatch:
     """Observations of one batch, deduplicated by ``(source, id)``, in (source, id) order."""
 
     observations: list[Observation] = field(default_factory=list)
-    duplicates: int = 0
+    duplicates: int = 0  # identical repeats of one (source, id), dropped
+    merged: int = 0  # the same detection published twice (at another precision), dropped
+    superseded: int = 0  # near-real-time rows replaced by their archive row, dropped
 
     def of_type(self, kind: str) -> list[Observation]:
         return [o for o in self.observations if o.type == kind]

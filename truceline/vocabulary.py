@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACOUSTIC_CLASSES",
+    "EVENT_DATASETS",
     "INCIDENT_KINDS",
     "INCIDENT_STATUSES",
     "OBSERVATION_TYPES",
@@ -37,7 +38,17 @@ PATROL_EVENTS: tuple[str, ...] = (
     "aircraft",
 )
 ACOUSTIC_CLASSES: tuple[str, ...] = ("launch", "impact", "unknown")
-OBSERVATION_TYPES: tuple[str, ...] = ("patrol", "acoustic", "thermal", "uav", "allegation", "met")
+OBSERVATION_TYPES: tuple[str, ...] = (
+    "patrol",
+    "acoustic",
+    "thermal",
+    "uav",
+    "allegation",
+    "event_report",
+    "met",
+)
+#: the third-party event datasets an ``event_report`` comes from
+EVENT_DATASETS: tuple[str, ...] = ("ucdp_ged", "acled")
 INCIDENT_KINDS: tuple[str, ...] = ("fire", "presence", "crossing", "air", "unlocated")
 INCIDENT_STATUSES: tuple[str, ...] = (
     "automatic",

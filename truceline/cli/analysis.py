@@ -49,6 +49,16 @@ def simulate(
     uav_sightings: Annotated[
         int, typer.Option(help="Most UAV sightings of one piece of equipment.", min=1)
     ] = 3,
+    front: Annotated[
+        Path | None,
+        typer.Option(
+            help="A real front map (or a GeoJSON line): the scenario is built along its line "
+            "of contact instead of a synthetic one (front.json says how closely)."
+        ),
+    ] = None,
+    border: Annotated[
+        Path | None, typer.Option(help="With --front: the state's territory (region layer).")
+    ] = None,
     escalation: Annotated[
         list[str] | None,
         typer.Option(
@@ -90,6 +100,7 @@ def simulate(
             uav_sightings=uav_sightings,
             escalations=escalations,
             world=world,
+            front=None if front is None else (front, border),
         )
     )
     kinds = ", ".join(f"{k} {v}" for k, v in res.by_type.items())
@@ -108,7 +119,10 @@ def read_files(files: list[Path]) -> Any:
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Observation files (.jsonl, FIRMS .csv).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Observation files (.jsonl; FIRMS, UCDP GED or ACLED .csv)."),
+    ],
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
     agreement: Annotated[
@@ -121,16 +135,21 @@ def ingest(
     from ..agreement import load_agreement
     from ..observations import check_parties
 
-    def run() -> tuple[int, int, int, Any]:
+    def run() -> tuple[int, int, Any, int, Any]:
         batch = read_files(files)
         if agreement is not None:
             check_parties(batch.observations, load_agreement(agreement).party_ids)
         with open_store(db, database_url, log_key) as store:
+            batch = store.reconcile_detections(batch)
             accepted, dup = store.add_observations(batch)
-            return accepted, dup, store.count_observations(), store.latest_head()
+            return accepted, dup, batch, store.count_observations(), store.latest_head()
 
-    accepted, dup, total, head = guard(run)
-    out.print(f"accepted {accepted}, duplicates {dup}; the store {db} holds {total} observations")
+    accepted, dup, batch, total, head = guard(run)
+    out.print(
+        f"accepted {accepted}, duplicates {dup}, merged {batch.merged} (the same detection "
+        f"published twice), superseded {batch.superseded} (near-real-time rows replaced by "
+        f"their archive rows); the store {db} holds {total} observations"
+    )
     if head is not None:
         out.print(f"evidence log: {head.tree_size} entries, root {head.root_hash[:16]}…")
 
@@ -271,7 +290,8 @@ def frontline(
     snapshots: Annotated[
         list[Path],
         typer.Option(
-            help="Front snapshots (DeepStateMap raw exports); repeat or give a directory."
+            help="Front maps (DeepStateMap exports or daily occupied-territory files); "
+            "repeat or give a directory."
         ),
     ],
     border: Annotated[
@@ -280,21 +300,38 @@ def frontline(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for sided.csv, summary.json and the chart.")
     ],
+    legend: Annotated[
+        Path | None,
+        typer.Option(help="Legend YAML: which side each polygon is (default: the shipped one)."),
+    ] = None,
 ) -> None:
-    """Side every detection against the nearest earlier front snapshot: side and signed distance."""
-    summary = guard(lambda: _frontline(points, snapshots, border, out_dir))
+    """Side every detection against the nearest earlier front map, read by its legend: side,
+    and signed distance to the line of contact; each map's occupied area and line length."""
+    summary = guard(lambda: _frontline(points, snapshots, border, out_dir, legend))
+    for snap in summary["fronts"]:
+        out.print(
+            f"{snap['snapshot']}: occupied {snap['occupied_km2']:,} km² (since 2014 "
+            f"{snap['occupied_since_2014_km2']:,}), contested {snap['contested_km2']:,} km², "
+            f"line of contact {snap['line_of_contact_km']:,} km"
+        )
     sides = ", ".join(f"{k} {v}" for k, v in summary["all"]["by_side"].items())
     out.print(f"{summary['points']} detections sided in {summary['siding_seconds']:.2f} s: {sides}")
     names = ", ".join(str(out_dir / n) for n in ("sided.csv", "summary.json", "fires_vs_front.png"))
     out.print(f"wrote {names}")
 
 
-def _frontline(points: Path, snapshots: list[Path], border: Path, out_dir: Path) -> dict[str, Any]:
+def _frontline(
+    points: Path, snapshots: list[Path], border: Path, out_dir: Path, legend: Path | None
+) -> dict[str, Any]:
     import time
 
-    from ..frontline import (
+    from ..frontmap import (
+        Front,
+        Territory,
+        default_legend,
+        load_legend,
         read_border,
-        read_deepstate,
+        read_snapshot,
         side_over_time,
         sided_csv,
         summarise,
@@ -302,19 +339,31 @@ def _frontline(points: Path, snapshots: list[Path], border: Path, out_dir: Path)
     )
     from ..publish.charts import fires_against_front
 
+    leg = load_legend(legend) if legend is not None else default_legend()
     files = [q for p in snapshots for q in (sorted(p.glob("*.geojson")) if p.is_dir() else [p])]
-    snaps = [read_deepstate(f) for f in files]
-    terr = read_border(border)
+    with progress("reading front maps", len(files)) as tick:
+        snaps = []
+        for f in files:
+            snaps.append(read_snapshot(f, leg))
+            tick(1)
+    terr = Territory.of(read_border(border))
+    with progress("lines of contact", len(snaps)) as tick:
+        fronts = []
+        for s in snaps:
+            fronts.append(Front.of(s, terr))
+            tick(1)
     obs, lon, lat, t_us = thermal_points(read_files([points]).observations)
     start = time.perf_counter()
-    sided = side_over_time(lon, lat, t_us, snaps, terr)
+    sided = side_over_time(lon, lat, t_us, fronts, terr)
     elapsed = time.perf_counter() - start
-    summary = summarise(sided, snaps)
+    summary = summarise(sided, fronts)
     summary["siding_seconds"] = round(elapsed, 2)
+    summary["legend"] = leg.source
+    summary["fronts"] = [f.summary for f in sorted(fronts, key=lambda f: f.snapshot.time_us)]
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "sided.csv").write_text(sided_csv(obs, sided, snaps), encoding="utf-8")
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    title = f"{len(obs):,} thermal detections against {len(snaps)} front snapshots"
+    (out_dir / "sided.csv").write_text(sided_csv(obs, sided, fronts), encoding="utf-8")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    title = f"{len(obs):,} thermal detections against {len(fronts)} front snapshots"
     fires_against_front(sided, summary, out_dir / "fires_vs_front.png", title)
     return summary
 

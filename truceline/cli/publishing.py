@@ -130,8 +130,12 @@ def report(
         out.print(f"wrote {p}")
 
 
+MAX_PERIOD_DAYS = 3_653
+
+
 def _days(first: str, through: str | None) -> list[str]:
-    """Every day from ``first`` to ``through`` (YYYY-MM-DD; at most a year)."""
+    """Every day from ``first`` to ``through`` (YYYY-MM-DD; at most ten years: a backtest
+    of a whole ceasefire, such as Minsk 2015-2019, is one period)."""
     from datetime import date, timedelta
 
     try:
@@ -141,8 +145,8 @@ def _days(first: str, through: str | None) -> list[str]:
         raise UsageError("--date", str(exc)) from None
     if a is None or b is None or (through is not None and len(through) != 10):
         raise UsageError("--date", "--date and --through are YYYY-MM-DD")
-    if b < a or (b - a).days > 366:
-        raise UsageError("--through", "must be on or after --date, and within a year of it")
+    if b < a or (b - a).days > MAX_PERIOD_DAYS:
+        raise UsageError("--through", "must be on or after --date, and within ten years of it")
     return [(a + timedelta(days=k)).isoformat() for k in range((b - a).days + 1)]
 
 

@@ -26,11 +26,12 @@ import numpy as np
 from ..agreement import Agreement
 from ..incidents import Fused
 from ..localize.association import AcousticEvents
-from ..observations import Allegation, Observation, Patrol, Thermal, Uav
+from ..observations import Allegation, EventReport, Observation, Patrol, Thermal, Uav
 from ..weapons import DEFAULT_MODEL, WeaponModel
 from .acoustic import acoustic_drafts, acoustic_strength
 from .allegation import fuse_allegations
 from .draft import freeze
+from .event_report import fuse_event_reports
 from .params import FusionParams
 from .patrol import fuse_patrols
 from .thermal import fuse_thermal
@@ -74,6 +75,8 @@ def fuse(
     new, stats["uav"] = uav_drafts(of_type(Uav), drafts, ag, prm, xy)
     drafts += new
     new, stats["allegation"] = fuse_allegations(of_type(Allegation), drafts, prm, xy)
+    drafts += new
+    new, stats["event_report"] = fuse_event_reports(of_type(EventReport), drafts, prm, xy)
     drafts += new
     by_ref = {o.ref: o for o in obs}  # incident ids are over their leaf hashes (freeze)
     incidents = sorted(

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._time import format_time, parse_time
 from ..agreement import load_agreement
+from . import real_front
 from .events import Escalation, draw_fire, draw_presence, draw_sounds
 from .hearing import acoustic, write_network_truth
 from .observe import ObservationWriter, allegations, launchers, patrols, thermal, uav
@@ -88,6 +89,7 @@ def simulate(
     uav_sightings: int = 3,
     escalations: tuple[Escalation, ...] = (),
     world: World | str = "matched",
+    front: tuple[Path, Path | None] | None = None,
 ) -> SimulationResult:
     """Write ``agreement.yaml``, ``control.geojson``, ``disengagement.geojson``,
     ``observations.jsonl`` (in arrival order) and ``truth.jsonl`` into ``out``.
@@ -105,11 +107,18 @@ def simulate(
     the wind to ``network_truth.json`` (of the network's self-calibration).
 
     ``world`` is the physics of the simulated world (:mod:`truceline.simulate.world`): a
-    preset (``matched``, ``field``), a file, or a :class:`World`."""
+    preset (``matched``, ``field``), a file, or a :class:`World`.
+
+    ``front`` (a front map and the state's territory, or a GeoJSON line and None) builds
+    the scenario along that real line instead (:mod:`.real_front`; ``front.json``)."""
     out.mkdir(parents=True, exist_ok=True)
     start_us = parse_time(start)
-    sc = build_scenario(
-        seed, lon0=lon0, lat0=lat0, length_km=length_km, sensor_spacing_km=sensor_spacing_km
+    sc = (
+        build_scenario(
+            seed, lon0=lon0, lat0=lat0, length_km=length_km, sensor_spacing_km=sensor_spacing_km
+        )
+        if front is None
+        else real_front.scenario_for(*front, seed, sensor_spacing_km, out)
     )
     ag = load_agreement(write_agreement(sc, out, format_time(start_us - 86_400_000_000)))
     wd = world if isinstance(world, World) else load_world(world)

@@ -111,7 +111,11 @@ def patrols(
             ok &= rng.uniform(size=d.size) < 0.75
             for i in np.flatnonzero(ok):
                 seq += 1
-                bearing = (np.degrees(np.arctan2(dx[i], dy[i])) + rng.normal(0, 8.0)) % 360.0
+                # from true north: a turned frame's y axis is not north (real_front.RotatedFrame)
+                north = getattr(w.sc.frame, "angle_deg", 0.0)
+                bearing = (
+                    np.degrees(np.arctan2(dx[i], dy[i])) - north + rng.normal(0, 8.0)
+                ) % 360.0
                 sector = round(bearing / 22.5) % 16
                 lo = max(0.0, np.floor(d[i] * rng.uniform(0.6, 0.85) / 500.0) * 0.5)
                 hi = np.ceil(d[i] * rng.uniform(1.15, 1.4) / 500.0) * 0.5

@@ -188,6 +188,21 @@ class Store(ServiceStore):
         )
         return [json.loads(body) for (body,) in cur]
 
+    def reconcile_detections(self, batch: ObservationBatch) -> ObservationBatch:
+        """The batch reconciled with the thermal detections already stored on its days (a
+        copy of a stored detection merged, an NRT row whose archive row is stored dropped,
+        an archive row naming the stored NRT row it supersedes): see
+        :func:`truceline.sources.against_stored`."""
+        from ..sources import against_stored
+
+        times = [(o.time_us, o.model.time_end or o.time_us) for o in batch.of_type("thermal")]
+        if not times:
+            return batch
+        day = 86_400_000_000
+        start = min(t for t, _ in times) - day
+        end = max(t for _, t in times) + day
+        return against_stored(batch, self.observation_records("thermal", start, end))
+
     # -- runs and incidents -----------------------------------------------------------
     def add_run(
         self,

@@ -43,7 +43,7 @@ def analyze_logged(
     the run's id."""
     if new is not None:
         check_parties(new.observations, ag.party_ids)  # before anything is stored
-        store.add_observations(new)
+        store.add_observations(store.reconcile_detections(new))
     size = store.log_size()
     evidence = {"tree_size": size, "root_hash": store.tree().root(size).hex()}
     observations = list(store.logged_observations(size))
