@@ -33,9 +33,9 @@ from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
 from .observations import Observation, check_parties
+from .sources.detections import current
 from .weapon_class import classify
 from .weapons import DEFAULT_MODEL, WeaponModel
-from .sources.detections import current
 
 __all__ = ["AnalysisResult", "Outputs", "analyze", "inputs_digest", "write_outputs"]
 

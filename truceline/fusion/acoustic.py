@@ -23,6 +23,7 @@ from ..localize.salvos import (
     LAUNCH_RADIUS_M,
     groups_of,
     ripple_positions,
+    salvo_centre,
 )
 from ..observations import Observation
 from ..weapons import DEFAULT_MODEL, WeaponModel
@@ -82,8 +83,8 @@ def acoustic_drafts(
     )
     launch = _salvos(fit, at_launch, LAUNCH_RADIUS_M, LAUNCH_GAP_S, (gx, gy))
     impact = _salvos(fit, np.flatnonzero(good & (ev.cls != 0)), IMPACT_RADIUS_M, IMPACT_GAP_S)
-    own_l = ag.owner_index(fit.x[launch.first], fit.y[launch.first])
-    own_i = ag.owner_index(fit.x[impact.first], fit.y[impact.first])
+    own_l = ag.owner_index(launch.x, launch.y)
+    own_i = ag.owner_index(impact.x, impact.y)
     same = (own_l[:, None] == own_i[None, :]) & (own_l[:, None] >= 0)
     pairs = pair_salvos(launch.salvos(fit), impact.salvos(fit), model, same_side=same)
     return _Builder(picks, ev).drafts(launch, impact, pairs), ev
@@ -96,10 +97,12 @@ class _Builder:
     picks: Picks
     ev: AcousticEvents
 
-    def at(self, e: int) -> Point:
-        fit = self.ev.fit
-        t_us = self.picks.t_ref_us + round(float(fit.t0[e]) * 1e6)
-        return point(fit.x[e], fit.y[e], fit.cov[e], t_us, fit.crlb[e])
+    def salvo_at(self, group: _Groups, k: int) -> Point:
+        """Where salvo ``k`` of ``group`` was (the centre of its rounds) and when it began."""
+        e = int(group.first[k])
+        t_us = self.picks.t_ref_us + round(float(group.start[k]) * 1e6)
+        crlb = self.ev.fit.crlb[e]
+        return point(float(group.x[k]), float(group.y[k]), group.cov[k], t_us, crlb)
 
     def support(self, d: Draft, events: IntArray) -> Draft:
         # corroboration counts independent sources: one source reporting for several
@@ -115,17 +118,22 @@ class _Builder:
 
     def drafts(self, launch: _Groups, impact: _Groups, pairs: Pairs) -> list[Draft]:
         """A draft per pair, then per salvo of launches or of impacts left unpaired."""
-        fit, ref = self.ev.fit, self.picks.t_ref_us
+        ref = self.picks.t_ref_us
         out: list[Draft] = []
         for j, (a, b) in enumerate(zip(pairs.launch, pairs.impact, strict=True)):
-            e, f = int(launch.first[a]), int(impact.first[b])
             d = Draft(
-                "fire", launch.time_us(a, ref), impact.time_us(b, ref), self.at(e), self.at(f)
+                "fire",
+                launch.time_us(a, ref),
+                impact.time_us(b, ref),
+                self.salvo_at(launch, a),
+                self.salvo_at(impact, b),
             )
             d.firing = FiringEvidence(
                 launches=int(launch.size[a]),
                 impacts=int(impact.size[b]),
-                range_m=round(float(np.hypot(fit.x[f] - fit.x[e], fit.y[f] - fit.y[e])), 1),
+                range_m=round(
+                    float(np.hypot(impact.x[b] - launch.x[a], impact.y[b] - launch.y[a])), 1
+                ),
                 tof_s=round(float(impact.start[b] - launch.start[a]), 3),
                 pairing_probability=round(float(pairs.probability[j]), 4),
                 alternatives=int(pairs.alternatives[j]),
@@ -139,17 +147,17 @@ class _Builder:
             (impact, pairs.impact, False),
         ):
             for k in np.setdiff1d(np.arange(len(group)), paired):
-                e, n, t0 = int(group.first[k]), int(group.size[k]), group.time_us(k, ref)
+                n, t0 = int(group.size[k]), group.time_us(k, ref)
                 d = Draft("fire", t0, t0)
                 level = _level(self.ev, group.members(k))
                 if is_launch:
                     d.origin, d.firing = (
-                        self.at(e),
+                        self.salvo_at(group, k),
                         FiringEvidence(launches=n, launch_level_db=level),
                     )
                 else:
                     d.impact, d.firing = (
-                        self.at(e),
+                        self.salvo_at(group, k),
                         FiringEvidence(impacts=n, impact_level_db=level),
                     )
                 out.append(self.support(d, group.members(k)))
@@ -171,9 +179,12 @@ class _Groups:
 
     events: IntArray  # the events grouped (indices into the fit)
     label: IntArray  # their salvo
-    first: IntArray  # each salvo's best-located event: where it was fired from (or landed)
+    first: IntArray  # each salvo's best-located event
     start: FloatArray  # each salvo's earliest time (s)
     size: IntArray
+    x: FloatArray  # each salvo's centre (where it was fired from, or landed), m
+    y: FloatArray
+    cov: FloatArray  # (S, 2, 2) the centre's covariance
 
     def __len__(self) -> int:
         return int(self.first.size)
@@ -185,7 +196,7 @@ class _Groups:
         return int(t_ref_us + round(self.start[k] * 1e6))
 
     def salvos(self, fit: Any) -> Salvos:
-        return Salvos(fit.x[self.first], fit.y[self.first], self.start, self.size)
+        return Salvos(self.x, self.y, self.start, self.size)
 
 
 def _salvos(
@@ -202,9 +213,12 @@ def _salvos(
     n = int(label.max()) + 1 if label.size else 0
     first = np.zeros(n, np.int64)
     start = np.zeros(n)
+    cx, cy, ccov = np.zeros(n), np.zeros(n), np.zeros((n, 2, 2))
     for k in range(n):
         mine = events[label == k]
-        # the salvo's position: its best-located round (most sensors, then smallest error)
+        # its best-located round (most sensors, then smallest error)
         first[k] = mine[np.lexsort((mine, sd[label == k], -fit.n_picks[mine]))[0]]
         start[k] = float(fit.t0[mine].min())
-    return _Groups(events, label, first, start, np.bincount(label, minlength=n).astype(np.int64))
+        cx[k], cy[k], ccov[k] = salvo_centre(fit.x[mine], fit.y[mine], fit.cov[mine])
+    size = np.bincount(label, minlength=n).astype(np.int64)
+    return _Groups(events, label, first, start, size, cx, cy, ccov)

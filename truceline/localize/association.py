@@ -45,6 +45,8 @@ from scipy.spatial import cKDTree
 from .hypotheses import Params as _Params
 from .hypotheses import event_at
 from .picks import CLASS_CODES, Picks, picks_from
+from .salvos import in_trains, witness_share
+from .self_calibration import SensorTerms, apply_terms, sensor_terms
 from .tdoa import TdoaFit, locate
 from .wind_field import WindWindows, window_winds
 
@@ -66,6 +68,7 @@ class AcousticEvents:
     stats: dict[str, int] = field(default_factory=dict)
     winds: WindWindows | None = None  # the wind of each window, where it was estimated
     level_db: FloatArray | None = None  # each event's source level: SNR + spreading loss
+    sensors: SensorTerms | None = None  # each sensor's clock and survey, as the network measured
 
     def __len__(self) -> int:
         return len(self.picks)
@@ -137,7 +140,7 @@ def associate(
     first = np.unique(p.sensor, return_index=True)[1]
     sensors = cKDTree(np.column_stack([p.x[first], p.y[first]]))
 
-    def sweep(prm: _Params, progress: Callable[[int], None] | None) -> AcousticEvents:
+    def sweep(p: Picks, prm: _Params, progress: Callable[[int], None] | None) -> AcousticEvents:
         if workers > 1 and len(ranges) > 1:
             ctx = multiprocessing.get_context("fork")  # the workers inherit the picks
             with ctx.Pool(workers, initializer=_init_worker, initargs=(p, sensors)) as pool:
@@ -147,13 +150,24 @@ def associate(
         groups, used = _merge(parts, n, prm.min_picks)
         return _events(p, groups, prm, used)
 
-    events = sweep(prm, progress)
-    if events.winds is None:
+    events = sweep(p, prm, progress)
+    if len(events) == 0:
         return events
-    # The wind the first pass measured tells each event what to expect: associated again
-    # with it, a pick is chosen by how well it fits in *that* wind, not in any wind of the
-    # prior's spread (where the rounds of a salvo seconds apart fit as well as each other).
-    return sweep(replace(prm, wind_field=events.winds), None)
+    # The network measures itself from what the first pass located: each sensor's clock and
+    # survey (re-timed, re-surveyed, its remaining uncertainty carried into its picks' noise)
+    # and the wind of each window. Associated again with both, a pick is chosen by how well
+    # it fits in *that* wind, not in any wind of the prior's spread (where the rounds of a
+    # salvo seconds apart fit as well as each other).
+    terms = sensor_terms(p, events.fit, events.picks, in_trains(p, events.picks), max_range_m)
+    calibrated, order = apply_terms(p, terms)
+    again = sweep(calibrated, replace(prm, wind_field=events.winds), None)
+    return replace(
+        again,
+        picks=[order[g] for g in again.picks],
+        unassociated=np.sort(order[again.unassociated]),
+        rejected=np.sort(order[again.rejected]),
+        sensors=terms,
+    )
 
 
 Event = tuple[IntArray, float, float]  # pick indices, start position x, y
@@ -256,7 +270,7 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
             mean0,
             sigma0,
             misfit=misfit,
-            share=1.0 / _crowding(fit),
+            share=witness_share(p, groups, fit),
         )
         fit, idx = _locate_groups(p, groups, fit.x, fit.y, prm, wind=(mean, sigma))
     picks = [idx[i][fit.mask[i]] for i in range(len(groups))]
@@ -276,24 +290,6 @@ def _events(p: Picks, events: list[Event], prm: _Params, used: NDArray[np.bool_]
     }
     level = _levels(p, picks, fit)
     return AcousticEvents(fit, picks, cls, np.flatnonzero(~used), rejected, stats, winds, level)
-
-
-#: events this close in time and space may be rounds of one salvo: their errors are shared
-CROWD_S = 30.0
-CROWD_M = 5_000.0
-
-
-def _crowding(fit: TdoaFit) -> FloatArray:
-    """How many events (itself included) each event shares its time and place with: the
-    rounds of a salvo, whose picks may be mixed the same way, count as one witness of the
-    wind, not as many."""
-    pts = np.column_stack([fit.x, fit.y, fit.t0 * (CROWD_M / CROWD_S)])
-    ok = np.isfinite(pts).all(axis=1)
-    out = np.ones(fit.x.size)
-    if ok.sum() > 1:
-        tree = cKDTree(pts[ok])
-        out[ok] = [len(n) for n in tree.query_ball_point(pts[ok], CROWD_M * np.sqrt(2.0), p=np.inf)]
-    return out
 
 
 def _levels(p: Picks, groups: list[IntArray], fit: TdoaFit) -> FloatArray | None:

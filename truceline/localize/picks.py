@@ -41,6 +41,8 @@ class Picks:
     #: source). Copies from one source are never corroboration: see
     #: :func:`truceline.fusion.acoustic.acoustic_drafts`.
     source: NDArray[np.int64] | None = None
+    #: each sensor's name (``sensor`` indexes it)
+    sensor_names: NDArray[np.str_] | None = None
 
     def __len__(self) -> int:
         return int(self.t.size)
@@ -75,7 +77,7 @@ def picks_from(
     order = np.lexsort((refs.astype(str), t_us))
     models = [models[i] for i in order]
     sensors = [m.sensor for m in models]
-    _, sensor_idx = np.unique(np.array(sensors), return_inverse=True)
+    names, sensor_idx = np.unique(np.array(sensors), return_inverse=True)
     _, source_idx = np.unique(np.array([m.source for m in models]), return_inverse=True)
     lon = np.array([m.position[0] for m in models])
     lat = np.array([m.position[1] for m in models])
@@ -101,6 +103,7 @@ def picks_from(
         wind=wind,
         snr=np.array([np.nan if m.snr_db is None else m.snr_db for m in models], dtype=float),
         source=source_idx.astype(np.int64),
+        sensor_names=names,
     )
 
 

@@ -21,9 +21,23 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["IMPACT_GAP_S", "IMPACT_RADIUS_M", "LAUNCH_GAP_S", "LAUNCH_RADIUS_M", "groups_of"]
+from .picks import Picks
+from .tdoa import TdoaFit
+
+__all__ = [
+    "IMPACT_GAP_S",
+    "IMPACT_RADIUS_M",
+    "LAUNCH_GAP_S",
+    "LAUNCH_RADIUS_M",
+    "crowding",
+    "groups_of",
+    "in_trains",
+    "salvo_centre",
+    "witness_share",
+]
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 #: guns of a battery stand within a few hundred metres, but the rounds of a ripple a fraction
 #: of a second apart are heard so close together that some of them are located far off
@@ -110,3 +124,97 @@ def ripple_positions(
                 gx[k], gy[k] = x[s], y[s]
                 break
     return gx, gy
+
+
+#: the share of a salvo's rounds' stated uncertainty their centre keeps whatever their number:
+#: the rounds are heard through the same air by the same clocks, so their errors are shared
+SHARED_ERROR = 0.5
+SALVO_ROUNDS = 4  # rounds of robust reweighting
+SALVO_Z2 = 9.21  # χ²₂ 99 %: a round this far from the others is down-weighted
+
+
+def salvo_centre(x: FloatArray, y: FloatArray, cov: FloatArray) -> tuple[float, float, FloatArray]:
+    """Where a salvo was fired from (or landed): the centre of its located rounds, and how
+    well it is known.
+
+    The rounds of a battery stand apart, those of a ripple land apart, and some rounds are
+    located off (picks of two rounds mixed up): the centre is a random-effects mean — each
+    round weighted by its own uncertainty plus the salvo's spread ``S`` (estimated from how
+    far the rounds scatter beyond their uncertainties), with rounds the others contradict
+    down-weighted (Huber's weights). Its covariance is that of the mean, plus a share
+    (``SHARED_ERROR``) of the best round's own: errors shared by every round (the wind, a
+    clock) do not average out.
+
+    >>> import numpy as np
+    >>> x = np.array([0.0, 100.0, -100.0, 0.0, 2_000.0]); y = np.array([100.0, 0.0, 0.0, -100.0, 0.0])
+    >>> cx, cy, c = salvo_centre(x, y, np.tile(np.eye(2) * 25.0, (5, 1, 1)))
+    >>> bool(abs(cx) < 100.0), round(cy), bool(40.0 < np.sqrt(np.trace(c)) < 150.0)  # the stray barely counts
+    (True, 0, True)
+    """
+    ok = np.isfinite(cov).all(axis=(1, 2)) & np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return float(x[0]), float(y[0]), cov[0]
+    xy = np.column_stack([x[ok], y[ok]])
+    c = cov[ok]
+    best = c[int(np.argmin(np.trace(c, axis1=1, axis2=2)))]
+    if xy.shape[0] == 1:
+        return float(xy[0, 0]), float(xy[0, 1]), c[0]
+    # the salvo's spread beyond the rounds' own uncertainty, robustly (a stray round must
+    # not widen it until nothing is stray): from the median absolute deviations
+    med = np.median(xy, axis=0)
+    mad = 1.4826 * np.median(np.abs(xy - med), axis=0)
+    spread = np.diag(np.maximum(mad**2 - np.median(c[:, [0, 1], [0, 1]], axis=0), 0.0))
+    h = np.ones(xy.shape[0])
+    centre = med
+    total = np.linalg.inv(np.linalg.inv(c + spread).sum(0))
+    for _ in range(SALVO_ROUNDS):
+        inv = np.linalg.inv(c + spread)
+        d2 = np.einsum("ni,nij,nj->n", xy - centre, inv, xy - centre)
+        h = np.minimum(1.0, SALVO_Z2 / np.maximum(d2, 1e-9))
+        w = inv * h[:, None, None]
+        total = np.linalg.inv(w.sum(0))
+        centre = total @ np.einsum("nij,nj->i", w, xy)
+    return float(centre[0]), float(centre[1]), total + SHARED_ERROR * best
+
+
+#: events this close in time and space may be rounds of one salvo: their errors are shared
+CROWD_S = 30.0
+CROWD_M = 5_000.0
+
+
+#: a pick with another of its sensor's this close in time is one of a train of arrivals (a
+#: ripple's rounds): which round is which may be mixed up
+TRAIN_S = 2.0
+
+
+def in_trains(p: Picks, groups: list[IntArray]) -> FloatArray:
+    """The share of each event's picks that are one of a train of arrivals at their sensor."""
+    order = np.lexsort((p.t, p.sensor))
+    t, s = p.t[order], p.sensor[order]
+    gap = np.full(len(p), np.inf)
+    same = s[1:] == s[:-1]
+    d = np.where(same, t[1:] - t[:-1], np.inf)
+    gap_sorted = np.minimum(np.append(d, np.inf), np.insert(d, 0, np.inf))
+    gap[order] = gap_sorted
+    return np.array([float(np.mean(gap[g] < TRAIN_S)) if len(g) else 0.0 for g in groups])
+
+
+def witness_share(p: Picks, groups: list[IntArray], fit: TdoaFit) -> FloatArray:
+    """How much each event may tell of the wind: a salvo's rounds together count once (their
+    errors are shared), and an event whose picks are mostly ones of trains of arrivals, whose
+    rounds may be mixed up into a source that seems to sit in still air, hardly at all."""
+    train = in_trains(p, groups)
+    return np.asarray((1.0 - train) ** 2 / crowding(fit), float)
+
+
+def crowding(fit: TdoaFit) -> FloatArray:
+    """How many events (itself included) each event shares its time and place with: the
+    rounds of a salvo, whose picks may be mixed the same way, count as one witness of the
+    wind, not as many."""
+    pts = np.column_stack([fit.x, fit.y, fit.t0 * (CROWD_M / CROWD_S)])
+    ok = np.isfinite(pts).all(axis=1)
+    out = np.ones(fit.x.size)
+    if ok.sum() > 1:
+        tree = cKDTree(pts[ok])
+        out[ok] = [len(n) for n in tree.query_ball_point(pts[ok], CROWD_M * np.sqrt(2.0), p=np.inf)]
+    return out
