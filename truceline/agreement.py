@@ -36,6 +36,11 @@ SHARED_BORDER_TOLERANCE_M = 50.0
 class Party:
     id: str
     name: str
+    names: dict[str, str] = field(default_factory=dict)  # the name in other languages
+
+    def name_in(self, lang: str) -> str:
+        """The party's name in ``lang`` where the agreement gives one, else its ``name``."""
+        return self.names.get(lang, self.name)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,11 @@ class Clause:
     id: str
     text: str
     rule: Rule
+    texts: dict[str, str] = field(default_factory=dict)  # the text in other languages
+
+    def text_in(self, lang: str) -> str:
+        """The clause's text in ``lang`` where the agreement gives one, else its ``text``."""
+        return self.texts.get(lang, self.text)
 
 
 @dataclass(frozen=True)
@@ -269,10 +279,21 @@ def _parties(r: _Reader, doc: dict[str, Any]) -> tuple[Party, ...]:
         pid = r.get(p, f"parties[{i}]", "id", str)
         if pid in {q.id for q in parties}:
             raise r.error(f"parties[{i}].id", f"party {pid!r} is declared twice")
-        parties.append(Party(pid, r.get(p, f"parties[{i}]", "name", str, required=False) or pid))
+        name = r.get(p, f"parties[{i}]", "name", str, required=False) or pid
+        parties.append(Party(pid, name, _languages(r, p, f"parties[{i}]", "names")))
     if len(parties) < 2:
         raise r.error("parties", "an agreement needs at least two parties")
     return tuple(parties)
+
+
+def _languages(r: _Reader, obj: dict[str, Any], where: str, key: str) -> dict[str, str]:
+    """An optional ``{language: text}`` mapping (a party's ``names``, a clause's ``texts``):
+    the agreement as signed in other languages."""
+    raw = r.get(obj, where, key, dict, required=False) or {}
+    for lang, text in raw.items():
+        if not isinstance(lang, str) or not isinstance(text, str) or not text.strip():
+            raise r.error(f"{where}.{key}.{lang}", "expected a language code and its text")
+    return dict(raw)
 
 
 def _clauses(r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame) -> tuple[Clause, ...]:
@@ -286,7 +307,7 @@ def _clauses(r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame) -> 
             raise r.error(f"{where}.id", f"clause {cid!r} is declared twice")
         ctext = r.get(c, where, "text", str, required=False) or ""
         rule = _rule(r, r.get(c, where, "rule", dict), f"{where}.rule", base, frame)
-        clauses.append(Clause(cid, ctext, rule))
+        clauses.append(Clause(cid, ctext, rule, _languages(r, c, where, "texts")))
     if not clauses:
         raise r.error("clauses", "an agreement needs at least one clause")
     return tuple(clauses)
