@@ -9,7 +9,7 @@ incidents, and the queries the service asks; on top of the service's records
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import evidence as ev
@@ -37,15 +37,21 @@ class Store(ServiceStore):
     """Observations, analysis runs and incidents. Use as a context manager."""
 
     # -- observations ---------------------------------------------------------------
-    def add_observations(self, batch: ObservationBatch) -> tuple[int, int]:
+    def add_observations(
+        self, batch: ObservationBatch, progress: Callable[[int], None] | None = None
+    ) -> tuple[int, int]:
         """Insert a validated batch atomically; return ``(accepted, duplicates)``.
 
         Raises :class:`InputErrors` (and writes nothing) when a key already stored has
         different content, or a signature does not hold. Safe against other writers (service
         workers, command-line tools): what is new is decided again under the write lock.
+        ``progress(n)`` is told of the work as it is done: three steps per observation
+        (checked, logged, stored).
         """
+        tick = progress or (lambda n: None)
         rows = batch.observations
         fresh = self._fresh(rows)
+        tick(3 * (len(rows) - len(fresh)) + len(fresh))  # duplicates done; the rest checked
         if not fresh:  # a re-sent batch: nothing to store, nothing to log
             return 0, len(rows) + batch.duplicates
         self._check_signatures(fresh)  # refuse early, before taking the lock
@@ -57,7 +63,7 @@ class Store(ServiceStore):
                     raise _NothingNew
                 signed_by = self._check_signatures(fresh)
                 entries = []
-                for o, kid in zip(fresh, signed_by, strict=True):
+                for k, (o, kid) in enumerate(zip(fresh, signed_by, strict=True), start=1):
                     entry: dict[str, Any] = {
                         "kind": "observation",
                         "observation": json.loads(o.body),
@@ -65,7 +71,10 @@ class Store(ServiceStore):
                     if kid is not None:
                         entry["key_id"] = kid
                     entries.append(("observation", ev.canonical(entry)))
+                    if k % 10_000 == 0:
+                        tick(10_000)
                 first = self._append(entries)
+                tick(len(fresh) % 10_000)
                 self._many(
                     "INSERT INTO observations (source, id, type, time_us, time_end_us, lon, lat, "
                     "body, ingested_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -84,6 +93,7 @@ class Store(ServiceStore):
                         for k, o in enumerate(fresh)
                     ),
                 )
+                tick(len(fresh))
         except _NothingNew:
             return 0, len(rows) + batch.duplicates
         return len(fresh), len(rows) - len(fresh) + batch.duplicates
@@ -161,8 +171,13 @@ class Store(ServiceStore):
             raise InputErrors(errors)
         return out
 
-    def count_observations(self) -> int:
-        return int(self._x("SELECT count(*) FROM observations").fetchone()[0])
+    def count_observations(self, type_: str | None = None) -> int:
+        """How many observations the store holds (of one type, if given)."""
+        if type_ is None:
+            return int(self._x("SELECT count(*) FROM observations").fetchone()[0])
+        return int(
+            self._x("SELECT count(*) FROM observations WHERE type = ?", (type_,)).fetchone()[0]
+        )
 
     def iter_observations(self) -> Iterator[Observation]:
         """Every stored observation, in (source, id) order, validated again on the way out."""
@@ -180,6 +195,18 @@ class Store(ServiceStore):
             (type_, start_us, end_us),
         )
         return [json.loads(body) for (body,) in cur]
+
+    def observation_days(self, start_us: int, end_us: int) -> dict[str, int]:
+        """How many observations each day (YYYY-MM-DD, UTC) in ``[start_us, end_us)`` holds;
+        a day with none is absent: the mechanism did not observe it."""
+        from .._time import format_time
+
+        cur = self._x(
+            "SELECT time_us / 86400000000, count(*) FROM observations"
+            " WHERE time_us >= ? AND time_us < ? GROUP BY time_us / 86400000000",
+            (start_us, end_us),
+        )
+        return {format_time(int(d) * 86_400_000_000)[:10]: int(n) for d, n in cur}
 
     # -- runs and incidents -----------------------------------------------------------
     def add_run(
@@ -310,6 +337,9 @@ class Store(ServiceStore):
             "SELECT feature FROM incidents WHERE run_id = ? AND id = ?", (run, incident_id)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def has_run(self, run_id: int) -> bool:
+        return self._x("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
 
     def latest_run(self) -> int | None:
         row = self._x("SELECT max(id) FROM runs").fetchone()
