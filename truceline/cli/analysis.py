@@ -99,7 +99,10 @@ def read_files(files: list[Path]) -> Any:
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Observation files (.jsonl, FIRMS .csv).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Observation files (.jsonl, FIRMS .csv).", metavar="FILE"),
+    ],
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
     agreement: Annotated[
@@ -116,8 +119,11 @@ def ingest(
         batch = read_files(files)
         if agreement is not None:
             check_parties(batch.observations, load_agreement(agreement).party_ids)
-        with open_store(db, database_url, log_key) as store:
-            accepted, dup = store.add_observations(batch)
+        with (
+            open_store(db, database_url, log_key) as store,
+            progress("checking, signing and storing", len(batch.observations)) as tick,
+        ):
+            accepted, dup = store.add_observations(batch, progress=lambda n: tick(n / 3))
             return accepted, dup, store.count_observations(), store.latest_head()
 
     accepted, dup, total, head = guard(run)
@@ -132,7 +138,9 @@ def analyze(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for incidents.geojson and summary.json.")
     ],
-    files: Annotated[list[Path] | None, typer.Argument(help="Observation files.")] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Observation files.", metavar="FILE")
+    ] = None,
     db: Annotated[
         Path | None,
         typer.Option(
@@ -192,10 +200,18 @@ def _analyze(
         with progress("locating acoustic events", len(observations)) as tick:
             result = run_analysis(observations, ag, threshold=threshold, progress=tick)
         return write_outputs(result, ag, out_dir), None
-    with open_store(db, database_url, log_key) as store, progress("analysing", None) as tick:
-        return analyze_logged(
-            store, ag, agreement_files(agreement), out_dir, batch, threshold, progress=tick
-        )
+    with open_store(db, database_url, log_key) as store:
+        if batch is not None:
+            from ..observations import check_parties
+
+            check_parties(batch.observations, ag.party_ids)  # before anything is stored
+            with progress("checking, signing and storing", len(batch.observations)) as tick:
+                store.add_observations(batch, progress=lambda n: tick(n / 3))
+        picks = store.count_observations("acoustic")
+        with progress("locating acoustic events", picks) as tick:
+            return analyze_logged(
+                store, ag, agreement_files(agreement), out_dir, batch, threshold, progress=tick
+            )
 
 
 @app.command()
