@@ -37,8 +37,9 @@ p { margin: 0.3em 0; } .lead { background: #f1f5f9; border-left: 3px solid #3341
   padding: 0.4em 0.6em; margin: 0.5em 0; }
 table { border-collapse: collapse; margin: 0.3em 0 0.6em; } td, th { border: 1px solid #bbb;
   padding: 1.5px 5px; text-align: left; vertical-align: top; }
-th { background: #eef; font-weight: normal; font-size: 8.5pt; } td.n { text-align: right; }
-td { overflow-wrap: break-word; } img { max-width: 100%; }
+th { background: #eef; font-weight: normal; font-size: 7.5pt; } td.n { text-align: right; }
+td, th { hyphens: auto; overflow-wrap: break-word; } img { max-width: 100%; }
+table.coverage th, table.incidents th, table.gaps th { font-size: 6.5pt; }
 .small { font-size: 7.5pt; color: #444; } table.incidents, table.coverage, table.gaps { font-size: 7pt; }
 table.counts { font-size: 8pt; }
 table.grid { width: 100%; table-layout: fixed; margin: 0; } table.grid > tbody > tr > td,
