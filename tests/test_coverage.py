@@ -150,5 +150,7 @@ def test_a_known_sensor_silent_all_day_is_one_gap(busy_day: Path) -> None:
     assert rep.sensors_reporting == len(counts) - 1
     # Not known: the report cannot tell it exists, and says nothing of it.
     assert not [
-        g for g in build_report("2026-03-01", [], ag, None, kept).coverage.gaps if g["sensor"] == victim
+        g
+        for g in build_report("2026-03-01", [], ag, None, kept).coverage.gaps
+        if g["sensor"] == victim
     ]
