@@ -18,6 +18,10 @@ $(BIN)/truceline: pyproject.toml requirements.lock
 install: $(BIN)/truceline
 
 demo: install
+	@# the dashboard's port first: a demo still serving (or anything else) on it would only
+	@# be found after the whole pipeline had run again
+	@$(BIN)/python -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $(PORT))); s.close()" 2>/dev/null \
+		|| { echo "make demo: port $(PORT) is taken (a demo still serving?). Stop it, or run: make demo PORT=8081"; exit 1; }
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN)/truceline simulate --out $(DEMO)/scenario --seed $(SEED) --hours 24
 	$(BIN)/truceline ingest --db $(DEMO)/truceline.db $(DEMO)/scenario/observations.jsonl
@@ -26,7 +30,7 @@ demo: install
 	$(BIN)/truceline reproduce 1 --db $(DEMO)/truceline.db --out $(DEMO)/reproduced
 	$(BIN)/truceline log export --db $(DEMO)/truceline.db --out $(DEMO)/evidence
 	$(BIN)/truceline log verify $(DEMO)/evidence --log-key "$$($(BIN)/truceline log key --db $(DEMO)/truceline.db | head -1)"
-	$(BIN)/truceline report --db $(DEMO)/truceline.db --date 2026-03-01 --out $(DEMO)/report
+	$(BIN)/truceline report --db $(DEMO)/truceline.db --date 2026-03-01 --out $(DEMO)/report --lang en,uk,ru
 	@# the dashboard over the simulated day: a token per role, then serve in the foreground
 	@for spec in "analyst demo-analyst" "commissioner demo-com-fr FR" "commissioner demo-com-de DE" \
 		"party:N demo-party-N" "party:S demo-party-S"; do set -- $$spec; \

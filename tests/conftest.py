@@ -17,6 +17,8 @@ from truceline.sources import read_observations
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TRUCELINE_DATA", REPO.parent / "shared" / "data"))
+# the gazetteer's cache (truceline.places) beside pytest's own, not in the user's home
+os.environ.setdefault("TRUCELINE_CACHE_DIR", str(REPO / ".pytest_cache" / "truceline"))
 
 #: the one standard scenario of the test suite (also used by the docs and the demo)
 SEED = 7

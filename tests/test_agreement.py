@@ -147,3 +147,23 @@ def test_overlapping_control_areas(files: Path, tmp_path: Path) -> None:
     with pytest.raises(AgreementError, match="overlap"):
         load_agreement(files / "agreement.yaml")
     shutil.rmtree(tmp_path / "x", ignore_errors=True)
+
+
+def test_names_and_texts_in_other_languages(files: Path) -> None:
+    path = files / "agreement.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["parties"][0]["names"] = {"uk": "Північна сторона", "ru": "Северная сторона"}
+    doc["clauses"][0]["texts"] = {"uk": "Будь-яке ведення вогню припиняється."}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    ag = load_agreement(path)
+    north, south = ag.parties
+    assert north.name_in("ru") == "Северная сторона" and north.name_in("en") == north.name
+    assert south.name_in("uk") == south.name  # none given: the agreement's own name
+    assert (
+        ag.clauses[0].text_in("uk").startswith("Будь-яке")
+        and ag.clauses[0].text_in("ru") == ag.clauses[0].text
+    )
+    doc["clauses"][0]["texts"] = {"uk": ""}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    with pytest.raises(AgreementError, match=r"clauses\[0\].texts.uk"):
+        load_agreement(path)

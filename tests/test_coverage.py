@@ -104,11 +104,11 @@ def test_a_dark_sector_is_reported_as_not_observed(busy_day: Path) -> None:
     }
     kept = [o for o in ac if o["sensor"] not in dark]
     rep = build_report("2026-03-01", [], ag, None, kept)
-    row = rep.coverage[middle.sector]
+    row = rep.coverage.rows[middle.sector]
     assert row["observed"] is False and row["sensors_reporting"] == 0
     assert row["locatable_km2"] == 0
-    others = [r for r in rep.coverage if r["observed"]]
-    assert len(others) >= len(rep.coverage) - 5
+    others = [r for r in rep.coverage.rows if r["observed"]]
+    assert len(others) >= len(rep.coverage.rows) - 5
 
 
 def test_an_escalation_raises_fire_where_and_when_it_is_set(tmp_path: Path) -> None:
@@ -145,10 +145,12 @@ def test_a_known_sensor_silent_all_day_is_one_gap(busy_day: Path) -> None:
     kept = [o for o in ac if o["sensor"] != victim]
     # Known from earlier days: tested with its neighbours' hit rate, and found.
     rep = build_report("2026-03-01", [], ag, None, kept, known_sensors={victim: tuple(position)})
-    mine = [g for g in rep.gaps if g["sensor"] == victim]
-    assert mine and mine[0]["silent from"] == "00:00:00" and mine[0]["silent to"] == "24:00:00"
+    mine = [g for g in rep.coverage.gaps if g["sensor"] == victim]
+    assert mine and mine[0]["silent_from"] == "00:00:00" and mine[0]["silent_to"] == "24:00:00"
     assert rep.sensors_reporting == len(counts) - 1
     # Not known: the report cannot tell it exists, and says nothing of it.
     assert not [
-        g for g in build_report("2026-03-01", [], ag, None, kept).gaps if g["sensor"] == victim
+        g
+        for g in build_report("2026-03-01", [], ag, None, kept).coverage.gaps
+        if g["sensor"] == victim
     ]

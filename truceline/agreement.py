@@ -25,6 +25,7 @@ from ._time import parse_time
 from .errors import AgreementError
 from .geo import LocalFrame, frame_for_bounds
 from .vocabulary import WEAPON_CLASSES
+from .yamltext import YamlLoader, YamlReader, lines_of
 
 __all__ = ["Agreement", "Clause", "Party", "Rule", "agreement_geojson", "load_agreement"]
 
@@ -36,6 +37,11 @@ SHARED_BORDER_TOLERANCE_M = 50.0
 class Party:
     id: str
     name: str
+    names: dict[str, str] = field(default_factory=dict)  # the name in other languages
+
+    def name_in(self, lang: str) -> str:
+        """The party's name in ``lang`` where the agreement gives one, else its ``name``."""
+        return self.names.get(lang, self.name)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,11 @@ class Clause:
     id: str
     text: str
     rule: Rule
+    texts: dict[str, str] = field(default_factory=dict)  # the text in other languages
+
+    def text_in(self, lang: str) -> str:
+        """The clause's text in ``lang`` where the agreement gives one, else its ``text``."""
+        return self.texts.get(lang, self.text)
 
 
 @dataclass(frozen=True)
@@ -129,72 +140,6 @@ class Agreement:
         return self.frame.inverse(x, y)
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: times stay strings and are parsed as RFC 3339."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-
-
-def _lines_of(node: yaml.Node, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
-    """Map each field path (``clauses[1].rule.within_km``) to its 1-based line in the YAML."""
-    out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = f"{path}.{key.value}" if path else str(key.value)
-            out[sub] = key.start_mark.line + 1
-            _lines_of(value, sub, out)
-            out[sub] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _lines_of(item, f"{path}[{i}]", out)
-    return out
-
-
-class _Reader:
-    """Field access into the parsed YAML that raises errors with file, line and field."""
-
-    def __init__(self, file: str, lines: dict[str, int]) -> None:
-        self.file = file
-        self.lines = lines
-
-    def error(self, path: str, message: str) -> AgreementError:
-        probe = path
-        while probe and probe not in self.lines:
-            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
-        return AgreementError(self.file, self.lines.get(probe, 1), path or None, message)
-
-    def get(
-        self,
-        obj: dict[str, Any],
-        path: str,
-        key: str,
-        kind: type | tuple[type, ...],
-        required: bool = True,
-    ) -> Any:
-        full = f"{path}.{key}" if path else key
-        if key not in obj or obj[key] is None:
-            if required:
-                raise self.error(full, "required field is missing")
-            return None
-        value = obj[key]
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.error(full, f"expected {_kind_name(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise self.error(full, f"expected {_kind_name(kind)}, got {type(value).__name__}")
-        return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
-    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
-
-
 def load_agreement(path: str | Path) -> Agreement:
     """Read and validate ``agreement.yaml`` and the GeoJSON files it refers to."""
     path = Path(path)
@@ -204,8 +149,8 @@ def load_agreement(path: str | Path) -> Agreement:
     except OSError as exc:
         raise AgreementError(file, None, None, f"cannot read: {exc.strerror}") from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        doc = yaml.load(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=YamlLoader)
+        doc = yaml.load(text, Loader=YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -214,7 +159,7 @@ def load_agreement(path: str | Path) -> Agreement:
         ) from None
     if not isinstance(doc, dict) or node is None:
         raise AgreementError(file, 1, None, "expected a YAML mapping at the top level")
-    r = _Reader(file, _lines_of(node))
+    r = YamlReader(file, lines_of(node))
 
     ident = r.get(doc, "", "id", str)
     title = r.get(doc, "", "title", str, required=False) or ident
@@ -278,7 +223,7 @@ def _is_public_key(text: str) -> bool:
         return False
 
 
-def _parties(r: _Reader, doc: dict[str, Any]) -> tuple[Party, ...]:
+def _parties(r: YamlReader, doc: dict[str, Any]) -> tuple[Party, ...]:
     parties: list[Party] = []
     for i, p in enumerate(r.get(doc, "", "parties", list)):
         if not isinstance(p, dict):
@@ -286,13 +231,26 @@ def _parties(r: _Reader, doc: dict[str, Any]) -> tuple[Party, ...]:
         pid = r.get(p, f"parties[{i}]", "id", str)
         if pid in {q.id for q in parties}:
             raise r.error(f"parties[{i}].id", f"party {pid!r} is declared twice")
-        parties.append(Party(pid, r.get(p, f"parties[{i}]", "name", str, required=False) or pid))
+        name = r.get(p, f"parties[{i}]", "name", str, required=False) or pid
+        parties.append(Party(pid, name, _languages(r, p, f"parties[{i}]", "names")))
     if len(parties) < 2:
         raise r.error("parties", "an agreement needs at least two parties")
     return tuple(parties)
 
 
-def _clauses(r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame) -> tuple[Clause, ...]:
+def _languages(r: YamlReader, obj: dict[str, Any], where: str, key: str) -> dict[str, str]:
+    """An optional ``{language: text}`` mapping (a party's ``names``, a clause's ``texts``):
+    the agreement as signed in other languages."""
+    raw = r.get(obj, where, key, dict, required=False) or {}
+    for lang, text in raw.items():
+        if not isinstance(lang, str) or not isinstance(text, str) or not text.strip():
+            raise r.error(f"{where}.{key}.{lang}", "expected a language code and its text")
+    return dict(raw)
+
+
+def _clauses(
+    r: YamlReader, doc: dict[str, Any], base: Path, frame: LocalFrame
+) -> tuple[Clause, ...]:
     clauses: list[Clause] = []
     for i, c in enumerate(r.get(doc, "", "clauses", list)):
         where = f"clauses[{i}]"
@@ -303,13 +261,13 @@ def _clauses(r: _Reader, doc: dict[str, Any], base: Path, frame: LocalFrame) -> 
             raise r.error(f"{where}.id", f"clause {cid!r} is declared twice")
         ctext = r.get(c, where, "text", str, required=False) or ""
         rule = _rule(r, r.get(c, where, "rule", dict), f"{where}.rule", base, frame)
-        clauses.append(Clause(cid, ctext, rule))
+        clauses.append(Clause(cid, ctext, rule, _languages(r, c, where, "texts")))
     if not clauses:
         raise r.error("clauses", "an agreement needs at least one clause")
     return tuple(clauses)
 
 
-def _rule(r: _Reader, raw: dict[str, Any], where: str, base: Path, frame: LocalFrame) -> Rule:
+def _rule(r: YamlReader, raw: dict[str, Any], where: str, base: Path, frame: LocalFrame) -> Rule:
     kind = r.get(raw, where, "kind", str)
     if kind not in RULE_KINDS:
         raise r.error(f"{where}.kind", f"{kind!r} is not one of {', '.join(RULE_KINDS)}")

@@ -89,10 +89,15 @@ class SectorCoverage:
     mean_km2: float
     worst_km2: float
     hours_able_to_locate: int
+    hourly_km2: tuple[float, ...] = ()  # the locatable area in each hour
 
     @property
     def share(self) -> float:
         return self.mean_km2 / self.band_km2 if self.band_km2 else 0.0
+
+    def hours_with(self, share: float) -> int:
+        """The hours in which at least ``share`` of the sector's band could locate."""
+        return sum(1 for a in self.hourly_km2 if self.band_km2 and a >= share * self.band_km2)
 
 
 def sensor_gaps(
@@ -304,6 +309,7 @@ def locatable_area(
             float(located[k].mean()) if n_hours else 0.0,
             float(located[k].min()) if n_hours else 0.0,
             int((located[k] > 0).sum()),
+            tuple(float(a) for a in located[k]),
         )
         for k in range(n_sectors)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import shutil
@@ -197,3 +198,60 @@ def test_simulate_is_reproducible(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "observations.jsonl").read_bytes() != (
         tmp_path / "c" / "observations.jsonl"
     ).read_bytes()
+
+
+def _help(words: list[str]) -> str:
+    res = runner.invoke(
+        app, [*words, "--help"], env={"COLUMNS": "80", "TERM": "dumb"}, terminal_width=80
+    )
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_help_reads_well_at_80_columns_with_types_as_words() -> None:
+    for words, _ in _commands():
+        text = _help(words)
+        assert max(len(line) for line in text.splitlines()) <= 80, words
+        for python_name in ("<list[", "<path>", "<int", "<float", "<str>", "<bool>"):
+            assert python_name not in text, (words, python_name)
+        # the description is reflowed: no hard break from the docstring leaves a short line
+        # followed by the rest of its sentence
+        body = text.split("╭", 1)[0].splitlines()
+        for line, nxt in itertools.pairwise(body):
+            words_here, words_next = line.strip(), nxt.strip()
+            if words_here and words_next and words_next[0].islower():
+                assert len(line.rstrip()) > 55, (words, line)
+    assert "PATH..." in _help(["ingest"]) and "INTEGER" in _help(["export"])
+
+
+@pytest.fixture()
+def terminal(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Standard error as a terminal, so that the progress bars are drawn (into a buffer)."""
+    import io
+
+    from rich.console import Console
+
+    from truceline.cli import _app
+
+    buf = io.StringIO()
+    monkeypatch.setattr(_app, "err", Console(file=buf, force_terminal=True, width=100))
+    return buf
+
+
+def test_what_a_person_waits_for_shows_progress(
+    scenario: Path, tmp_path: Path, terminal: Any
+) -> None:
+    db = tmp_path / "t.db"
+    steps = [
+        (["ingest", "--db", db, scenario / "observations.jsonl"], "checking, signing and storing"),
+        (["analyze", "--db", db, "--agreement", scenario / "agreement.yaml", "--out", tmp_path / "a"],
+         "locating acoustic events"),
+        (["report", "--db", db, "--date", "2026-03-01", "--out", tmp_path / "r", "--format", "md"],
+         "daily reports"),
+        (["export", "--db", db, "--format", "csv", "--out", tmp_path / "i.csv"], "exporting"),
+    ]  # fmt: skip
+    for args, label in steps:
+        start = terminal.tell()
+        code, out = run(*args)
+        assert code == 0, out
+        assert label in terminal.getvalue()[start:], label

@@ -39,6 +39,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's paragraphs are reflowed to the terminal
 )
 out = Console()
 err = Console(stderr=True)
@@ -58,6 +59,36 @@ LogKeyOption = Annotated[
     Path | None,
     typer.Option(help="The evidence log's signing key (default: the store's path + .key)."),
 ]
+
+
+_WORDS = {int: "INTEGER", float: "NUMBER", str: "TEXT"}
+
+
+def _type_in_words(self: Any, ctx: Any) -> str | None:
+    """An option's type in the help as a word (PATH, INTEGER, NUMBER, TEXT; a flag shows
+    none), not as Typer's Python annotation (``<list[Path]>``, ``<bool>``)."""
+    if getattr(self, "is_flag", False) or getattr(self, "count", False):
+        return None
+    desc = self.type_descriptor
+    kind = desc.annotation
+    many = desc.is_list
+    if many:
+        from typing import get_args
+
+        kind = get_args(kind)[0] if get_args(kind) else str
+    if desc.is_choice:
+        word = "|".join(str(c) for c in desc.choices or ())
+    elif desc.is_path or desc.is_file or kind is Path:
+        word = "PATH"
+    elif kind is bool:
+        return None
+    else:
+        word = _WORDS.get(kind, getattr(kind, "__name__", "TEXT").upper())
+    return word + ("..." if many else "")
+
+
+typer.core.TyperOption.display_type_rich = _type_in_words  # type: ignore[method-assign]
+typer.core.TyperArgument.display_type_rich = _type_in_words  # type: ignore[method-assign]
 
 
 def exit_code(exc: BaseException) -> int:
@@ -92,7 +123,7 @@ def guard(fn: Callable[[], T]) -> T:
 
 
 @contextmanager
-def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+def progress(label: str, total: int | None) -> Iterator[Callable[[float], None]]:
     """A progress bar on standard error (shown only on a terminal); yields ``advance(n)``."""
     with Progress(
         TextColumn("[progress.description]{task.description}"),

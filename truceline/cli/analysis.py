@@ -121,7 +121,9 @@ def read_files(files: list[Path]) -> Any:
 def ingest(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Observation files (.jsonl; FIRMS, UCDP GED or ACLED .csv)."),
+        typer.Argument(
+            help="Observation files (.jsonl; FIRMS, UCDP GED or ACLED .csv).", metavar="FILE"
+        ),
     ],
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
@@ -139,9 +141,12 @@ def ingest(
         batch = read_files(files)
         if agreement is not None:
             check_parties(batch.observations, load_agreement(agreement).party_ids)
-        with open_store(db, database_url, log_key) as store:
+        with (
+            open_store(db, database_url, log_key) as store,
+            progress("checking, signing and storing", len(batch.observations)) as tick,
+        ):
             batch = store.reconcile_detections(batch)
-            accepted, dup = store.add_observations(batch)
+            accepted, dup = store.add_observations(batch, progress=lambda n: tick(n / 3))
             return accepted, dup, batch, store.count_observations(), store.latest_head()
 
     accepted, dup, batch, total, head = guard(run)
@@ -160,7 +165,9 @@ def analyze(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for incidents.geojson and summary.json.")
     ],
-    files: Annotated[list[Path] | None, typer.Argument(help="Observation files.")] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Observation files.", metavar="FILE")
+    ] = None,
     db: Annotated[
         Path | None,
         typer.Option(
@@ -229,10 +236,19 @@ def _analyze(
         with progress("locating acoustic events", len(observations)) as tick:
             result = run_analysis(observations, ag, threshold=threshold, progress=tick, model=model)
         return write_outputs(result, ag, out_dir), None
-    with open_store(db, database_url, log_key) as store, progress("analysing", None) as tick:
-        return analyze_logged(
-            store, ag, agreement_files(agreement), out_dir, batch, threshold, tick, model
-        )
+    with open_store(db, database_url, log_key) as store:
+        if batch is not None:
+            from ..observations import check_parties
+
+            check_parties(batch.observations, ag.party_ids)  # before anything is stored
+            batch = store.reconcile_detections(batch)
+            with progress("checking, signing and storing", len(batch.observations)) as tick:
+                store.add_observations(batch, progress=lambda n: tick(n / 3))
+        picks = store.count_observations("acoustic")
+        with progress("locating acoustic events", picks) as tick:
+            return analyze_logged(
+                store, ag, agreement_files(agreement), out_dir, None, threshold, tick, model
+            )
 
 
 @app.command()

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ..access import Disclosure
+from ..agreement import agreement_from_files
 from ..errors import UsageError
 from ._app import (
     DEFAULT_DB,
@@ -30,44 +32,101 @@ __all__ = ["alerts", "export_cmd", "report"]
 @app.command("export")
 def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, csv or parquet.")],
-    out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="File to write (.geojson, .gpkg, .csv or .parquet).")
+    ],
     run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
+    audience: Annotated[
+        str,
+        typer.Option(
+            help="internal: every incident as reviewed; public: what the public API shows "
+            "(published, verified, after the delay, locations coarsened)."
+        ),
+    ] = "internal",
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="For --audience public: the time the delay runs to (default: now)."),
+    ] = None,
+    delay_hours: Annotated[
+        float, typer.Option(help="For --audience public: hours before an incident is shown.", min=0)
+    ] = Disclosure().delay_hours,
+    coarsen_deg: Annotated[
+        float,
+        typer.Option(
+            help="For --audience public: locations rounded to this many degrees.", min=1e-4
+        ),
+    ] = Disclosure().coarsen_deg,
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Export a run's incidents: GeoJSON (FORMATS §3), a GeoPackage (incidents, observations,
-    control areas, zones) for QGIS, CSV with ACLED columns and UCDP-GED precision codes, or
-    Parquet; each records the evidence tree head it was made from."""
-
-    from ..agreement import agreement_from_files
-    from ..publish.exports import FORMATS, export
+    """Export a run's incidents for the tools their readers use: GeoJSON (FORMATS §3), a
+    GeoPackage for QGIS (incidents, origins, impacts, observations, the line of contact,
+    control areas, withdrawal zones; times as DATETIME), CSV with ACLED's columns and
+    UCDP GED's precision codes, or GeoParquet with typed and nested columns. Each records the
+    evidence tree head it was made from, and reflects the analysts' reviews."""
 
     def go() -> tuple[Path, int, Any]:
-        if fmt not in FORMATS:
-            raise UsageError("--format", f"must be one of {', '.join(FORMATS)}")
-        with open_existing(db, database_url) as store:
-            features = store.incidents(run)
+        from ..publish.exports import export
+
+        _check_export(fmt, out_file, audience)
+        now = _as_of(as_of)
+        policy = Disclosure(delay_hours=delay_hours, coarsen_deg=coarsen_deg)
+        with open_existing(db, database_url) as store, progress("exporting", None):
+            _check_run(store, run)
+            features = _audience_view(store, run, audience, now, policy)
             head = store.latest_head()
             files = store.agreement_files()
             observations = (
-                [json.loads(o.body) for o in store.iter_observations()] if fmt == "gpkg" else None
+                [json.loads(o.body) for o in store.iter_observations()]
+                if fmt == "gpkg" and audience == "internal"
+                else None
             )
-        ag = agreement_from_files(files) if files else None
-        names = {p.id: p.name for p in ag.parties} if ag else {}
-        path = export(
-            fmt,
-            out_file,
-            features,
-            head.as_dict() if head else None,
-            names,
-            observations,
-            ag,
-        )
+            ag = agreement_from_files(files) if files else None
+            names = {p.id: p.name for p in ag.parties} if ag else {}
+            path = export(fmt, out_file, features, head.as_dict() if head else None, names,
+                          observations, ag)  # fmt: skip
         return path, len(features), head
 
     path, n, head = guard(go)
     tree = f" at tree head {head.tree_size}" if head else ""
     out.print(f"wrote {n} incidents to {path}{tree}")
+
+
+def _check_export(fmt: str, out_file: Path, audience: str) -> None:
+    """Arguments that cannot work are refused before the store is opened."""
+    from ..publish.audience import AUDIENCES
+    from ..publish.exports import FORMATS, SUFFIXES
+
+    if fmt not in FORMATS:
+        raise UsageError("--format", f"must be one of {', '.join(FORMATS)}")
+    if out_file.suffix.lower() not in SUFFIXES[fmt]:
+        raise UsageError(
+            "--out", f"{out_file.name}: a {fmt} export goes to a file ending in "
+            f"{' or '.join(SUFFIXES[fmt])}"
+        )  # fmt: skip
+    if audience not in AUDIENCES:
+        raise UsageError("--audience", f"must be one of {', '.join(AUDIENCES)}")
+
+
+def _as_of(text: str | None) -> int:
+    import time
+
+    from .._time import parse_time
+
+    if text is None:
+        return int(time.time() * 1e6)
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError("--as-of", str(exc)) from None
+
+
+def _audience_view(
+    store: Any, run: int | None, audience: str, now: int, policy: Any
+) -> list[dict[str, Any]]:
+    from ..publish.audience import for_audience
+
+    return for_audience(store.incidents(run), store.reviews(), audience, now, policy)
 
 
 @app.command()
@@ -81,6 +140,9 @@ def report(
     fmt: Annotated[
         str, typer.Option("--format", help="Any of html, md, pdf, comma-separated.")
     ] = "html,md,pdf",
+    lang: Annotated[
+        str, typer.Option("--lang", help="Any of en, uk, ru, comma-separated: one report each.")
+    ] = "en",
     run: Annotated[int | None, typer.Option(help="Analysis run (default: the latest).")] = None,
     regions: Annotated[
         Path | None,
@@ -91,39 +153,30 @@ def report(
         int,
         typer.Option(help="Witnesses whose cosignatures make the head the report cites.", min=1),
     ] = 2,
+    observed_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of the day's hours a sector must be able to locate sounds in to count "
+            "as observed.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.75,
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """The daily report: counts by clause, party, weapon and region, a map, the trend, the
-    coverage of the line and its sensors' gaps, every incident, the method, and the evidence
-    tree head (with the log's published key and the newest head a quorum of witnesses
-    cosigned). With --through, one report per day of the period, from one read of the store."""
-    from .._time import parse_time
+    """The daily report: a summary, counts by clause, party, weapon and region (verified and
+    automatic), a map, the trend over the observed days, the coverage of the line and its
+    sensors' gaps, every incident with its place, the method, and the evidence tree head
+    (with the log's published key and the newest head a quorum of witnesses cosigned).
+    With --through, one report per day of the period, from one read of the store."""
 
     def go() -> list[Path]:
-        from ..publish.render import write_reports
-        from ..publish.report import DAY_US, KNOWN_DAYS, period_reports
-
-        days, formats = _days(date, through), _formats(fmt)
-        start = parse_time(f"{days[0]}T00:00:00Z")
-        from ..publish.report import witnessed_head
-
-        with open_existing(db, database_url) as store:
-            features = store.incidents(run)
-            ag = logged_agreement(store)
-            head = witnessed_head(store.latest_head(), ag, store.cosigned_heads(witness_quorum))
-            records = store.observation_records(
-                "acoustic", start - KNOWN_DAYS * DAY_US, start + len(days) * DAY_US
-            )
+        days, formats, langs = _days(date, through), _formats(fmt), _langs(lang)
         layer = _regions(regions, region_name) if regions is not None else None
-        reps = period_reports(days, features, ag, head, records, layer)
-        workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day
-        written: list[Path] = []
-        with progress("daily reports", len(days)) as advance:
-            for files in write_reports(reps, out_dir, tuple(formats), workers):
-                written += files
-                advance(1)
-        return written
+        with open_existing(db, database_url) as store:
+            inputs = _report_inputs(store, run, days, witness_quorum)
+        return _write_period(days, inputs, layer, observed_share, out_dir, formats, langs)
 
     paths = guard(go)
     for p in paths:
@@ -131,6 +184,72 @@ def report(
 
 
 MAX_PERIOD_DAYS = 3_653
+
+
+def _report_inputs(store: Any, run: int | None, days: list[str], quorum: int) -> dict[str, Any]:
+    """What the reports of ``days`` read from the store, in one go: the run's incidents as
+    reviewed, the acoustic detections, the days observed, the agreement and the tree head."""
+    from .._time import parse_time
+    from ..access import Disclosure
+    from ..publish.audience import for_audience
+    from ..publish.report import DAY_US, KNOWN_DAYS, witnessed_head
+
+    _check_run(store, run)
+    start = parse_time(f"{days[0]}T00:00:00Z")
+    end = start + len(days) * DAY_US
+    with progress("reading the store", None):
+        features = for_audience(store.incidents(run), store.reviews(), "internal", 0, Disclosure())
+        ag = logged_agreement(store)
+        return {
+            "features": features,
+            "head": witnessed_head(store.latest_head(), ag, store.cosigned_heads(quorum)),
+            "ag": ag,
+            "acoustic": store.observation_records("acoustic", start - KNOWN_DAYS * DAY_US, end),
+            "observed": set(store.observation_days(start - 30 * DAY_US, end)),
+        }
+
+
+def _write_period(
+    days: list[str],
+    inputs: dict[str, Any],
+    layer: list[tuple[str, Any]] | None,
+    observed_share: float,
+    out_dir: Path,
+    formats: list[str],
+    langs: list[str],
+) -> list[Path]:
+    from ..publish.render import write_reports
+    from ..publish.report import period_reports
+
+    reps = period_reports(
+        days, inputs["features"], inputs["ag"], inputs["head"], inputs["acoustic"], layer,
+        observed_days=inputs["observed"], observed_share=observed_share,
+    )  # fmt: skip
+    workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day
+    written: list[Path] = []
+    with progress("daily reports", len(days)) as advance:
+        for files in write_reports(reps, out_dir, tuple(formats), workers, tuple(langs)):
+            written += files
+            advance(1)
+    return written
+
+
+def _check_run(store: Any, run: int | None) -> None:
+    """A run that does not exist is a bad argument, not an empty answer."""
+    latest = store.latest_run()
+    if latest is None:
+        raise UsageError("--run", "the store holds no analysis run yet: run `truceline analyze`")
+    if run is not None and not store.has_run(run):
+        raise UsageError("--run", f"no run {run} in the store (the latest is run {latest})")
+
+
+def _langs(text: str) -> list[str]:
+    from ..i18n import LANGUAGES
+
+    langs = [c.strip() for c in text.split(",") if c.strip()]
+    if not langs or any(c not in LANGUAGES for c in langs):
+        raise UsageError("--lang", f"a comma-separated list of {', '.join(LANGUAGES)}")
+    return list(dict.fromkeys(langs))
 
 
 def _days(first: str, through: str | None) -> list[str]:

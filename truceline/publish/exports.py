@@ -1,32 +1,25 @@
-"""Open exports of the incidents: GeoJSON, GeoPackage, CSV (ACLED columns, UCDP-GED precision
-codes) and Parquet. Every export records the evidence log's tree head it was made from.
+"""Open exports of the incidents, each for the tools its readers use, and each recording the
+evidence log's tree head it was made from:
 
-The CSV's columns are ACLED's (``event_date``, ``event_type``, ``sub_event_type``,
-``actor1``, ``actor2``, ``latitude``, ``longitude``, ``geo_precision``, ``time_precision``,
-``source``, ``notes``, ``fatalities``), then UCDP-GED's precision codes (``where_prec``,
-``date_prec``), then Truceline's own (``truceline_id``, ``kind``, ``confidence``,
-``attributed_to``, ``violations``, ``tree_size``, ``root_hash``). Our uncertainty maps to the
-precision codes as follows (σ is the location's radial 1-sigma):
+- **GeoJSON** (FORMATS §3), with each incident's ``place``, for web maps;
+- **GeoPackage** for QGIS (:mod:`truceline.publish.layers`): incidents, origins, impacts,
+  observations, the line of contact, control areas, withdrawal zones and the clauses' areas,
+  with DATETIME columns (QGIS's temporal controller reads them), and the tree head as an
+  attribute table;
+- **CSV** for spreadsheets and R/pandas: ACLED's columns in its codebook's order and UCDP
+  GED's precision codes (:mod:`truceline.publish.acled`), then Truceline's own, flattened
+  (``attribution_N``, ``sources_acoustic``, ``origin_lon``, ``impact_cov_xx_m2``, ...), with
+  the date, the time of day (UTC) and RFC 3339 times;
+- **Parquet** (GeoParquet 1.0, WKB points) for researchers: times as ``timestamp[us, UTC]``,
+  ``attribution`` and ``sources`` as maps, ``violations`` and ``observations`` as lists,
+  points and covariances as structs; the tree head in the file's metadata.
 
-================================  =================  ==============
-location                          ACLED geo_prec.    UCDP where_prec
-================================  =================  ==============
-σ ≤ 1 km (a located point)        1                  1
-1 km < σ ≤ 25 km                  2                  2
-farther, or an unlocated report   3                  4
-================================  =================  ==============
+What goes in is what the audience may see: the CLI passes the incidents through
+:func:`truceline.publish.audience.for_audience` (reviews applied; for ``public``, exactly the
+public API's disclosure rules).
 
-and time: an incident within one day is ACLED ``time_precision`` 1 and UCDP ``date_prec`` 1;
-within a week 2 and 3; longer 3 and 4. Fatalities are not observed by the mechanism: 0, as
-ACLED writes an unknown count.
-
->>> acled_row({"id": "inc-1", "kind": "fire", "time_start": "2026-03-01T03:00:00Z",
-...            "time_end": "2026-03-01T03:00:40Z", "weapon": "mortar_lt120",
-...            "impact": [36.1, 48.2], "impact_sigma_m": 5.0, "origin": None,
-...            "confidence": 0.96, "attributed_to": "N", "attribution": {"N": 1.0},
-...            "violations": ["C1"], "sources": {"acoustic": 9}},
-...           {"N": "Northern Party", "S": "Southern Party"})["sub_event_type"]
-'Shelling/artillery/missile attack'
+>>> own_columns(["N", "S"], ["C1"])[:6]
+['truceline_id', 'kind', 'weapon', 'status', 'published', 'time_start']
 """
 
 from __future__ import annotations
@@ -38,138 +31,162 @@ from pathlib import Path
 from typing import Any
 
 from .._extras import require
-from .._time import parse_time
+from ..agreement import Agreement
+from ..i18n import language
+from ..labels import place_label
+from ..places import Place, describe_features
+from .acled import ACLED_COLUMNS, UCDP_COLUMNS, acled_row
 
-__all__ = ["ACLED_COLUMNS", "FORMATS", "acled_row", "export"]
+__all__ = [
+    "ACLED_COLUMNS",
+    "FORMATS",
+    "SUFFIXES",
+    "acled_row",
+    "export",
+    "flat_rows",
+    "own_columns",
+]
 
 FORMATS = ("geojson", "gpkg", "csv", "parquet")
-ACLED_COLUMNS = (
-    "event_date",
-    "event_type",
-    "sub_event_type",
-    "actor1",
-    "actor2",
-    "latitude",
-    "longitude",
-    "geo_precision",
-    "time_precision",
-    "source",
-    "notes",
-    "fatalities",
-)
-UCDP_COLUMNS = ("where_prec", "date_prec")
-OWN_COLUMNS = (
-    "truceline_id",
-    "kind",
-    "confidence",
-    "attributed_to",
-    "violations",
-    "tree_size",
-    "root_hash",
-)
-DAY_US = 86_400_000_000
-
-_TYPES = {
-    "fire": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
-    "air": ("Explosions/Remote violence", "Air/drone strike"),
-    "presence": ("Strategic developments", "Other"),
-    "crossing": ("Strategic developments", "Other"),
-    "unlocated": ("Strategic developments", "Other"),
+#: the file name endings each format is written to (anything else is refused)
+SUFFIXES = {
+    "geojson": (".geojson", ".json"),
+    "gpkg": (".gpkg",),
+    "csv": (".csv",),
+    "parquet": (".parquet", ".geoparquet"),
 }
+EN = language("en")
+PLACE_COLUMNS = ("location", "location_label", "admin1", "admin2", "country_code", "mgrs")
 
 
-def _precision(p: dict[str, Any]) -> tuple[int, int]:
-    """(ACLED geo_precision, UCDP where_prec) from the location's uncertainty."""
-    point = p.get("impact") or p.get("origin")
-    sigma = p.get("impact_sigma_m") if p.get("impact") else p.get("origin_sigma_m")
-    if point is None or sigma is None or p.get("kind") == "unlocated":
-        return 3, 4
-    if sigma <= 1_000:
-        return 1, 1
-    if sigma <= 25_000:
-        return 2, 2
-    return 3, 4
+def own_columns(
+    parties: list[str], clauses: list[str], extra: dict[str, list[str]] | None = None
+) -> list[str]:
+    """Truceline's columns of the flat table (CSV, GeoPackage), in order."""
+    extra = extra or {}
+    cols = ["truceline_id", "kind", "weapon", "status", "published", "time_start", "time_end",
+            "date", "time_utc", "confidence", "attributed_to"]  # fmt: skip
+    cols += [f"attribution_{p}" for p in parties] + ["attribution_undetermined", "violations"]
+    cols += [f"violation_probability_{c}" for c in extra.get("violation_probabilities", [])]
+    cols += [f"weapon_probability_{w}" for w in extra.get("weapon_probabilities", [])]
+    cols += [f"sources_{s}" for s in extra.get("sources", [])]
+    for point in ("origin", "impact"):
+        cols += [f"{point}_lon", f"{point}_lat", f"{point}_sigma_m"]
+        cols += [f"{point}_cov_xx_m2", f"{point}_cov_xy_m2", f"{point}_cov_yy_m2"]
+    cols += [*PLACE_COLUMNS, "observations", "alleged_by", "disclosure", "tree_size", "root_hash"]
+    return cols
 
 
-def _time_precision(p: dict[str, Any]) -> tuple[int, int]:
-    """(ACLED time_precision, UCDP date_prec) from the incident's time span."""
-    span = parse_time(p["time_end"]) - parse_time(p["time_start"])
-    if span <= DAY_US:
-        return 1, 1
-    if span <= 7 * DAY_US:
-        return 2, 3
-    return 3, 4
+def _keys(features: list[dict[str, Any]], prop: str) -> list[str]:
+    return sorted({k for f in features for k in (f["properties"].get(prop) or {})})
 
 
-def acled_row(
-    p: dict[str, Any], names: dict[str, str], head: dict[str, Any] | None = None
+def _flat(
+    p: dict[str, Any], parties: list[str], place: Place | None, head: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """One incident's CSV row (its GeoJSON properties; ``names``: party id -> name)."""
-    point = p.get("impact") or p.get("origin") or [None, None]
-    geo, where = _precision(p)
-    tp, dp = _time_precision(p)
-    event_type, sub = _TYPES.get(p["kind"], ("Strategic developments", "Other"))
-    who = p.get("attributed_to")
-    sources = ", ".join(f"{k} {v}" for k, v in sorted((p.get("sources") or {}).items()))
-    probs = ", ".join(f"{k} {v:.2f}" for k, v in sorted((p.get("attribution") or {}).items()))
-    notes = (
-        f"{p['kind']} ({p.get('weapon', 'unknown')}); confidence {p['confidence']:.2f}; "
-        f"attribution: {probs or 'undetermined'}; violations: "
-        f"{', '.join(p.get('violations') or []) or 'none'}; incident {p['id']}"
-    )
-    return {
-        "event_date": p["time_start"][:10],
-        "event_type": event_type,
-        "sub_event_type": sub,
-        "actor1": names.get(who, who) if who else "Unidentified Armed Group",
-        "actor2": "",
-        "latitude": point[1],
-        "longitude": point[0],
-        "geo_precision": geo,
-        "time_precision": tp,
-        "source": f"Truceline ({sources})" if sources else "Truceline",
-        "notes": notes,
-        "fatalities": 0,
-        "where_prec": where,
-        "date_prec": dp,
-        "truceline_id": p["id"],
-        "kind": p["kind"],
-        "confidence": p["confidence"],
-        "attributed_to": who or "",
+    attribution = p.get("attribution") or {}
+    row: dict[str, Any] = {
+        "truceline_id": p["id"], "kind": p["kind"], "weapon": p.get("weapon", "unknown"),
+        "status": p.get("status", "automatic"), "published": bool(p.get("published", False)),
+        "time_start": p["time_start"], "time_end": p["time_end"], "date": p["time_start"][:10],
+        "time_utc": p["time_start"][11:19], "confidence": p["confidence"],
+        "attributed_to": p.get("attributed_to") or "",
+        "attribution_undetermined": round(max(0.0, 1.0 - sum(attribution.values())), 4),
         "violations": ";".join(p.get("violations") or []),
-        "tree_size": (head or {}).get("tree_size", ""),
-        "root_hash": (head or {}).get("root_hash", ""),
+        "observations": ";".join(p.get("observations") or []),
+        "alleged_by": ";".join(p.get("alleged_by") or []), "disclosure": p.get("disclosure", ""),
+        "tree_size": (head or {}).get("tree_size", ""), "root_hash": (head or {}).get("root_hash", ""),
+    }  # fmt: skip
+    row |= {f"attribution_{k}": attribution.get(k, 0.0) for k in parties}
+    for prop, prefix in (
+        ("violation_probabilities", "violation_probability"),
+        ("weapon_probabilities", "weapon_probability"),
+        ("sources", "sources"),
+    ):
+        row |= {f"{prefix}_{k}": v for k, v in (p.get(prop) or {}).items()}  # fmt: skip
+    for point in ("origin", "impact"):
+        xy, cov = p.get(point) or [None, None], p.get(f"{point}_cov_m2") or [None, None, None]
+        row |= {
+            f"{point}_lon": xy[0],
+            f"{point}_lat": xy[1],
+            f"{point}_sigma_m": p.get(f"{point}_sigma_m"),
+        }
+        row |= {f"{point}_cov_{a}_m2": v for a, v in zip(("xx", "xy", "yy"), cov, strict=True)}
+    sigma = p.get("impact_sigma_m") if p.get("impact") else p.get("origin_sigma_m")
+    row |= {
+        "location": place.names["en"] if place else "", "location_label": place_label(place, EN, sigma),
+        "admin1": place.admin1 if place else "", "admin2": place.admin2 if place else "",
+        "country_code": place.country if place else "", "mgrs": place.mgrs if place else "",
+    }  # fmt: skip
+    return row
+
+
+def flat_rows(
+    features: list[dict[str, Any]],
+    ag: Agreement | None,
+    head: dict[str, Any] | None,
+    places: list[Place | None] | None = None,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The incidents as one flat row each (Truceline's columns), and the column names."""
+    parties = list(ag.party_ids) if ag else _keys(features, "attribution")
+    clauses = [c.id for c in ag.clauses] if ag else []
+    extra = {
+        k: _keys(features, k)
+        for k in ("violation_probabilities", "weapon_probabilities", "sources")
     }
+    places = places if places is not None else describe_features(features)
+    cols = own_columns(parties, clauses, extra)
+    rows = [
+        _flat(f["properties"], parties, pl, head) for f, pl in zip(features, places, strict=True)
+    ]
+    return cols, [{c: r.get(c) for c in cols} for r in rows]
+
+
+def _impact_parties(features: list[dict[str, Any]], ag: Agreement | None) -> list[str | None]:
+    """The party whose control area holds each incident's impact (None if none)."""
+    out: list[str | None] = [None] * len(features)
+    hit = [i for i, f in enumerate(features) if f["properties"].get("impact")]
+    if ag is None or not hit:
+        return out
+    lon = [features[i]["properties"]["impact"][0] for i in hit]
+    lat = [features[i]["properties"]["impact"][1] for i in hit]
+    for i, o in zip(hit, ag.owner_index(*ag.to_local(lon, lat)).tolist(), strict=True):
+        out[i] = ag.party_ids[o] if o >= 0 else None
+    return out
 
 
 def to_csv(
-    features: list[dict[str, Any]], names: dict[str, str], head: dict[str, Any] | None
+    features: list[dict[str, Any]], ag: Agreement | None, head: dict[str, Any] | None
 ) -> str:
+    """ACLED's columns, UCDP GED's precision codes, then Truceline's flat columns."""
+    names = {p.id: p.name for p in ag.parties} if ag else {}
+    texts = {c.id: c.text for c in ag.clauses} if ag else {}
+    places = describe_features(features)
+    cols, flat = flat_rows(features, ag, head, places)
+    cols = [c for c in cols if c not in ACLED_COLUMNS]  # location, admin1, admin2: ACLED's
     buf = io.StringIO()
     writer = csv.DictWriter(
-        buf, fieldnames=[*ACLED_COLUMNS, *UCDP_COLUMNS, *OWN_COLUMNS], lineterminator="\n"
+        buf, fieldnames=[*ACLED_COLUMNS, *UCDP_COLUMNS, *cols], lineterminator="\n"
     )
     writer.writeheader()
-    for f in features:
-        writer.writerow(acled_row(f["properties"], names, head))
+    owners = _impact_parties(features, ag)
+    for f, place, owner, row in zip(features, places, owners, flat, strict=True):
+        acled = acled_row(f["properties"], names, head, place, owner, texts)
+        own = {k: ("" if row[k] is None else row[k]) for k in cols}
+        writer.writerow({**acled, **own})
     return buf.getvalue()
 
 
-def _frame(features: list[dict[str, Any]]) -> Any:
-    """The incidents as a GeoDataFrame (nested properties as JSON text)."""
-    gpd = require("geopandas", "geo", "GeoPackage and Parquet exports")
+def _check_out(fmt: str, out: Path) -> None:
+    from ..errors import UsageError
 
-    rows = []
-    for f in features:
-        p = dict(f["properties"])
-        for key, value in list(p.items()):
-            if isinstance(value, dict | list):
-                p[key] = json.dumps(value, sort_keys=True)
-        rows.append({**p, "geometry": f.get("geometry")})
-    from shapely.geometry import shape
-
-    geoms = [shape(r.pop("geometry")) if r.get("geometry") else None for r in rows]
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+    if fmt not in FORMATS:
+        raise UsageError("--format", f"must be one of {', '.join(FORMATS)}")
+    if out.suffix.lower() not in SUFFIXES[fmt]:
+        raise UsageError("--out", f"{out.name}: a {fmt} export is written to a file ending in "
+                         f"{' or '.join(SUFFIXES[fmt])}")  # fmt: skip
+    if out.is_dir():
+        raise UsageError("--out", f"{out} is a directory")
 
 
 def export(
@@ -177,69 +194,45 @@ def export(
     out: Path,
     features: list[dict[str, Any]],
     head: dict[str, Any] | None,
-    names: dict[str, str],
+    names: dict[str, str] | None = None,
     observations: list[dict[str, Any]] | None = None,
-    agreement: Any = None,
+    agreement: Agreement | None = None,
 ) -> Path:
-    """Write ``features`` (GeoJSON incident features) as ``fmt`` to ``out``; the GeoPackage
-    also gets the observations (with a position) and, with ``agreement``, the control areas
-    and the zones of its clauses. The tree head goes into the GeoJSON as a member, into the
-    CSV as columns, into the GeoPackage as a layer and into Parquet's metadata."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    """Write ``features`` (GeoJSON incident features, as the audience may see them) as
+    ``fmt`` to ``out``. The GeoPackage also gets the observations (with a position) and,
+    with ``agreement``, its geometry. (``names`` is kept for callers of earlier versions: the
+    party names come from the agreement.)"""
+    _check_out(fmt, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "geojson":
-        doc = {"type": "FeatureCollection", "tree_head": head, "features": features}
-        out.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+        places = describe_features(features)
+        feats = [_with_place(f, pl) for f, pl in zip(features, places, strict=True)]
+        doc = {"type": "FeatureCollection", "tree_head": head, "features": feats}
+        out.write_text(
+            json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         return out
     if fmt == "csv":
-        out.write_text(to_csv(features, names, head), encoding="utf-8")
+        out.write_text(to_csv(features, agreement, head), encoding="utf-8")
         return out
-    gpd = require("geopandas", "geo", "GeoPackage and Parquet exports")
-    from shapely.geometry import Point
-
-    incidents = _frame(features)
+    require("geopandas", "geo", "GeoPackage and Parquet exports")
     if fmt == "parquet":
-        incidents.to_parquet(out)
-        pq = require("pyarrow.parquet", "geo", "Parquet exports")
+        from .parquet import write_parquet
 
-        table = pq.read_table(out)
-        meta = {**(table.schema.metadata or {}), b"truceline_tree_head": json.dumps(head).encode()}
-        pq.write_table(table.replace_schema_metadata(meta), out)
-        return out
-    if out.exists():
-        out.unlink()
-    incidents.to_file(out, layer="incidents", driver="GPKG")
-    obs_rows = []
-    for o in observations or []:
-        pos = o.get("position") or o.get("observer")
-        if isinstance(pos, list) and len(pos) >= 2:
-            obs_rows.append(
-                {
-                    "ref": f"{o['source']}:{o['id']}",
-                    "type": o["type"],
-                    "time": o["time"],
-                    "body": json.dumps(o, sort_keys=True),
-                    "geometry": Point(pos[0], pos[1]),
-                }
-            )
-    if obs_rows:
-        gpd.GeoDataFrame(obs_rows, crs="EPSG:4326").to_file(
-            out, layer="observations", driver="GPKG"
-        )
-    if agreement is not None:
-        control = [{"party": k, "geometry": g} for k, g in sorted(agreement.control.items())]
-        gpd.GeoDataFrame(control, crs="EPSG:4326").to_file(
-            out, layer="control_areas", driver="GPKG"
-        )
-        zones = [
-            {"clause": c.id, "text": c.text, "geometry": c.rule.area}
-            for c in agreement.clauses
-            if c.rule.area is not None
-        ]
-        if zones:
-            gpd.GeoDataFrame(zones, crs="EPSG:4326").to_file(out, layer="zones", driver="GPKG")
-    gpd.GeoDataFrame([{"tree_head": json.dumps(head), "geometry": None}], crs="EPSG:4326").to_file(
-        out, layer="tree_head", driver="GPKG"
-    )
-    return out
+        return write_parquet(out, features, head, agreement, describe_features(features))
+    from .layers import write_geopackage
+
+    return write_geopackage(out, features, head, agreement, observations or [])
+
+
+def _with_place(f: dict[str, Any], place: Place | None) -> dict[str, Any]:
+    if place is None:
+        return f
+    p = f["properties"]
+    sigma = p.get("impact_sigma_m") if p.get("impact") else p.get("origin_sigma_m")
+    where = {
+        "name": place.names, "label": place_label(place, EN, sigma), "km": round(place.km, 2),
+        "direction": place.compass, "admin1": place.admin1, "admin2": place.admin2,
+        "country": place.country, "mgrs": place.mgrs, "geonameid": place.geonameid,
+    }  # fmt: skip
+    return {**f, "properties": {**p, "place": where}}

@@ -1,60 +1,112 @@
 """The daily report: what a mission publishes about one day, in HTML, Markdown and PDF.
 
-Contents: the evidence tree head it was computed from; headline counts of violations
-(incidents with confidence ≥ 0.5 that break a clause) by clause, by party, by weapon class
-and by region (any region layer, else 25 km sectors of the line); a map of the day; the
-trend against the previous 7 and 30 days; **coverage** (which sensors reported, and the
-sectors of the line no network could locate events in that day, so that "0 violations" is
-never read as "nothing happened"); every incident with its confidence, attribution and
-evidence; and a methodology note.
+Contents: the evidence tree head it was computed from; a summary written from the figures;
+violations (incidents with confidence ≥ 0.5 that break a clause, less those an analyst
+rejected) by clause, by party, by weapon class and by region (any region layer, else 25 km
+sectors of the line: every one, in order), each split into those an analyst verified and
+those only the automatic analysis found; a map of the day; the trend against the previous 7
+and 30 days, over the days the mechanism observed (a day with no data is "not observed",
+never zero); **coverage** (which sectors the network could locate sounds in for at least
+``observed_share`` of the day's hours, and the sensors' gaps); every incident with its place,
+grid reference, confidence, attribution and evidence; and a methodology note.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import shapely
 
 from .._time import format_time, parse_time
 from ..agreement import Agreement
-from ..coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
-from .figures import map_png, trend_png
+from ..coverage import n_sectors_of
+from ..i18n import Language, language
+from ..places import describe_features
+from .day_coverage import DAY_US, OBSERVED_SHARE, DayCoverage, day_coverage, sector_key, sector_of
 
 __all__ = [
     "DAY_US",
     "KNOWN_DAYS",
+    "NOT_LOCATED",
+    "OUTSIDE",
     "DailyReport",
     "build_report",
+    "natural_key",
     "period_reports",
+    "trend_means",
     "witness_statement",
     "witnessed_head",
 ]
 
-DAY_US = 86_400_000_000
 FIRM = 0.5
+NOT_LOCATED = "(not located)"
+OUTSIDE = "(outside the regions)"
+Counts = dict[str, dict[str, int]]
 
 
 @dataclass
 class DailyReport:
+    """Everything the report says about one day (the renderers write it in a language)."""
+
     date: str
-    agreement: str
+    ag: Agreement = field(repr=False)
     tree_head: dict[str, Any] | None
-    by_clause: dict[str, int]
-    by_party: dict[str, int]
-    by_weapon: dict[str, int]
-    by_region: dict[str, int]
-    trend: list[tuple[str, int]]  # (date, violations) for the 30 days before and the day
-    coverage: list[dict[str, Any]]
-    gaps: list[dict[str, Any]]
-    sensors_reporting: int
-    incidents: list[dict[str, Any]]
-    map_png: bytes = b""
-    trend_png: bytes = b""
-    notes: list[str] = field(default_factory=list)
+    by_clause: Counts  # clause id -> {"all": n, "verified": n}, every clause
+    by_party: Counts  # party id (or "undetermined") -> counts, every party
+    by_weapon: Counts  # weapon class -> counts, most first
+    by_region: list[dict[str, Any]]  # every region or sector, in natural order
+    trend: list[tuple[str, int | None]]  # 30 days before and the day; None: not observed
+    coverage: DayCoverage
+    incidents: list[dict[str, Any]]  # properties, with "_geometry" and "_place"
+    rejected: int = 0  # violations an analyst rejected (not counted)
+    observed_share: float = OBSERVED_SHARE
+    sector_km: float = 25.0
+    regions_given: bool = False
+    figures: dict[tuple[str, str], bytes] = field(default_factory=dict, repr=False)
+
+    def figure(self, name: str, lang: str, make: Any) -> bytes:
+        """A figure in a language, made once (the HTML, the Markdown and the PDF share it)."""
+        if (name, lang) not in self.figures:
+            self.figures[(name, lang)] = make()
+        return self.figures[(name, lang)]
+
+    @property
+    def agreement(self) -> str:
+        return self.ag.id
+
+    @property
+    def total(self) -> int:
+        return sum(c["all"] for c in self.by_party.values())
+
+    @property
+    def verified(self) -> int:
+        return sum(c["verified"] for c in self.by_party.values())
+
+    @property
+    def sensors_reporting(self) -> int:
+        return len(self.coverage.reporting)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report's figures, language-independent (``report-DATE.json``)."""
+        return {
+            "date": self.date,
+            "agreement": self.agreement,
+            "tree_head": self.tree_head,
+            "violations": {"all": self.total, "verified": self.verified},
+            "rejected": self.rejected,
+            "by_clause": self.by_clause,
+            "by_party": self.by_party,
+            "by_weapon": self.by_weapon,
+            "by_region": self.by_region,
+            "trend": self.trend,
+            "observed_share": self.observed_share,
+            "coverage": self.coverage.rows,
+            "gaps": self.coverage.gaps,
+        }
 
 
 def witnessed_head(head: Any, ag: Agreement, cosigned: Any) -> dict[str, Any] | None:
@@ -71,23 +123,27 @@ def witnessed_head(head: Any, ag: Agreement, cosigned: Any) -> dict[str, Any] | 
     }
 
 
-def witness_statement(head: dict[str, Any] | None) -> str:
+def witness_statement(head: dict[str, Any] | None, lang: Language | None = None) -> str:
     """One sentence on who vouches for the log: its published key and the newest head a
-    quorum of witnesses cosigned (or that none has been yet).
+    quorum of witnesses cosigned (or that none has been yet), in ``lang``.
 
     >>> witness_statement({"log_key": "K", "cosigned": {"tree_size": 9, "root_hash": "ab",
     ...     "cosigners": {"FR": 1, "party-N": 2}}})
     'Log key (as published): K. Newest head cosigned by a quorum of witnesses: tree size 9, root ab, cosigned by FR, party-N.'
     """
+    lang = lang or language("en")
     head = head or {}
-    key = head.get("log_key") or "not published in the agreement"
+    key = head.get("log_key") or lang.gettext("not published in the agreement")
     c = head.get("cosigned")
     if not c:
-        return f"Log key (as published): {key}. No head is cosigned by a quorum of witnesses yet."
-    names = ", ".join(sorted(c["cosigners"]))
-    return (
-        f"Log key (as published): {key}. Newest head cosigned by a quorum of witnesses: "
-        f"tree size {c['tree_size']}, root {c['root_hash']}, cosigned by {names}."
+        return lang.gettext(
+            "Log key (as published): {key}. No head is cosigned by a quorum of witnesses yet."
+        ).format(key=key)
+    return lang.gettext(
+        "Log key (as published): {key}. Newest head cosigned by a quorum of witnesses: "
+        "tree size {size}, root {root}, cosigned by {names}."
+    ).format(
+        key=key, size=c["tree_size"], root=c["root_hash"], names=", ".join(sorted(c["cosigners"]))
     )
 
 
@@ -99,6 +155,26 @@ def _violating(props: dict[str, Any]) -> bool:
     return bool(props["violations"]) and props["confidence"] >= FIRM
 
 
+def natural_key(text: str) -> list[Any]:
+    """Sort key that orders numbers inside names as numbers.
+
+    >>> sorted(["sector 10", "sector 2", "sector 1"], key=natural_key)
+    ['sector 1', 'sector 2', 'sector 10']
+    """
+    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", text)]
+
+
+def _counts(keys: Iterable[str], firm: list[dict[str, Any]], of: Any) -> Counts:
+    """``{key: {"all": n, "verified": n}}`` for every key given and every key found."""
+    out: Counts = {k: {"all": 0, "verified": 0} for k in keys}
+    for p in firm:
+        for k in of(p):
+            row = out.setdefault(k, {"all": 0, "verified": 0})
+            row["all"] += 1
+            row["verified"] += p.get("status") == "verified"
+    return out
+
+
 def build_report(
     date: str,
     features: list[dict[str, Any]],
@@ -108,52 +184,80 @@ def build_report(
     regions: list[tuple[str, shapely.Geometry]] | None = None,
     sector_km: float = 25.0,
     known_sensors: dict[str, tuple[float, float]] | None = None,
+    observed_days: Collection[str] | None = None,
+    observed_share: float = OBSERVED_SHARE,
 ) -> DailyReport:
-    """Everything the report says about ``date`` (YYYY-MM-DD), from a run's incidents and
-    the day's acoustic detections (for coverage). ``known_sensors`` (id → lon, lat), the
-    sensors seen on earlier days, lets a sensor that fell silent for the whole day show."""
+    """Everything the report says about ``date`` (YYYY-MM-DD), from a run's incidents (as
+    reviewed: ``status`` is the analysts' where they gave one) and the day's acoustic
+    detections (for coverage). ``known_sensors`` (id → lon, lat), the sensors seen on earlier
+    days, lets a sensor that fell silent for the whole day show; ``observed_days`` are the
+    days on which the mechanism received any observation (default: the days of the
+    detections and incidents given)."""
     day0 = parse_time(f"{date}T00:00:00Z")
     today = [f for f in features if _day(f["properties"]["time_start"]) == date]
-    firm = [f for f in today if _violating(f["properties"])]
-    by_clause = Counter(c for f in firm for c in f["properties"]["violations"])
-    by_party = Counter(f["properties"]["attributed_to"] or "undetermined" for f in firm)
-    by_weapon = Counter(f["properties"].get("weapon", "unknown") for f in firm)
-    by_region = _by_region(firm, ag, regions, sector_km)
-    daily = Counter(
-        _day(f["properties"]["time_start"]) for f in features if _violating(f["properties"])
-    )
-    trend = []
-    for d in range(30, -1, -1):
-        t = day0 - d * DAY_US
-        key = _iso_day(t)
-        trend.append((key, int(daily.get(key, 0))))
-    coverage, gaps, reporting, positions = _coverage(
-        acoustic, ag, day0, sector_km, known_sensors or {}
-    )
-    rep = DailyReport(
+    violating = [f for f in today if _violating(f["properties"])]
+    firm = [f for f in violating if f["properties"].get("status") != "rejected"]
+    props = [f["properties"] for f in firm]
+    weapons = Counter(p.get("weapon", "unknown") for p in props)
+    if observed_days is None:
+        observed_days = {o["time"][:10] for o in acoustic}
+        observed_days |= {_day(f["properties"]["time_start"]) for f in features}
+    cov = day_coverage(acoustic, ag, day0, sector_km, known_sensors or {}, observed_share)
+    places = describe_features(today)
+    return DailyReport(
         date=date,
-        agreement=ag.id,
+        ag=ag,
         tree_head=tree_head,
-        by_clause=dict(sorted(by_clause.items())),
-        by_party=dict(sorted(by_party.items())),
-        by_weapon=dict(sorted(by_weapon.items(), key=lambda kv: -kv[1])),
-        by_region=dict(sorted(by_region.items())),
-        trend=trend,
-        coverage=coverage,
-        gaps=gaps,
-        sensors_reporting=len(reporting),
-        incidents=[f["properties"] | {"_geometry": f.get("geometry")} for f in today],
+        by_clause=_counts([c.id for c in ag.clauses], props, lambda p: p["violations"]),
+        by_party=_counts(
+            [*ag.party_ids, "undetermined"], props, lambda p: [p["attributed_to"] or "undetermined"]
+        ),
+        by_weapon=_counts(sorted(weapons, key=lambda w: -weapons[w]), props, _weapon_of),
+        by_region=_by_region(firm, ag, regions, sector_km),
+        trend=_trend(features, day0, set(observed_days)),
+        coverage=cov,
+        incidents=[
+            f["properties"] | {"_geometry": f.get("geometry"), "_place": place}
+            for f, place in zip(today, places, strict=True)
+        ],
+        rejected=len(violating) - len(firm),
+        observed_share=observed_share,
+        sector_km=sector_km,
+        regions_given=bool(regions),
     )
-    gap_sensors = {g["sensor"] for g in gaps}
-    rep.map_png = map_png(
-        today,
-        ag,
-        date,
-        [p for s, p in reporting.items() if s not in gap_sensors],
-        [positions[s] for s in sorted(gap_sensors)],
+
+
+def _weapon_of(p: dict[str, Any]) -> list[str]:
+    return [p.get("weapon", "unknown")]
+
+
+def _trend(
+    features: list[dict[str, Any]], day0: int, observed: set[str]
+) -> list[tuple[str, int | None]]:
+    """Violations per day for the 30 days before ``day0`` and that day; None for a day on
+    which the mechanism received nothing (not observed, which is not zero)."""
+    daily = Counter(
+        _day(f["properties"]["time_start"])
+        for f in features
+        if _violating(f["properties"]) and f["properties"].get("status") != "rejected"
     )
-    rep.trend_png = trend_png(trend)
-    return rep
+    out: list[tuple[str, int | None]] = []
+    for d in range(30, -1, -1):
+        key = format_time(day0 - d * DAY_US)[:10]
+        out.append((key, int(daily.get(key, 0)) if key in observed else None))
+    return out
+
+
+def trend_means(trend: list[tuple[str, int | None]], days: int) -> tuple[float | None, int]:
+    """The mean of the ``days`` days before the last, over those observed, and how many were.
+
+    >>> trend_means([("a", None), ("b", 4), ("c", 2), ("d", 7)], 3)
+    (3.0, 2)
+    >>> trend_means([("a", None), ("d", 7)], 7)
+    (None, 0)
+    """
+    seen = [c for _, c in trend[-days - 1 : -1] if c is not None]
+    return (sum(seen) / len(seen) if seen else None), len(seen)
 
 
 def _by_region(
@@ -161,107 +265,34 @@ def _by_region(
     ag: Agreement,
     regions: list[tuple[str, shapely.Geometry]] | None,
     sector_km: float,
-) -> Counter[str]:
-    """Violations per region of the layer, else per sector of the line (all at once)."""
-    counts: Counter[str] = Counter()
-    located = [
-        f["geometry"]["coordinates"] for f in firm if (f.get("geometry") or {}).get("coordinates")
-    ]
-    counts["(not located)"] += len(firm) - len(located)
-    if not located:
-        return +counts
-    lon = np.array([c[0] for c in located])
-    lat = np.array([c[1] for c in located])
+) -> list[dict[str, Any]]:
+    """Violations per region of the layer, else per sector of the line: every region or
+    sector (with its zeros), in natural order, then those not located or outside."""
+    located = [f for f in firm if (f.get("geometry") or {}).get("coordinates")]
+    lon = [f["geometry"]["coordinates"][0] for f in located]
+    lat = [f["geometry"]["coordinates"][1] for f in located]
     if regions:
-        name = np.full(lon.size, "(outside the regions)", dtype=object)
-        for n, g in reversed(regions):  # the first region that contains a point wins
-            name[shapely.contains_xy(g, lon, lat)] = n
-        counts.update(str(n) for n in name)
+        names = sorted({n for n, _ in regions}, key=natural_key)
+        where = []
+        for lo, la in zip(lon, lat, strict=True):
+            hit = next((n for n, g in regions if shapely.contains_xy(g, lo, la)), OUTSIDE)
+            where.append(hit)
     else:
-        x, y = ag.frame.forward(lon, lat)
-        along = shapely.line_locate_point(ag.line_local, shapely.points(x, y))
-        for k in (np.asarray(along) // (sector_km * 1000)).astype(int):
-            counts[f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})"] += 1
-    return +counts
-
-
-def _clock(t_us: int, day0: int) -> str:
-    """HH:MM:SS on the report's day (24:00:00 at its end)."""
-    if t_us >= day0 + DAY_US:
-        return "24:00:00"
-    return format_time(t_us)[11:19]
-
-
-def _iso_day(t_us: int) -> str:
-    return format_time(t_us)[:10]
-
-
-def _coverage(
-    acoustic: list[dict[str, Any]],
-    ag: Agreement,
-    day0: int,
-    sector_km: float,
-    known: dict[str, tuple[float, float]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
-    """Per sector of the line: the sensors that reported that day, their gaps, the hours in
-    which the sector could locate events, and its locatable area (``truceline.coverage``).
-    Also every gap, and the positions of the sensors reporting and of every sensor known.
-    ``known`` sensors (from earlier days) that did not report are tested for a day-long gap."""
-    day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
-    n_sectors = n_sectors_of(ag.line_local, sector_km)
-    reporting = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
-    positions = known | reporting
-    ids = np.array(sorted(positions))
-    heard = np.array([s in reporting for s in ids], dtype=bool)
-    if ids.size:
-        x, y = ag.frame.forward([positions[s][0] for s in ids], [positions[s][1] for s in ids])
-        xy = np.column_stack([x, y])
-        index = {s: i for i, s in enumerate(ids)}
-        det_s = np.array([index[o["sensor"]] for o in day])
-        det_t = np.array([parse_time(o["time"]) for o in day])
-        gaps = sensor_gaps(ids, xy, det_s, det_t, day0, day0 + DAY_US)
-        first = np.full(ids.size, np.iinfo(np.int64).max)
-        last = np.full(ids.size, np.iinfo(np.int64).min)
-        np.minimum.at(first, det_s, det_t)
-        np.maximum.at(last, det_s, det_t)
-        up = up_matrix(ids, gaps, day0, 24, (first, last))
-        along = shapely.line_locate_point(ag.line_local, shapely.points(x, y))
-        sector_of = np.minimum((along // (sector_km * 1000)).astype(int), n_sectors - 1)
-    else:
-        xy, gaps, up = np.zeros((0, 2)), [], np.zeros((0, 24), bool)
-        sector_of = np.zeros(0, int)
-        heard = np.zeros(0, bool)
-    areas = locatable_area(xy, up, ag.line_local, sector_km)
-    gap_sector = {str(s): int(k) for s, k in zip(ids, sector_of, strict=True)}
-    rows = []
-    for area in areas:
-        k = area.sector
-        rows.append(
-            {
-                "sector": f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})",
-                "sensors_reporting": int(((sector_of == k) & heard).sum()),
-                "gaps": sum(1 for g in gaps if gap_sector[g.sensor] == k),
-                "sensor_uptime": f"{up[sector_of == k].mean():.0%}"
-                if (sector_of == k).any()
-                else "-",
-                "hours_able_to_locate": area.hours_able_to_locate,
-                "locatable_km2": round(area.mean_km2),
-                "locatable_share": f"{area.share:.0%}",
-                "observed": area.hours_able_to_locate > 0,
-            }
-        )
-    gap_rows = [
-        {
-            "sensor": g.sensor,
-            "sector": gap_sector[g.sensor] + 1,
-            "silent from": _clock(g.start_us, day0),
-            "silent to": _clock(g.end_us, day0),
-            "sounds missed": g.missed,
-            "hit rate": f"{g.hit_rate:.2f}",
-        }
-        for g in gaps
-    ]
-    return rows, gap_rows, reporting, positions
+        n = n_sectors_of(ag.line_local, sector_km)
+        names = [sector_key(k, sector_km) for k in range(n)]
+        where = [sector_key(int(k), sector_km) for k in sector_of(ag, lon, lat, sector_km)]
+    rows: dict[str, dict[str, Any]] = {n: {"region": n, "all": 0, "verified": 0} for n in names}
+    extra: dict[str, dict[str, Any]] = {
+        k: {"region": k, "all": 0, "verified": 0} for k in (NOT_LOCATED, OUTSIDE)
+    }
+    placed = {id(f) for f in located}
+    pairs = [*zip(located, where, strict=True)]
+    pairs += [(f, NOT_LOCATED) for f in firm if id(f) not in placed]
+    for f, name in pairs:
+        row = rows.get(name) or extra[name]
+        row["all"] += 1
+        row["verified"] += f["properties"].get("status") == "verified"
+    return [*rows.values(), *(r for r in extra.values() if r["all"])]
 
 
 KNOWN_DAYS = 7  # a sensor heard from within this many days before a report's day is known
@@ -274,6 +305,8 @@ def period_reports(
     tree_head: dict[str, Any] | None,
     acoustic: Iterable[dict[str, Any]],
     regions: list[tuple[str, shapely.Geometry]] | None = None,
+    observed_days: Collection[str] | None = None,
+    observed_share: float = OBSERVED_SHARE,
 ) -> Iterator[DailyReport]:
     """The report of each day of a period, in order, from one read of the store: its
     incidents, and the acoustic detections of the period and of the ``KNOWN_DAYS`` before
@@ -292,7 +325,17 @@ def period_reports(
             _seen(last_seen, o)
         t0 = parse_time(f"{d}T00:00:00Z")
         known = {s: p for s, (t, p) in last_seen.items() if t >= t0 - KNOWN_DAYS * DAY_US}
-        yield build_report(d, features, ag, tree_head, by_day[d], regions, known_sensors=known)
+        yield build_report(
+            d,
+            features,
+            ag,
+            tree_head,
+            by_day[d],
+            regions,
+            known_sensors=known,
+            observed_days=observed_days,
+            observed_share=observed_share,
+        )
         previous = d
 
 

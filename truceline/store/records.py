@@ -9,7 +9,7 @@ incidents, and the queries the service asks; on top of the service's records
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import evidence as ev
@@ -38,7 +38,10 @@ class Store(ServiceStore):
 
     # -- observations ---------------------------------------------------------------
     def add_observations(
-        self, batch: ObservationBatch, strict_sensors: bool = False
+        self,
+        batch: ObservationBatch,
+        strict_sensors: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[int, int]:
         """Insert a validated batch atomically; return ``(accepted, duplicates)``.
 
@@ -48,9 +51,13 @@ class Store(ServiceStore):
         sensor's own token, every detection must name a registered sensor). Safe against
         other writers (service workers, command-line tools): what is new is decided again
         under the write lock.
+        ``progress(n)`` is told of the work as it is done: three steps per observation
+        (checked, logged, stored).
         """
+        tick = progress or (lambda n: None)
         rows = batch.observations
         fresh = self._fresh(rows)
+        tick(3 * (len(rows) - len(fresh)) + len(fresh))  # duplicates done; the rest checked
         if not fresh:  # a re-sent batch: nothing to store, nothing to log
             return 0, len(rows) + batch.duplicates
         self._check_signatures(fresh)  # refuse early, before taking the lock
@@ -64,7 +71,7 @@ class Store(ServiceStore):
                 signed_by = self._check_signatures(fresh)
                 self._check_sensors(fresh, strict_sensors)
                 entries = []
-                for o, kid in zip(fresh, signed_by, strict=True):
+                for k, (o, kid) in enumerate(zip(fresh, signed_by, strict=True), start=1):
                     entry: dict[str, Any] = {
                         "kind": "observation",
                         "observation": json.loads(o.body),
@@ -72,7 +79,10 @@ class Store(ServiceStore):
                     if kid is not None:
                         entry["key_id"] = kid
                     entries.append(entry)
+                    if k % 10_000 == 0:
+                        tick(10_000)
                 first = self._append(entries)
+                tick(len(fresh) % 10_000)
                 self._many(
                     "INSERT INTO observations (source, id, type, time_us, time_end_us, lon, lat, "
                     "body, ingested_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -91,6 +101,7 @@ class Store(ServiceStore):
                         for k, o in enumerate(fresh)
                     ),
                 )
+                tick(len(fresh))
         except _NothingNew:
             return 0, len(rows) + batch.duplicates
         return len(fresh), len(rows) - len(fresh) + batch.duplicates
@@ -168,8 +179,13 @@ class Store(ServiceStore):
             raise InputErrors(errors)
         return out
 
-    def count_observations(self) -> int:
-        return int(self._x("SELECT count(*) FROM observations").fetchone()[0])
+    def count_observations(self, type_: str | None = None) -> int:
+        """How many observations the store holds (of one type, if given)."""
+        if type_ is None:
+            return int(self._x("SELECT count(*) FROM observations").fetchone()[0])
+        return int(
+            self._x("SELECT count(*) FROM observations WHERE type = ?", (type_,)).fetchone()[0]
+        )
 
     def iter_observations(self) -> Iterator[Observation]:
         """Every stored observation, in (source, id) order, validated again on the way out."""
@@ -202,6 +218,18 @@ class Store(ServiceStore):
         start = min(t for t, _ in times) - day
         end = max(t for _, t in times) + day
         return against_stored(batch, self.observation_records("thermal", start, end))
+
+    def observation_days(self, start_us: int, end_us: int) -> dict[str, int]:
+        """How many observations each day (YYYY-MM-DD, UTC) in ``[start_us, end_us)`` holds;
+        a day with none is absent: the mechanism did not observe it."""
+        from .._time import format_time
+
+        cur = self._x(
+            "SELECT time_us / 86400000000, count(*) FROM observations"
+            " WHERE time_us >= ? AND time_us < ? GROUP BY time_us / 86400000000",
+            (start_us, end_us),
+        )
+        return {format_time(int(d) * 86_400_000_000)[:10]: int(n) for d, n in cur}
 
     # -- runs and incidents -----------------------------------------------------------
     def add_run(
@@ -335,6 +363,9 @@ class Store(ServiceStore):
             "SELECT feature FROM incidents WHERE run_id = ? AND id = ?", (run, incident_id)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def has_run(self, run_id: int) -> bool:
+        return self._x("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
 
     def latest_run(self) -> int | None:
         row = self._x("SELECT max(id) FROM runs").fetchone()

@@ -1,0 +1,139 @@
+"""What the network watched on a report's day, sector by sector (:mod:`truceline.coverage`
+does the counting): the sensors that reported, their gaps, the sensor uptime, the hours in
+which the sector could locate a sound, its locatable area, and whether it was **observed**.
+
+A sector is observed on a day only when, for at least ``observed_share`` of the day's hours
+(75 % by default, 18 of 24), at least half of its band could locate sounds (``HOUR_SHARE``):
+a sector that could locate for one hour of twenty-four, or only along its edges where its
+neighbours' sensors reach, was not watched that day, and none of its zeros may be read as
+"no violations".
+
+The rows are plain values (numbers, not formatted text); the report renders them in its
+language. The coverage section is built from :func:`coverage_notes`, a list of findings, so
+that a new one (a bound on what may have gone undetected, say) is one more item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from .._time import format_time, parse_time
+from ..agreement import Agreement
+from ..coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
+
+__all__ = ["DAY_US", "OBSERVED_SHARE", "DayCoverage", "day_coverage", "sector_key", "sector_of"]
+
+DAY_US = 86_400_000_000
+HOURS = 24
+OBSERVED_SHARE = 0.75
+HOUR_SHARE = 0.5  # an hour counts towards "observed" when half the sector's band could locate
+
+
+def sector_key(k: int, sector_km: float) -> str:
+    """The language-independent name of sector ``k`` (0-based), as the JSON keys it.
+
+    >>> sector_key(2, 25.0)
+    'sector 3 (km 50-75)'
+    """
+    return f"sector {k + 1} (km {k * sector_km:.0f}-{(k + 1) * sector_km:.0f})"
+
+
+def sector_of(ag: Agreement, lon: Any, lat: Any, sector_km: float) -> np.ndarray[Any, Any]:
+    """The sector (0-based) of each point: where its foot on the line of contact falls."""
+    x, y = ag.frame.forward(lon, lat)
+    along = np.asarray(shapely.line_locate_point(ag.line_local, shapely.points(x, y)))
+    n = n_sectors_of(ag.line_local, sector_km)
+    out: np.ndarray[Any, Any] = np.minimum((along // (sector_km * 1000)).astype(int), n - 1)
+    return out
+
+
+@dataclass
+class DayCoverage:
+    rows: list[dict[str, Any]]
+    gaps: list[dict[str, Any]]
+    reporting: dict[str, tuple[float, float]]  # sensor -> (lon, lat), reporting that day
+    silent: list[tuple[float, float]]  # positions of the sensors with a gap
+
+    @property
+    def blind(self) -> list[dict[str, Any]]:
+        """The rows of the sectors that were not observed."""
+        return [r for r in self.rows if not r["observed"]]
+
+
+def _clock(t_us: int, day0: int) -> str:
+    """HH:MM:SS on the report's day (24:00:00 at its end)."""
+    if t_us >= day0 + DAY_US:
+        return "24:00:00"
+    return format_time(t_us)[11:19]
+
+
+def day_coverage(
+    acoustic: list[dict[str, Any]],
+    ag: Agreement,
+    day0: int,
+    sector_km: float,
+    known: dict[str, tuple[float, float]],
+    observed_share: float = OBSERVED_SHARE,
+) -> DayCoverage:
+    """Per sector of the line: the sensors that reported that day, their gaps, the hours in
+    which the sector could locate events, its locatable area, and whether it was observed.
+    ``known`` sensors (from earlier days) that did not report are tested for a day-long gap."""
+    day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
+    reporting = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
+    positions = known | reporting
+    ids = np.array(sorted(positions))
+    heard = np.array([s in reporting for s in ids], dtype=bool)
+    if ids.size:
+        x, y = ag.frame.forward([positions[s][0] for s in ids], [positions[s][1] for s in ids])
+        xy = np.column_stack([x, y])
+        index = {s: i for i, s in enumerate(ids)}
+        det_s = np.array([index[o["sensor"]] for o in day], dtype=np.int64)
+        det_t = np.array([parse_time(o["time"]) for o in day], dtype=np.int64)
+        gaps = sensor_gaps(ids, xy, det_s, det_t, day0, day0 + DAY_US)
+        first = np.full(ids.size, np.iinfo(np.int64).max)
+        last = np.full(ids.size, np.iinfo(np.int64).min)
+        np.minimum.at(first, det_s, det_t)
+        np.maximum.at(last, det_s, det_t)
+        up = up_matrix(ids, gaps, day0, HOURS, (first, last))
+        lon, lat = [positions[s][0] for s in ids], [positions[s][1] for s in ids]
+        sector = sector_of(ag, lon, lat, sector_km)
+    else:
+        xy, gaps, up = np.zeros((0, 2)), [], np.zeros((0, HOURS), bool)
+        sector = np.zeros(0, int)
+    areas = locatable_area(xy, up, ag.line_local, sector_km)
+    gap_sector = {str(s): int(k) for s, k in zip(ids, sector, strict=True)}
+    rows = []
+    for area in areas:
+        k = area.sector
+        mine = sector == k
+        rows.append(
+            {
+                "sector": sector_key(k, sector_km),
+                "number": k + 1,
+                "sensors_reporting": int((mine & heard).sum()),
+                "gaps": sum(1 for g in gaps if gap_sector[g.sensor] == k),
+                "sensor_uptime": round(float(up[mine].mean()), 4) if mine.any() else None,
+                "hours_able_to_locate": area.hours_able_to_locate,
+                "hours_observed": area.hours_with(HOUR_SHARE),
+                "locatable_km2": round(area.mean_km2),
+                "locatable_share": round(float(area.share), 4),
+                "observed": area.hours_with(HOUR_SHARE) >= observed_share * HOURS,
+            }
+        )
+    gap_rows = [
+        {
+            "sensor": g.sensor,
+            "sector": gap_sector[g.sensor] + 1,
+            "silent_from": _clock(g.start_us, day0),
+            "silent_to": _clock(g.end_us, day0),
+            "sounds_missed": g.missed,
+            "hit_rate": round(float(g.hit_rate), 2),
+        }
+        for g in gaps
+    ]
+    silent = [positions[s] for s in sorted({g.sensor for g in gaps})]
+    return DayCoverage(rows, gap_rows, reporting, silent)

@@ -1,0 +1,187 @@
+"""The report's tables in a language: headers and cells as text, which the HTML and the
+Markdown renderers only lay out (so the two always say the same)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..i18n import Language
+from ..labels import label, place_label
+from .report import DailyReport
+from .summary import party_name, region_name, sector_name
+
+__all__ = [
+    "Table",
+    "clause_table",
+    "coverage_table",
+    "gap_table",
+    "incident_table",
+    "key_table",
+    "party_table",
+    "region_table",
+    "weapon_table",
+]
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    widths: tuple[int, ...] = ()  # percent per column, for a fixed layout
+    css: str = ""
+    numeric: tuple[int, ...] = ()  # columns aligned right
+
+
+def _counted(lang: Language, first: str) -> list[str]:
+    return [first, lang.gettext("violations"), lang.gettext("of which verified")]
+
+
+def clause_table(rep: DailyReport, lang: Language) -> Table:
+    rows = [
+        [c.id, c.text_in(lang.code), lang.number(rep.by_clause[c.id]["all"]),
+         lang.number(rep.by_clause[c.id]["verified"])]
+        for c in rep.ag.clauses
+    ]  # fmt: skip
+    headers = [lang.gettext("clause"), lang.gettext("text of the agreement")]
+    headers += _counted(lang, "")[1:]
+    return Table(headers, rows, (11, 59, 13, 17), "counts", (2, 3))
+
+
+def party_table(rep: DailyReport, lang: Language) -> Table:
+    rows = [
+        [party_name(rep, pid, lang), lang.number(c["all"]), lang.number(c["verified"])]
+        for pid, c in rep.by_party.items()
+    ]
+    return Table(
+        _counted(lang, lang.gettext("attributed to")), rows, (46, 27, 27), "counts", (1, 2)
+    )
+
+
+def key_table(rep: DailyReport, lang: Language) -> Table:
+    """The day in figures: what was counted, and what was watched."""
+    rows = [
+        [lang.gettext("violations"), lang.number(rep.total)],
+        [lang.gettext("of which verified"), lang.number(rep.verified)],
+        [lang.gettext("rejected by an analyst (not counted)"), lang.number(rep.rejected)],
+        [lang.gettext("incidents of every kind"), lang.number(len(rep.incidents))],
+        [lang.gettext("sectors observed"), lang.gettext("{k} of {n}").format(
+            k=len(rep.coverage.rows) - len(rep.coverage.blind), n=len(rep.coverage.rows))],
+        [lang.gettext("acoustic sensors reporting"), lang.number(rep.sensors_reporting)],
+        [lang.gettext("sensor gaps found"), lang.number(len(rep.coverage.gaps))],
+    ]  # fmt: skip
+    return Table([lang.gettext("the day in figures"), ""], rows, (70, 30), "counts", (1,))
+
+
+def weapon_table(rep: DailyReport, lang: Language) -> Table:
+    rows = [
+        [label("weapon", w, lang), lang.number(c["all"]), lang.number(c["verified"])]
+        for w, c in rep.by_weapon.items()
+    ]
+    return Table(_counted(lang, lang.gettext("weapon class")), rows, (52, 24, 24), "counts", (1, 2))
+
+
+def region_table(rep: DailyReport, lang: Language) -> Table:
+    first = lang.gettext("region") if rep.regions_given else lang.gettext("sector of the line")
+    rows = [
+        [region_name(r, rep, lang), lang.number(r["all"]), lang.number(r["verified"])]
+        for r in rep.by_region
+    ]
+    return Table(_counted(lang, first), rows, (50, 25, 25), "counts", (1, 2))
+
+
+def coverage_table(rep: DailyReport, lang: Language) -> Table:
+    headers = [
+        lang.gettext("sector of the line"),
+        lang.gettext("sensors reporting"),
+        lang.gettext("gaps"),
+        lang.gettext("sensor uptime"),
+        lang.gettext("hours able to locate, any part"),
+        lang.gettext("hours able to locate, half or more"),
+        lang.gettext("locatable area, km²"),
+        lang.gettext("share of the band"),
+        lang.gettext("observed"),
+    ]
+    rows = [
+        [
+            sector_name(int(r["number"]), rep.sector_km, lang),
+            lang.number(r["sensors_reporting"]),
+            lang.number(r["gaps"]),
+            "–" if r["sensor_uptime"] is None else lang.percent(r["sensor_uptime"]),
+            lang.number(r["hours_able_to_locate"]),
+            lang.number(r["hours_observed"]),
+            lang.number(r["locatable_km2"]),
+            lang.percent(r["locatable_share"]),
+            lang.gettext("yes") if r["observed"] else lang.gettext("no"),
+        ]
+        for r in rep.coverage.rows
+    ]
+    return Table(
+        headers, rows, (20, 10, 7, 10, 11, 11, 11, 10, 10), "coverage", (1, 2, 3, 4, 5, 6, 7)
+    )
+
+
+def gap_table(rep: DailyReport, lang: Language) -> Table:
+    headers = [
+        lang.gettext("sensor"),
+        lang.gettext("sector"),
+        lang.gettext("silent from"),
+        lang.gettext("silent to"),
+        lang.gettext("sounds missed"),
+        lang.gettext("hit rate"),
+    ]
+    rows = [
+        [g["sensor"], str(g["sector"]), g["silent_from"], g["silent_to"],
+         lang.number(g["sounds_missed"]), lang.number(g["hit_rate"], 2)]
+        for g in rep.coverage.gaps
+    ]  # fmt: skip
+    return Table(headers, rows, (22, 10, 18, 18, 16, 16), "gaps", (4, 5))
+
+
+def _sigma(p: dict[str, object]) -> float | None:
+    value = p.get("impact_sigma_m") if p.get("impact") else p.get("origin_sigma_m")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def incident_table(rep: DailyReport, lang: Language) -> Table:
+    headers = [
+        lang.gettext("time (UTC)"),
+        lang.gettext("what"),
+        lang.gettext("where"),
+        lang.gettext("confidence"),
+        lang.gettext("attribution"),
+        lang.gettext("clauses"),
+        lang.gettext("status"),
+        lang.gettext("evidence"),
+        lang.gettext("incident"),
+    ]
+    rows = []
+    for p in rep.incidents:
+        probs = lang.gettext(", ").join(
+            f"{party_name(rep, k, lang)} {lang.number(v, 2)}"
+            for k, v in sorted((p.get("attribution") or {}).items())
+            if v >= 0.005
+        )
+        place = p.get("_place")
+        where = (
+            place_label(place, lang, _sigma(p))
+            if place is not None
+            else lang.gettext("not located")
+        )
+        grid = place.mgrs if place is not None else ""
+        rows.append(
+            [
+                p["time_start"][11:19],
+                f"{label('kind', p['kind'], lang)}\n{label('weapon', p.get('weapon', 'unknown'), lang)}",
+                f"{where}\n{grid}".strip(),
+                lang.number(p["confidence"], 2),
+                probs or lang.gettext("side not determined"),
+                ", ".join(p["violations"]) or "–",
+                label("status", p.get("status", "automatic"), lang),
+                lang.gettext(", ").join(
+                    f"{label('source', k, lang)} {v}"
+                    for k, v in sorted((p.get("sources") or {}).items())
+                ),
+                p["id"],
+            ]
+        )
+    return Table(headers, rows, (6, 14, 18, 6, 12, 6, 8, 16, 14), "incidents", (3,))
