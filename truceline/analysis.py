@@ -32,6 +32,7 @@ from .attribution import DEFAULT_THRESHOLD, allegation_verdicts, attribute
 from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
+from .localize.network import network_summary
 from .observations import Observation, check_parties
 from .sources.detections import current
 from .weapon_class import classify
@@ -98,6 +99,7 @@ def analyze(
             "weapon_model": wm.as_dict(),
         },
         "fusion": fused.stats,
+        "network": network_summary(fused.acoustic, ag.frame),
         "incidents": _counts(incidents),
     }
     if evidence is not None:

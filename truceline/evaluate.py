@@ -33,6 +33,7 @@ from ._time import parse_time
 from .errors import InputError
 from .geo import frame_for_bounds
 from .incidents import read_incidents
+from .network_truth import score_network
 from .reliability import ellipse_share, max_gap, reliability_table
 
 __all__ = ["evaluate", "read_truth"]
@@ -113,6 +114,12 @@ def evaluate(truth_path: Path, incidents_path: Path, min_confidence: float = 0.5
     report["kinds"]["fire"].update(_fire_figures(fire))
     report["violation_reliability"] = _violation_reliability(matches)
     report["withdrawal_on_fire"] = _withdrawal_on_fire(truth, incs, fire)
+    network, summary = (
+        truth_path.parent / "network_truth.json",
+        incidents_path.parent / "summary.json",
+    )
+    if network.exists() and summary.exists():
+        report["network"] = score_network(network, json.loads(summary.read_text(encoding="utf-8")))
     return report
 
 

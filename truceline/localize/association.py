@@ -69,6 +69,7 @@ class AcousticEvents:
     winds: WindWindows | None = None  # the wind of each window, where it was estimated
     level_db: FloatArray | None = None  # each event's source level: SNR + spreading loss
     sensors: SensorTerms | None = None  # each sensor's clock and survey, as the network measured
+    t_ref_us: int = 0  # the time base of ``fit.t0`` and of the windows (µs)
 
     def __len__(self) -> int:
         return len(self.picks)
@@ -167,6 +168,7 @@ def associate(
         unassociated=np.sort(order[again.unassociated]),
         rejected=np.sort(order[again.rejected]),
         sensors=terms,
+        t_ref_us=p.t_ref_us,
     )
 
 

@@ -84,6 +84,7 @@ class SensorTerms:
     t_centre: FloatArray  # the time the offset refers to (s, picks' time base)
     rows: IntArray  # residuals the terms were fitted to
     flagged: NDArray[np.bool_]
+    names: NDArray[np.str_] | None = None  # each sensor's name
 
     def __len__(self) -> int:
         return int(self.clock_s.size)
@@ -167,11 +168,37 @@ def sensor_terms(
         sd["clock_sd"][j] = np.sqrt(cov[0, 0])
         sd["drift_sd"][j] = np.sqrt(cov[1, 1])
         sd["position_sd"][j] = np.sqrt(np.linalg.eigvalsh(cov[2:, 2:])[-1])
+    fitted = count >= MIN_ROWS
     off_clock = np.abs(out["clock_s"]) > np.maximum(FLAG_CLOCK_S, FLAG_Z * sd["clock_sd"])
     off_pos = np.hypot(out["dx"], out["dy"]) > np.maximum(
         FLAG_POSITION_M, FLAG_Z * sd["position_sd"]
     )
-    return SensorTerms(**out, **sd, rows=count, flagged=(off_clock | off_pos) & (count >= MIN_ROWS))
+    flagged = (off_clock | off_pos) & fitted
+    # the network's sensors tell how far clocks and surveys usually are off: each sensor's
+    # terms are shrunk towards none by that much (empirical Bayes), so a few noisy residuals
+    # do not move a good clock further than it was
+    usual = fitted & ~flagged
+    k_clock = _shrinkage(out["clock_s"][usual], sd["clock_sd"][usual])
+    k_pos = _shrinkage(
+        np.concatenate([out["dx"][usual], out["dy"][usual]]),
+        np.concatenate([sd["position_sd"][usual]] * 2),
+    )[: int(usual.sum())]
+    out["clock_s"][usual] *= k_clock
+    sd["clock_sd"][usual] *= np.sqrt(k_clock)
+    out["dx"][usual] *= k_pos
+    out["dy"][usual] *= k_pos
+    sd["position_sd"][usual] *= np.sqrt(k_pos)
+    return SensorTerms(**out, **sd, rows=count, flagged=flagged, names=p.sensor_names)
+
+
+def _shrinkage(est: FloatArray, sd: FloatArray) -> FloatArray:
+    """Each estimate's weight against none: τ² / (τ² + sd²), τ² the spread of the true
+    terms (the robust spread of the estimates less their own noise)."""
+    if est.size < MIN_ROWS:
+        return np.ones_like(est)
+    spread = (1.4826 * float(np.median(np.abs(est - np.median(est))))) ** 2
+    tau2 = max(spread - float(np.median(sd**2)), 0.0)
+    return np.asarray(tau2 / (tau2 + sd**2), float)
 
 
 def _residuals(

@@ -37,6 +37,7 @@ __all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "chan_ho", "locate", "sound_speed"]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
+MIN_DOF_TO_SCALE = 2  # fits with fewer degrees of freedom cannot tell their noise
 SOURCE_HEIGHT_M = 0.0  # a source stands on the ground: height above the sensors' mean
 
 
@@ -176,13 +177,20 @@ def _in_wind(
     bound[ill] = np.nan
     cov = np.where(keep[:, None, None], wf.cov, fit.cov)
     cov[ill] = np.nan
+    chi2_ = np.where(keep, wf.cost, fit.chi2)
+    dof = (mask.sum(1) - 3).astype(np.int64)
+    # arrivals that fit worse than their noise say the noise was understated: the position
+    # is known that much less well (the covariance scaled by χ²/dof, never shrunk; an event
+    # of four arrivals has one degree of freedom and cannot tell, so is left as it is)
+    scale = np.where(dof >= MIN_DOF_TO_SCALE, np.maximum(chi2_ / np.maximum(dof, 1), 1.0), 1.0)
+    cov = cov * np.nan_to_num(scale, nan=1.0)[:, None, None]
     return TdoaFit(
         x=x,
         y=y,
         t0=t0,
         cov=cov,
-        chi2=np.where(keep, wf.cost, fit.chi2),
-        dof=(mask.sum(1) - 3).astype(np.int64),
+        chi2=chi2_,
+        dof=dof,
         mask=mask,
         rejected=np.where(keep[:, None], rejected, fit.rejected),
         ill_conditioned=ill,

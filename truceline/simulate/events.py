@@ -268,10 +268,12 @@ def draw_sounds(rng: np.random.Generator, ev: FireEvents, world: World) -> Sound
             continue
         gaps = np.concatenate([[0.0], rng.uniform(*f.interval_s, k - 1)])
         t0 = ev.t_launch[i] + np.cumsum(gaps)
+        # the event's position is the battery's centre, its impact point the centre of the
+        # salvo's pattern (what a commission asks: where the battery stood, where it aimed)
         off = rng.normal(0.0, f.battery_m / 2.0, (k, 2)) if f.battery_m else np.zeros((k, 2))
-        off[0] = 0.0  # the first gun stands at the event's position
+        off -= off.mean(axis=0)
         scatter = rng.normal(0.0, f.dispersion_m / 2.0, (k, 2)) if f.dispersion_m else off.copy()
-        scatter[0] = 0.0  # the first round lands at the event's impact point
+        scatter -= scatter.mean(axis=0)
         rng_m = np.hypot(ev.ix[i] - ev.ox[i], ev.iy[i] - ev.oy[i])
         tof = (ev.t_impact[i] - ev.t_launch[i]) * (1.0 + 0.02 * rng.standard_normal(k))
         tof[0] = ev.t_impact[i] - ev.t_launch[i]
