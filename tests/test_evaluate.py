@@ -77,3 +77,41 @@ def test_violations_nobody_could_hear_are_scored_apart(scenario: Path, tmp_path:
     c1 = evaluate(scenario / "truth.jsonl", path)["clauses"]["C1"]
     assert c1["fn"] == len(unheard) and c1["fn_locatable"] == 0
     assert c1["f1"] < 1.0 and c1["f1_locatable"] == 1.0
+
+
+def test_a_launch_paired_with_another_firings_impact_is_wrong(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """Both points sit exactly on true events, but on two different ones: not a find."""
+    path = _perfect(scenario / "truth.jsonl", tmp_path)
+    doc = json.loads(path.read_text())
+    fire = [f for f in doc["features"] if f["properties"]["kind"] == "fire"]
+    fire = [f for f in fire if f["properties"]["impact"]]
+    a, b = fire[0]["properties"], fire[1]["properties"]
+    a["impact"], b["impact"] = b["impact"], a["impact"]
+    a["time_end"], b["time_end"] = b["time_end"], a["time_end"]
+    path.write_text(json.dumps(doc))
+    k = evaluate(scenario / "truth.jsonl", path)["kinds"]["fire"]
+    assert k["wrong_pairs"] >= 1
+    assert k["precision"] < 1.0 and k["recall"] < 1.0
+
+
+def test_incidents_below_the_threshold_are_scored_too(scenario: Path, tmp_path: Path) -> None:
+    """An incident published at low confidence is out of the headline figures but in the
+    reliability table, real or not."""
+    path = _perfect(scenario / "truth.jsonl", tmp_path)
+    doc = json.loads(path.read_text())
+    feats = doc["features"]
+    for f in feats[:5]:
+        f["properties"]["confidence"] = 0.2
+    ghost = json.loads(json.dumps(feats[5]))
+    ghost["properties"] |= {"id": "ghost", "confidence": 0.3, "time_start": "2026-03-01T00:00:00Z"}
+    ghost["properties"]["time_end"] = "2026-03-01T00:00:01Z"
+    ghost["properties"]["origin"] = [0.0, 0.0]
+    feats.append(ghost)
+    path.write_text(json.dumps(doc))
+    report = evaluate(scenario / "truth.jsonl", path)
+    by = report["by_confidence"]
+    assert by["incidents"] == len(feats)
+    assert by["below_threshold"] == 6
+    assert by["below_threshold_real"] == round(5 / 6, 4)

@@ -400,11 +400,16 @@ KIND_ROWS = (
     ("recall", "recall"),
     ("recall (locatable)", "recall_locatable"),
     ("precision", "precision"),
+    ("duplicates", "duplicates"),
+    ("launch paired with another's impact", "wrong_pairs"),
+    ("nothing true within the gate", "nothing_true_near"),
     ("attributed", "attributed"),
     ("attribution accuracy", "attribution_accuracy"),
     ("coverage (attributed / true)", "coverage"),
     ("Brier score", "brier"),
     ("weapon class accuracy", "weapon_accuracy"),
+    ("weapon class named (share)", "weapon_named_share"),
+    ("weapon class accuracy when named", "weapon_named_accuracy"),
 )
 
 
@@ -415,12 +420,21 @@ def _kind_table(report: dict[str, Any]) -> Table:
     for k in kinds:
         t.add_column(k, justify="right")
     for label, key in KIND_ROWS:
-        t.add_row(label, *(_fmt(kinds[k][key]) for k in kinds))
+        t.add_row(label, *(_fmt(kinds[k].get(key)) for k in kinds))
     for label, key in (("origin error m", "origin_error_m"), ("impact error m", "impact_error_m")):
-        t.add_row(
-            f"{label} (median / p90)",
-            *(f"{_m(kinds[k][key]['median'])} / {_m(kinds[k][key]['p90'])}" for k in kinds),
-        )
+        cells = []
+        for k in kinds:
+            e = kinds[k].get(key) or {}
+            cells.append(f"{_m(e.get('median'))} / {_m(e.get('p90'))} / {_m(e.get('max'))}")
+        t.add_row(f"{label} (median / p90 / max)", *cells)
+    by = report["by_confidence"]
+    real = by["below_threshold_real"]
+    t.caption = (
+        f"{by['incidents']} incidents published; {by['below_threshold']} below the threshold"
+        + (f", of which {real:.0%} real" if real is not None else "")
+        + f"; gates {report['gates_m']['origin']:.0f} m (origin, impact), "
+        f"{report['gates_m']['presence']:.0f} m (presence), one incident per true event"
+    )
     return t
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._time import parse_time
-from .geo import frame_for_bounds
+from .._time import parse_time
+from ..geo import frame_for_bounds
 
 __all__ = ["BIG_CLOCK_S", "MIN_WIND_EVENTS", "score_network"]
 
