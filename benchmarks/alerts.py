@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 import shapely
-from truceline.alerts import find_alerts
 
 from truceline._time import parse_time
 from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
-from truceline.observations import read_observations
+from truceline.publish.alerts import find_alerts
 from truceline.simulate import Escalation, simulate
+from truceline.sources import read_observations
 
 HOURS = 168
 BASELINE = 72

@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 import shapely
-from truceline.charts import reliability
 
 from truceline.agreement import load_agreement
 from truceline.attribution import attribute
 from truceline.incidents import Fused, Point
 from truceline.localize.tdoa import locate, sound_speed
+from truceline.publish.charts import reliability
 from truceline.simulate import build_scenario
 from truceline.simulate.scenario import write_agreement
 

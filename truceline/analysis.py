@@ -29,6 +29,7 @@ from ._time import format_time
 from ._version import __version__
 from .agreement import Agreement
 from .attribution import DEFAULT_THRESHOLD, allegation_verdicts, attribute
+from .confidence import ConfidenceModel, calibrated, default_model
 from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
@@ -64,16 +65,19 @@ def analyze(
     progress: Callable[[int], None] | None = None,
     evidence: dict[str, Any] | None = None,
     model: WeaponModel | None = None,
+    confidence: ConfidenceModel | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order.
 
     ``evidence`` (the tree head the observations were read at, when they come from the
-    evidence log) is recorded in the summary."""
+    evidence log) is recorded in the summary; ``confidence`` is the model that turns
+    fusion's evidence into P(real) (default: the shipped one, :mod:`truceline.confidence`)."""
     prm = params or FusionParams()
     wm = DEFAULT_MODEL if model is None else model
+    cm = default_model() if confidence is None else confidence
     check_parties(observations, ag.party_ids)
     fused = fuse(current(observations), ag, prm, progress=progress, model=wm)  # each detection once
-    found = fused.incidents
+    found = calibrated(fused.incidents, cm)
     weapons = classify(found, ag, wm, prm.weapon_threshold)
     attributions = attribute(found, ag, threshold)
     judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
@@ -97,6 +101,7 @@ def analyze(
             **prm.as_dict(),
             "attribution_threshold": threshold,
             "weapon_model": wm.as_dict(),
+            "confidence_model": cm.as_dict(),
         },
         "fusion": fused.stats,
         "network": network_summary(fused.acoustic, ag.frame),

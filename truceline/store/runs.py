@@ -17,6 +17,7 @@ from typing import Any
 from ..agreement import Agreement, agreement_from_files
 from ..analysis import AnalysisResult, Outputs, analyze, write_outputs
 from ..attribution import DEFAULT_THRESHOLD
+from ..confidence import ConfidenceModel
 from ..evidence import entry_json
 from ..fusion import FusionParams
 from ..incidents import legacy_incident_id
@@ -97,6 +98,8 @@ def reproduce(
     threshold = float(params.pop("attribution_threshold"))
     recorded = params.pop("weapon_model", None)
     model = DEFAULT_MODEL.with_calibration(recorded) if recorded else DEFAULT_MODEL
+    cm = params.pop("confidence_model", None)  # runs before calibrated confidence: fusion's
+    confidence = ConfidenceModel.from_dict(cm) if cm else ConfidenceModel.identity()
     evidence = {"tree_size": entry["tree_size"], "root_hash": entry["root_hash"]}
     result = analyze(
         observations,
@@ -106,6 +109,7 @@ def reproduce(
         progress=progress,
         evidence=evidence,
         model=model,
+        confidence=confidence,
     )
     if entry.get("incident_ids") != "leaf_hashes":
         result = _legacy_ids(result)
