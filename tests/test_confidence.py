@@ -95,10 +95,10 @@ def test_the_shipped_model_says_where_it_came_from() -> None:
     assert m.name != "identity", "truceline/data/confidence_model.json ships with the package"
     fitted = m.provenance["fitted_on"]
     assert fitted["world"] == "field" and not set(fitted["seeds"]) & set(range(1, 11))
-    assert "fire" in m.coefficients
-    # what the simulated world cannot label independently keeps fusion's score
-    thermal_only = {"family": "fire", "score": 0.0, "thermal": 1.0}
-    assert not m.applies(thermal_only) and m.applies(thermal_only | {"acoustic": 2.0})
+    assert {"fire", "fire_unheard", "presence"} <= set(m.coefficients)
+    # a source the simulated world never made (news reports) keeps fusion's score
+    report = {"family": "fire_unheard", "score": 0.0, "event_report": 1.0}
+    assert not m.applies(report) and m.applies(report | {"event_report": 0.0, "thermal": 1.0})
 
 
 def test_confidence_is_calibrated_on_a_day_it_was_not_fitted_on(tmp_path: Path) -> None:

@@ -6,13 +6,15 @@ measured on simulated days of the ``field`` world, incidents scored 0.30 were re
 one time in ten. This module turns the evidence into ``P(real | evidence)`` with a model
 fitted on labelled days, and says so in every run's parameters.
 
-**The model** is a logistic regression per family of incident (``fire``: fire and air;
-``presence``: presence and crossing), over features a commission member can read:
+**The model** is a logistic regression per family of incident (``fire``: fire and air heard
+by the acoustic network; ``fire_unheard``: fire seen only otherwise, from orbit or by a
+patrol; ``presence``: presence and crossing), over features a commission member can read:
 
 - ``score``: the logit of fusion's own score (the hand-set strengths, as a starting point);
 - ``acoustic``, ``thermal``, ``uav``, ``patrol``, ``event_report``: log(1 + the number of
-  observations of each type supporting it) — each coefficient is how much one more
-  observation of that type multiplies the odds (a log likelihood ratio);
+  independent sources of each type supporting it: sensors, satellites, patrols; copies
+  from one source count once) — each coefficient is how much one more source of that type
+  multiplies the odds (a log likelihood ratio);
 - ``both_points``: the firing has a located launch *and* a located impact. Launch and impact
   come from one network, so this term, fitted jointly with ``acoustic``, is what keeps them
   from counting as two independent confirmations;
@@ -21,7 +23,10 @@ fitted on labelled days, and says so in every run's parameters.
 
 An allegation is **not** a feature: a party's word never raises confidence, whatever it
 says. The intercept is the prior (the log odds of an incident with no evidence beyond the
-baseline). Coefficients, the days they were fitted on and the fit's own reliability are in
+baseline). **Where the simulated world stands in for the real one**: the rate at which
+a fire seen only from orbit is a weapon's is the simulated world's rate of unrelated fires,
+which no simulation can know of a real line; a mission should refit on its own corroborated
+incidents. Coefficients, the days they were fitted on and the fit's own reliability are in
 the shipped model file (``truceline/data/confidence_model.json``), and a run records the
 whole model in its parameters, so ``reproduce`` re-runs with the model the run used (a run
 logged before calibration existed is re-run with the identity).
@@ -74,9 +79,15 @@ MIN_SEEN = 30
 _EPS = 1e-4
 
 
-def family(kind: str) -> str | None:
-    """The model family of an incident kind (None: not calibrated, e.g. ``unlocated``)."""
-    return FAMILIES.get(kind)
+def family(kind: str, heard: bool = True) -> str | None:
+    """The model family of an incident (None: not calibrated, e.g. ``unlocated``): a fire the
+    acoustic network did not hear (seen from orbit, by a patrol) is a family of its own.
+
+    >>> family("air"), family("fire", heard=False), family("unlocated")
+    ('fire', 'fire_unheard', None)
+    """
+    fam = FAMILIES.get(kind)
+    return "fire_unheard" if fam == "fire" and not heard else fam
 
 
 def _logit(p: float) -> float:
@@ -86,11 +97,13 @@ def _logit(p: float) -> float:
 
 def features(f: Fused) -> dict[str, Any]:
     """The features of one incident (before calibration: ``confidence`` is fusion's score)."""
-    n = {k: len(v) for k, v in f.support.items()}
+    # independent sources, not observations: one token posting for many sensors (or many
+    # reports) counts once, as in fusion (truceline.fusion.acoustic)
+    n = {k: len({r.split(":", 1)[0] for r in v}) for k, v in f.support.items()}
     pts = [p for p in (f.origin, f.impact) if p is not None]
     sigma = max(min((p.sigma_m for p in pts), default=1.0), 1.0)
     return {
-        "family": family(f.kind),
+        "family": family(f.kind, heard=n.get("acoustic", 0) > 0),
         "score": _logit(f.confidence),
         "acoustic": math.log1p(n.get("acoustic", 0)),
         "thermal": math.log1p(n.get("thermal", 0)),
@@ -119,7 +132,11 @@ class ConfidenceModel:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> ConfidenceModel:
         """The model recorded with a run (:meth:`as_dict`)."""
-        return cls(str(doc["name"]), doc.get("coefficients", {}), doc.get("provenance", {}))
+        return cls(
+            str(doc["name"]),
+            doc.get("coefficients", {}),
+            doc.get("provenance", {}),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The model as plain data, keys sorted at every level (so that a model read back
@@ -133,14 +150,13 @@ class ConfidenceModel:
         return out
 
     def applies(self, x: Mapping[str, Any]) -> bool:
-        """Whether the model was fitted on incidents like this one: of its family, heard by
-        the acoustic network, and every other source it has seen in at least
-        ``MIN_SEEN`` fitted incidents. Elsewhere (a fire seen only from orbit, a news
-        report, a UAV sighting: sources whose errors the simulated world does not model
-        independently of the analysis) fusion's score stands, and the model says so."""
+        """Whether the model was fitted on incidents like this one: its family was fitted,
+        and every source supporting it was seen in at least ``MIN_SEEN`` fitted incidents
+        of that family. Elsewhere (a news report, which the simulated world does not make)
+        fusion's score stands."""
         fam = str(x.get("family"))
         seen = self.provenance.get("counts", {}).get(fam, {}).get("with", {})
-        if fam not in self.coefficients or float(x.get("acoustic", 0.0)) <= 0.0:
+        if fam not in self.coefficients:
             return False
         return all(seen.get(k, 0) >= MIN_SEEN for k in SOURCES if float(x.get(k, 0.0)) > 0.0)
 
@@ -194,11 +210,11 @@ def fit(
     provenance: Mapping[str, Any],
     l2: float = 1.0,
 ) -> ConfidenceModel:
-    """Fit one logistic regression per family on the ``(features, real)`` rows heard by the
-    acoustic network (L2-penalised maximum likelihood; the intercept is not penalised)."""
+    """Fit one logistic regression per family on ``(features, real)`` rows (L2-penalised
+    maximum likelihood; the intercept is not penalised)."""
     by: dict[str, list[tuple[Mapping[str, Any], bool]]] = {}
     for x, y in rows:
-        if x.get("family") is not None and float(x.get("acoustic", 0.0)) > 0.0:
+        if x.get("family") is not None:
             by.setdefault(str(x["family"]), []).append((x, y))
     coefficients: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, Any]] = {}
@@ -243,7 +259,7 @@ def load_model(path: Path) -> ConfidenceModel:
             raise InputError(str(path), None, key, "required field is missing")
     for fam, coef in doc["coefficients"].items():
         unknown = set(coef) - {"intercept", *FEATURES}
-        if fam not in set(FAMILIES.values()) or unknown:
+        if fam not in {*FAMILIES.values(), "fire_unheard"} or unknown:
             raise InputError(
                 str(path), None, f"coefficients.{fam}", f"unknown: {sorted(unknown) or fam}"
             )

@@ -10,11 +10,19 @@ import pytest
 
 from truceline._time import format_time
 from truceline.agreement import Agreement
-from truceline.analysis import analyze
+from truceline.analysis import AnalysisResult
+from truceline.analysis import analyze as _analyze
+from truceline.confidence import ConfidenceModel
 from truceline.fusion.event_report import STRENGTH, strength
 from truceline.observations import Observation, parse_record
 
 DAY = 86_400_000_000
+
+
+def analyze(observations: list[Observation], ag: Agreement) -> AnalysisResult:
+    """Fusion's own scores (what these tests are about); calibrated confidence is
+    tested in tests/test_confidence.py."""
+    return _analyze(observations, ag, confidence=ConfidenceModel.identity())
 
 
 def _lonlat(ag: Agreement, x: float, y: float) -> list[float]:

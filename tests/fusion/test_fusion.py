@@ -11,6 +11,7 @@ import pytest
 from truceline._time import format_time
 from truceline.agreement import Agreement
 from truceline.analysis import analyze
+from truceline.confidence import ConfidenceModel
 from truceline.observations import Observation, parse_record
 
 
@@ -54,12 +55,16 @@ def test_a_fire_seen_on_every_overpass_is_still_only_a_fire(agreement: Agreement
         }
         for k in range(6)
     ]
-    result = analyze(_obs(pixels), agreement)
+    result = analyze(_obs(pixels), agreement, confidence=ConfidenceModel.identity())
     (inc,) = result.incidents
     assert len(inc.support["thermal"]) == 6
-    # six independent 0.3 detections would make 0.88 by a plain noisy-OR
+    # six independent 0.3 detections would make 0.88 by a plain noisy-OR: fusion caps it
     assert inc.confidence == pytest.approx(0.45)
     assert result.summary["incidents"]["violations_by_clause"] == {}
+    # and calibrated (the shipped model), a fire seen only from orbit is still no violation
+    calibrated = analyze(_obs(pixels), agreement)
+    assert calibrated.incidents[0].confidence < 0.5
+    assert calibrated.summary["incidents"]["violations_by_clause"] == {}
 
 
 def test_many_allegations_of_one_party_stay_below_a_violation(agreement: Agreement) -> None:

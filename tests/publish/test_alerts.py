@@ -116,3 +116,54 @@ def test_webhook_is_signed_retried_with_backoff_and_reports(
     # a 4xx is final: no retry
     answers[:] = [_Response(400)]
     assert deliver("http://hook", alert, b"k", post=post, sleep=slept.append)["attempts"] == 1
+
+
+def _clustered(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """Round times (µs): exchanges at ``lam`` an hour, 1 + Poisson(2) rounds each."""
+    hour = 3_600_000_000
+    out = [np.zeros(0, np.int64)]
+    for h, k in enumerate(rng.poisson(lam)):
+        for s in h * hour + rng.integers(0, hour, k):
+            out.append(s + rng.integers(0, 180_000_000, 1 + rng.poisson(2.0)))
+    return np.sort(np.concatenate(out))
+
+
+def _alarms(t: np.ndarray, robust: bool) -> list[int]:
+    from truceline.escalation import detect
+    from truceline.publish.alerts import exchange_starts
+
+    sel = exchange_starts(t, 10.0) if robust else np.ones(t.size, bool)
+    c = np.bincount((t[sel] // 3_600_000_000).astype(int), minlength=240)[:240]
+    return detect(c, np.ones(24), 0, updating=robust, overdispersed=robust).alarms
+
+
+def test_clustered_calm_fire_does_not_alarm_and_a_tripling_still_does() -> None:
+    """Three rounds an exchange: the classical CUSUM cries wolf every day or so; the robust
+    one stays under 0.3 false alarms a sector-week and still sees a tripling, also after an
+    escalation inside its learning period."""
+    rng = np.random.default_rng(11)
+    calm = np.full(240, 0.5)
+    n = 120
+    classical = sum(len(_alarms(_clustered(rng, calm), False)) for _ in range(n)) / n
+    robust = sum(len(_alarms(_clustered(rng, calm), True)) for _ in range(n)) / n
+    assert classical > 2.0 and robust < 0.3, (classical, robust)
+    seen = seen_after = 0
+    for _ in range(n):
+        lam = calm.copy()
+        lam[100:136] *= 3
+        seen += any(100 <= h <= 160 for h in _alarms(_clustered(rng, lam), True))
+        lam = calm.copy()
+        lam[10:46] *= 3  # inside the 72 h the detector learns from
+        lam[150:186] *= 3
+        seen_after += any(150 <= h <= 210 for h in _alarms(_clustered(rng, lam), True))
+    assert seen / n >= 0.9 and seen_after / n >= 0.88, (seen / n, seen_after / n)
+
+
+def test_the_derived_false_alarm_rate_matches_a_known_calm_rate() -> None:
+    from truceline.escalation import false_alarm_rate
+
+    rng = np.random.default_rng(5)
+    for lam in (0.25, 1.0):
+        measured = len(cusum_alarms(rng.poisson(lam, 168 * 3000), lam)) / 3000  # per week
+        derived = false_alarm_rate(lam)
+        assert abs(derived - measured) <= 0.3 * derived, (lam, derived, measured)

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 from .._extras import require
 from .._time import format_time, parse_time
 from ..agreement import Agreement
+from ..escalation import detect, false_alarm_rate
 
 __all__ = [
     "Alert",
@@ -50,6 +51,7 @@ __all__ = [
     "deliver",
     "deliver_all",
     "diurnal_profile",
+    "exchange_starts",
     "find_alerts",
     "log_records",
     "sign",
@@ -135,9 +137,16 @@ def find_alerts(
     quiet_hours: int = 24,
     min_confidence: float = 0.5,
     diurnal: bool = True,
+    robust: bool = True,
+    exchange_gap_min: float = 10.0,
 ) -> list[Alert]:
     """Every alert the incidents of a run raise, in time order. With ``diurnal``, each
-    sector's calm rate follows the line's hour-of-day profile of the calm period."""
+    sector's calm rate follows the line's hour-of-day profile of the calm period. With
+    ``robust`` (the default) the escalation detector counts *exchanges* (a sector's
+    violations less than ``exchange_gap_min`` apart are one exchange), updates its calm
+    rate hour by hour and allows for overdispersed counts (:mod:`truceline.escalation`);
+    without it, the classical Poisson CUSUM on violations with the calm rate of the first
+    ``baseline_hours``."""
     firm = [
         f
         for f in features
@@ -158,19 +167,31 @@ def find_alerts(
     alerts: list[Alert] = []
     for s in sorted(set(sectors) - {-1}):
         mine = [k for k, v in enumerate(sectors) if v == s]
-        counts = np.bincount(hour[mine], minlength=n_hours)
-        base = max(counts[:baseline_hours].mean() if baseline_hours else 0.0, 0.05)
-        lam0 = base * profile[hour_of_day[baseline_hours:]]
-        for h in cusum_alarms(counts[baseline_hours:], lam0, ratio, threshold):
-            at = h + baseline_hours
+        starts = exchange_starts(t[mine], exchange_gap_min) if robust else np.ones(len(mine), bool)
+        counts = np.bincount(hour[mine][starts], minlength=n_hours)
+        run = detect(
+            counts,
+            profile,
+            int(t0 // HOUR_US % 24),
+            ratio,
+            threshold,
+            baseline_hours,
+            updating=robust,
+            overdispersed=robust,
+        )
+        unit = "exchanges" if robust else "violations"
+        for at in run.alarms:
+            lam, phi = float(run.calm_rate[at]), float(run.dispersion[at])
+            expected = false_alarm_rate(lam, ratio, threshold, phi)
             alerts.append(
                 Alert(
                     "escalation",
                     s,
                     format_time(t0 + at * HOUR_US),
-                    f"{int(counts[at])} violations in the hour against a calm rate of "
-                    f"{lam0[h]:.2f} for that hour (Poisson CUSUM, ×{ratio:g}, "
-                    f"threshold {threshold:g})",
+                    f"{int(counts[at])} {unit} in the hour against a calm rate of {lam:.2f} "
+                    f"for that hour (dispersion {phi:.2f}; CUSUM ×{ratio:g}, threshold "
+                    f"{threshold:g}; at this calm rate about {expected:.2f} false alarms a "
+                    "week)",
                     [firm[k]["properties"]["id"] for k in mine if hour[k] == at],
                 )
             )
@@ -178,6 +199,22 @@ def find_alerts(
     alerts += _presence_alerts(firm, sectors)
     alerts.sort(key=lambda a: (a.time, a.kind, a.sector))
     return alerts
+
+
+def exchange_starts(t_us: NDArray[np.int64], gap_min: float) -> NDArray[np.bool_]:
+    """Which of a sector's violations start an exchange: the first, and each that follows
+    the one before (in time) by at least ``gap_min`` minutes. Returned in the input order.
+
+    >>> m = 60_000_000
+    >>> exchange_starts(np.array([0, 2 * m, 30 * m, 31 * m]), 10).tolist()
+    [True, False, True, False]
+    """
+    order = np.argsort(t_us, kind="stable")
+    ts = np.asarray(t_us)[order]
+    first = np.r_[True, np.diff(ts) >= gap_min * 60_000_000]
+    out = np.empty(len(ts), bool)
+    out[order] = first
+    return out
 
 
 def _resumed_fire(
