@@ -34,7 +34,7 @@ TOKENS = {
     "party_n": ("party:N", "party-N", None),
     "party_s": ("party:S", "party-S", None),
 }
-PROOF_OK = "proof checks against tree head"
+PROOF_OK = "checks against signed tree head of size"
 
 
 @pytest.fixture(scope="module")
@@ -500,4 +500,58 @@ def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
     )
     assert page.locator("article.case").count() == len(visible)
     assert page.locator("form").count() == 1  # the token form only: nothing to act on
+    page.context.close()
+
+
+def test_the_public_goes_from_a_published_incident_to_a_verified_proof(
+    browser: Any, served: Any
+) -> None:
+    """A journalist: opens a published incident, finds the evidence-log entries it rests on
+    (the run that found it, the analysts' review), each proof checked in the browser against
+    the signed tree head, whose signature is checked too; the link is the proof itself."""
+    base, tokens = served
+    ident = _incident(base, tokens["analyst"], "S", skip=2)
+    res = api(
+        base,
+        tokens["analyst"],
+        "PATCH",
+        f"/v1/incidents/{ident}",
+        json={"status": "verified", "published": True},
+    )
+    assert res.status_code == 200
+    page = _page(browser, base, None)
+    page.click(f"#incident-list button[data-id='{ident}']")
+    page.wait_for_selector("#dossier:not([hidden]) table.entries")
+    wait_until(
+        page,
+        "[...document.querySelectorAll('.entry-proof')].every(p => !p.classList.contains('pending'))",
+    )
+    expected = api(base, None, "GET", f"/v1/incidents/{ident}").json()["log_entries"]
+    rows = page.locator("table.entries tbody tr")
+    assert rows.count() == len(expected) >= 2
+    checks = page.locator(".entry-proof").all_text_contents()
+    size = expected[0]["proof"]["sth"]["tree_size"]
+    for e, check in zip(expected, checks, strict=True):
+        assert check.startswith("✓") and f"proof of {e['name']} {PROOF_OK} {size}" in check
+    links = page.eval_on_selector_all("a.proof-link", "as => as.map(a => a.getAttribute('href'))")
+    assert links == [e["proof_url"] for e in expected]
+    page.wait_for_selector("#tree-head-check.ok")
+    # following the link gives the proof the page checked
+    assert api(base, None, "GET", links[1]).json() == expected[1]["proof"]
+    # the head the page first saw, against the proof's: older, newer, or a fork
+    said = page.evaluate(
+        """async (b) => {
+            const m = await import('/static/js/proof.js');
+            const n = b.sth.tree_size;
+            const at = async (size, root) => m.checkBundle(b, {tree_size: size, root_hash: root});
+            return [await at(n + 5, 'ff'), await at(n - 1, 'ee'), await at(n, 'dd')];
+        }""",
+        expected[0]["proof"],
+    )
+    assert said[0]["ok"] and said[0]["reason"].endswith(f"a newer head, of size {size + 5}, exists")
+    assert said[1]["ok"] and said[1]["reason"].endswith(
+        f"newer than the head of size {size - 1} this page first saw"
+    )
+    assert not said[2]["ok"] and "forked" in said[2]["reason"]
+    assert page.evaluate(CONTRAST) == []
     page.context.close()
