@@ -46,6 +46,7 @@ __all__ = [
     "may_open_case",
     "may_prove",
     "may_register_sensor",
+    "may_see_accusation",
     "may_see_evidence",
     "may_see_observation",
     "may_submit",
@@ -343,6 +344,15 @@ def view_case(
         keep = ("status", "incident", "accused", "opened", "ruling", "earlier_rulings")
         return [], {k: state[k] for k in keep}
     return None
+
+
+def may_see_accusation(who: Principal, state: dict[str, Any]) -> bool:
+    """Whether ``who`` is shown what a case alleges (its summary, and of its incident what
+    :func:`view_incident` lets ``who`` see): the commission's staff and the case's parties;
+    the public sees a ruling, not the accusation."""
+    return who.is_staff or (
+        who.party is not None and who.party in (state["accused"], state["filed_by"])
+    )
 
 
 def may_open_case(who: Principal, on_allegation: bool) -> str | None:

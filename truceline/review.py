@@ -56,6 +56,7 @@ from .errors import ReviewError
 __all__ = [
     "DECISIONS",
     "ReviewError",
+    "accusation",
     "case_state",
     "check_event",
     "check_reply_days",
@@ -323,3 +324,35 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
             raise ReviewError("this commissioner has already signed a reopening of this ruling")
     else:
         raise ReviewError(f"unknown event {kind}")
+
+
+def accusation(
+    first: dict[str, Any],
+    seen: dict[str, Any] | None,
+    clauses: dict[str, str],
+    place: str | None = None,
+    evidence: int | None = None,
+) -> dict[str, Any]:
+    """What a case alleges, as its card shows it: the case's summary (its ``opened``
+    event's), and of its incident as the reader may see it (``seen``: its properties, or
+    None) the clauses it breaches with their texts, its time, place label and weapon, and
+    how many supporting observations the reader may see (``evidence``).
+
+    >>> first = opened(0, "ana-1", incident="i1", accused="S", summary="Mortar fire.")
+    >>> seen = {"violations": ["C1"], "time_start": "t0", "time_end": "t1", "weapon": "mortar"}
+    >>> a = accusation(first, seen, {"C1": "No firing."}, "2 km N of Avdiivka", 3)
+    >>> a["clauses"], a["place"], a["evidence_count"], a["summary"]
+    ([{'id': 'C1', 'text': 'No firing.'}], '2 km N of Avdiivka', 3, 'Mortar fire.')
+    >>> accusation(first, None, {})["clauses"]  # an incident the reader may not see
+    []
+    """
+    props = seen or {}
+    return {
+        "summary": first.get("summary") or "",
+        "clauses": [{"id": c, "text": clauses.get(c, "")} for c in props.get("violations") or []],
+        "time_start": props.get("time_start"),
+        "time_end": props.get("time_end"),
+        "place": place or None,
+        "weapon": props.get("weapon"),
+        "evidence_count": evidence,
+    }

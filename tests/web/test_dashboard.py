@@ -382,6 +382,17 @@ def test_a_party_files_a_reply(browser: Any, served: Any) -> None:
     page = _page(browser, base, tokens["party_s"])
     page.click("#tab-cases")
     card = page.locator(f"article.case[data-case='{case}']")
+    # the card says what the party is accused of: clause and text, time, place, weapon
+    alleged = card.locator("section.alleged").inner_text()
+    inc = api(base, tokens["party_s"], "GET", f"/v1/incidents/{incident}").json()
+    texts = {c["id"]: c["text"] for c in api(base, None, "GET", "/v1/agreement").json()["clauses"]}
+    p = inc["properties"]
+    for clause in p["violations"]:
+        assert f"{clause} — {texts[clause]}" in alleged
+    assert p["time_start"].replace("T", " ")[:19] in alleged and p["weapon"] in alleged
+    assert " of " in alleged  # the place: "2.1 km N of ..."
+    assert f"{len(inc['evidence'])} supporting observations" in alleged
+    assert "Summary" in alleged
     card.locator("textarea").fill("The Southern Party denies firing from this position.")
     card.locator("button", has_text="File reply").click()
     page.wait_for_selector(f"#announce:has-text('Reply filed on case {case}')")
@@ -411,6 +422,11 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     card = fr.locator(f"article.case[data-case='{case}']")
     assert card.get_attribute("data-status") == "under_review"
     form = card.locator("form.ruling-form")
+    breached = api(base, tokens["analyst"], "GET", f"/v1/incidents/{incident}").json()
+    assert form.locator("select[name=clause]").input_value() == ",".join(
+        breached["properties"]["violations"]
+    )  # the clauses the incident breaches, not "none"
+    assert "What is alleged" in card.text_content()
     form.locator("select[name=decision]").select_option("violation")
     form.locator("select[name=responsible]").select_option("S")
     form.locator("select[name=clause]").select_option("C1")
@@ -431,6 +447,7 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     card = de.locator(f"article.case[data-case='{case}']")
     assert card.get_attribute("data-status") == "ruled"
     assert "violation; responsible: S; clause C1" in card.locator(".ruling").text_content()
+    assert "null" not in card.text_content()  # no stray null under the ruling in force
     state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
     assert state["status"] == "ruled" and state["ruling"]["signed_by_states"] == ["DE", "FR"]
     assert state["ruling"]["remedy"] == "Cease fire from this position."
