@@ -351,7 +351,7 @@ def may_see_accusation(who: Principal, state: dict[str, Any]) -> bool:
     :func:`view_incident` lets ``who`` see): the commission's staff and the case's parties;
     the public sees a ruling, not the accusation."""
     return who.is_staff or (
-        who.party is not None and who.party in (state["accused"], state["filed_by"])
+        who.party is not None and who.party in (state.get("accused"), state.get("filed_by"))
     )
 
 
@@ -366,13 +366,14 @@ def may_open_case(who: Principal, on_allegation: bool) -> str | None:
 
 
 def may_act_on_case(who: Principal, action: str) -> str | None:
-    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, or sign the ``reopen`` of a
-    case it sees (commissioners sign for the member state their token names)."""
+    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, sign the ``reopen`` of, or
+    ``close_replies`` (the reply window, early) of a case it sees (commissioners act for the
+    member state their token names)."""
     if action == "reply":
         return None if who.party is not None else "only parties reply"
     if who.role != "commissioner":
         return f"{who.role} may not do this"
-    if action in ("ruling", "reopen") and not who.member_state:
+    if action in ("ruling", "reopen", "close_replies") and not who.member_state:
         return "this commissioner's token names no member state"
     return None
 

@@ -70,3 +70,56 @@ def test_an_allegations_case_shows_the_accused_only_the_summary(svc: Service) ->
         "weapon": None,
         "evidence_count": None,
     }
+
+
+def test_the_reply_window_closes_early_once_every_party_has_replied(svc: Service) -> None:
+    inc = _pick(svc.db, attributed="S")
+    case = svc.call(
+        "analyst",
+        "POST",
+        "/v1/cases",
+        json={"incident": inc["id"], "accused": "S", "reply_days": 7},
+    ).json()["id"]
+    close = f"/v1/cases/{case}/close-replies"
+    ruling = {"decision": "violation", "responsible": "S", "clause": "C1", "remedy": "Stop."}
+    # before the deadline, and before the party replied: no ruling, no early close
+    res = svc.call("com_fr", "POST", f"/v1/cases/{case}/rulings", json=ruling)
+    assert res.status_code == 409 and "rule after" in res.json()["detail"]
+    res = svc.call("com_fr", "POST", close)
+    assert res.status_code == 409 and "every party" in res.json()["detail"]
+    state = svc.call("com_fr", "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["all_replied"] is False and state["replies_closed_early"] is None
+    assert svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "No."})
+    # only a commissioner closes it; then rulings are taken before the deadline
+    for role in ("analyst", "party_s", "public"):
+        assert svc.call(role, "POST", close).status_code in (401, 403)
+    res = svc.call("com_fr", "POST", close)
+    assert res.status_code == 201, res.text
+    state = res.json()["state"]
+    assert state["status"] == "under_review" and not state["reply_open"]
+    assert state["replies_closed_early"]["by"] == "com-fr"
+    assert svc.call("com_fr", "POST", close).status_code == 409  # closed already
+    late = svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "And..."})
+    assert late.status_code == 409
+    for who in ("com_fr", "com_de"):
+        assert svc.call(who, "POST", f"/v1/cases/{case}/rulings", json=ruling).status_code == 201
+    state = svc.call("party_s", "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["status"] == "ruled"
+    # the party sees that the window was closed early, and by whom (it is in the log)
+    kinds = [e["kind"] for e in svc.call("party_s", "GET", f"/v1/cases/{case}").json()["events"]]
+    assert kinds == ["opened", "reply", "replies_closed"]  # (signatures are the commission's)
+
+
+def test_a_case_on_an_allegation_waits_for_both_parties(svc: Service) -> None:
+    """The accused and the filer are both parties of a case on an allegation: the window
+    closes early only when both have replied."""
+    allegation = test_api._allegation("N", "S", 71)
+    assert svc.call("party_n", "POST", "/v1/observations", json=[allegation]).is_success
+    case = svc.call(
+        "party_n", "POST", "/v1/cases", json={"allegation": "party-N:a71", "accused": "S"}
+    ).json()["id"]
+    close = f"/v1/cases/{case}/close-replies"
+    assert svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "No."})
+    assert svc.call("com_de", "POST", close).status_code == 409
+    assert svc.call("party_n", "POST", f"/v1/cases/{case}/replies", json={"text": "Yes."})
+    assert svc.call("com_de", "POST", close).status_code == 201

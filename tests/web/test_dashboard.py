@@ -572,3 +572,48 @@ def test_the_public_goes_from_a_published_incident_to_a_verified_proof(
     assert not said[2]["ok"] and "forked" in said[2]["reason"]
     assert page.evaluate(CONTRAST) == []
     page.context.close()
+
+
+def test_the_commission_closes_a_window_early_and_rules(browser: Any, served: Any) -> None:
+    """Every party has replied days before the deadline: a commissioner closes the window
+    (the button is offered, disabled, until then) and the commission rules at once."""
+    base, tokens = served
+    incident = _incident(base, tokens["analyst"], "S", skip=5)
+    case = _open_case(base, tokens["analyst"], incident, "S", 7)
+    fr = _page(browser, base, tokens["com_fr"])
+    fr.click("#tab-cases")
+    card = fr.locator(f"article.case[data-case='{case}']")
+    assert card.get_attribute("data-status") == "awaiting_reply"
+    button = card.locator("button", has_text="Close the reply window")
+    assert button.is_disabled() and "Waiting for a reply from S" in card.text_content()
+    assert card.locator("form.ruling-form").count() == 0
+    reply = {"text": "The Southern Party denies it."}
+    assert api(base, tokens["party_s"], "POST", f"/v1/cases/{case}/replies", json=reply).is_success
+    fr.click("#tab-map")
+    fr.click("#tab-cases")  # the queue is loaded again
+    card = fr.locator(f"article.case[data-case='{case}']")
+    button = card.locator("button", has_text="Close the reply window")
+    assert button.is_enabled()
+    button.click()
+    fr.wait_for_selector(f"#announce:has-text('Case {case}: the reply window is closed')")
+    card = fr.locator(f"article.case[data-case='{case}']")
+    assert card.get_attribute("data-status") == "under_review"
+    assert "closed early by com-fr" in card.text_content()
+    form = card.locator("form.ruling-form")
+    form.locator("select[name=decision]").select_option("violation")
+    form.locator("textarea[name=remedy]").fill("Withdraw the mortar.")
+    form.locator("button", has_text="Sign ruling").click()
+    fr.wait_for_selector(f"#announce:has-text('Case {case}: signed')")
+    assert fr.evaluate(CONTRAST) == []
+    fr.context.close()
+    de = _page(browser, base, tokens["com_de"])
+    de.click("#tab-cases")
+    card = de.locator(f"article.case[data-case='{case}']")
+    card.locator("button", has_text="Sign this ruling").click()
+    de.wait_for_selector(f"#announce:has-text('Case {case}: the ruling is in force (DE, FR)')")
+    state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["status"] == "ruled" and state["replies_closed_early"]["by"] == "com-fr"
+    # ruled days before the deadline it had: the window closed when the commission closed it
+    signed = parse_time(state["ruling"]["signatures"][0]["time"])
+    assert signed - parse_time(state["replies_closed_early"]["time"]) < 3_600_000_000
+    de.context.close()

@@ -284,6 +284,17 @@ async def post_ruling(case_id: CaseId, body: RulingIn, ctx: Ctx, who: Who) -> di
         return _add(ctx, case_id, who, event)
 
 
+@router.post("/v1/cases/{case_id}/close-replies", status_code=201)
+async def post_close_replies(case_id: CaseId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """A commissioner closes the reply window early, once every party of the case (the
+    accused, and the filer of its allegation) has replied: rulings may then be signed
+    before the deadline; no reply is taken after it. 409 while a party has not replied."""
+    _allowed(may_act_on_case(who, "close_replies"))
+    async with locked(ctx):
+        visible_case(ctx, who, case_id)
+        return _add(ctx, case_id, who, review.close_replies(ctx.settings.now_us(), who.name))
+
+
 @router.post("/v1/cases/{case_id}/reopen", status_code=201)
 async def post_reopen(case_id: CaseId, body: ReopenIn, ctx: Ctx, who: Who) -> dict[str, Any]:
     """A commissioner signs the reopening of a ruled case; it reopens (its history kept)

@@ -78,7 +78,7 @@ export class CaseQueue {
         ["Accused", s.accused],
         ["Filed by", s.filed_by],
         ["Opened", fmtTime(s.opened)],
-        ["Replies until", s.status === "ruled" ? null : deadline(s)],
+        ["Replies until", s.status === "ruled" ? null : s.replies_closed_early ? `closed early by ${s.replies_closed_early.by} at ${fmtTime(s.replies_closed_early.time)}: every party had replied` : deadline(s)],
         ["Quorum", s.quorum ? `${s.quorum} member states` : null],
       ]),
     );
@@ -136,6 +136,7 @@ export class CaseQueue {
       }
     }
     if (me.party && s.reply_open && [s.accused, s.filed_by].includes(me.party)) card.append(this.replyForm(c.id));
+    if (me.role === "commissioner" && s.reply_open) card.append(this.closeForm(c.id, s));
     if (me.role === "commissioner" && s.status === "under_review") card.append(this.rulingForm(c.id, s, c.accusation));
     if (me.role === "commissioner" && s.status === "ruled") card.append(this.reopenForm(c.id));
     return card;
@@ -161,6 +162,39 @@ export class CaseQueue {
         ["Evidence", a.evidence_count === null || a.evidence_count === undefined ? null : `${a.evidence_count} supporting ${a.evidence_count === 1 ? "observation" : "observations"} visible to this role`],
       ]),
     );
+  }
+
+  /** Closing the reply window early: offered once every party has replied (the API
+   * refuses it before). */
+  closeForm(id, s) {
+    const waiting = [s.accused, s.filed_by].filter((p) => p && !(s.replies || []).some((r) => r.party === p));
+    return el(
+      "form",
+      {
+        class: "action close-form",
+        "aria-label": `Close the reply window of case ${id}`,
+        onsubmit: (e) => (e.preventDefault(), this.closeReplies(id)),
+      },
+      el("h4", {}, "Reply window"),
+      el(
+        "p",
+        {},
+        s.all_replied
+          ? "Every party has replied: the commission may close the window now and rule."
+          : `Waiting for a reply from ${[...new Set(waiting)].join(" and ") || "the parties"}; the window can be closed early once every party has replied.`,
+      ),
+      el("button", { type: "submit", disabled: !s.all_replied }, "Close the reply window"),
+    );
+  }
+
+  async closeReplies(id) {
+    try {
+      await api(`/v1/cases/${id}/close-replies`, { method: "POST" });
+      this.ctx.announce(`Case ${id}: the reply window is closed; the commission may rule.`);
+    } catch (err) {
+      this.ctx.announce(`Closing the reply window was refused (${err.status}): ${err.message}`, true);
+    }
+    await this.load();
   }
 
   reopenForm(id) {

@@ -183,6 +183,7 @@ export function caseHistory(events) {
       if (e.kind === "ruling")
         what = `${e.position === "dissent" ? "dissent" : "signature"} by ${e.by} (${e.member_state}): ${e.decision}${e.responsible ? `, ${e.responsible} responsible` : ""}${e.clause ? `, ${e.clause}` : ""}${e.reason ? ` — ${e.reason}` : ""}`;
       if (e.kind === "reopened") what = `reopened by ${e.by}: ${e.reason}`;
+      if (e.kind === "replies_closed") what = `reply window closed early by ${e.by}: every party had replied`;
       return el("li", {}, el("time", {}, fmtTime(e.time)), " ", what);
     }),
   );
