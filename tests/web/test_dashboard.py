@@ -470,6 +470,20 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     de.context.close()
 
 
+def test_before_anything_is_published_the_public_page_says_why(
+    browser: Any, stored_day: Path, tmp_path: Path
+) -> None:
+    """A new store (the demo publishes nothing): the public page says why it is empty, not
+    "0 of 0"; a role that sees incidents still gets the count."""
+    with serving(copy_store(stored_day, tmp_path)) as base:
+        page = _page(browser, base, None)
+        count = page.text_content("#count")
+        assert count.startswith("Nothing has been published yet: incidents appear here once")
+        assert "0 of 0" not in page.text_content("body")
+        assert _shown(page) == 0 and page.evaluate(CONTRAST) == []
+        page.context.close()
+
+
 def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
     base, tokens = served
     analyst = tokens["analyst"]
