@@ -56,8 +56,8 @@ from truceline._time import format_time, parse_time
 from truceline.agreement import agreement_files, load_agreement
 from truceline.analysis import analyze
 from truceline.incidents import feature_collection
-from truceline.observations import read_observations
 from truceline.simulate import simulate
+from truceline.sources import read_observations
 from truceline.store import open_store
 
 DAY_US = 86_400_000_000

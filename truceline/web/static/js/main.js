@@ -229,7 +229,8 @@ async function start() {
 
   const [agreement, topo, head] = await Promise.all([
     optional(api("/v1/agreement")),
-    optional(fetch("/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
+    // the base map under its content-hashed name: the browser keeps it (immutable)
+    optional(fetch(document.querySelector("meta[name=truceline-basemap]")?.content || "/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
     optional(api("/v1/evidence/sth")),
   ]);
   state.agreement = agreement;
