@@ -474,7 +474,7 @@ def test_before_anything_is_published_the_public_page_says_why(
     browser: Any, stored_day: Path, tmp_path: Path
 ) -> None:
     """A new store (the demo publishes nothing): the public page says why it is empty, not
-    "0 of 0"; a role that sees incidents still gets the count."""
+    "0 of 0"."""
     with serving(copy_store(stored_day, tmp_path)) as base:
         page = _page(browser, base, None)
         count = page.text_content("#count")
