@@ -46,6 +46,7 @@ __all__ = [
     "may_open_case",
     "may_prove",
     "may_register_sensor",
+    "may_see_accusation",
     "may_see_evidence",
     "may_see_observation",
     "may_submit",
@@ -345,6 +346,15 @@ def view_case(
     return None
 
 
+def may_see_accusation(who: Principal, state: dict[str, Any]) -> bool:
+    """Whether ``who`` is shown what a case alleges (its summary, and of its incident what
+    :func:`view_incident` lets ``who`` see): the commission's staff and the case's parties;
+    the public sees a ruling, not the accusation."""
+    return who.is_staff or (
+        who.party is not None and who.party in (state.get("accused"), state.get("filed_by"))
+    )
+
+
 def may_open_case(who: Principal, on_allegation: bool) -> str | None:
     """None if ``who`` may open a case (on an allegation, or on an incident), else why not:
     analysts and commissioners may; a party only on its own allegation."""
@@ -356,13 +366,14 @@ def may_open_case(who: Principal, on_allegation: bool) -> str | None:
 
 
 def may_act_on_case(who: Principal, action: str) -> str | None:
-    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, or sign the ``reopen`` of a
-    case it sees (commissioners sign for the member state their token names)."""
+    """None if ``who`` may ``reply`` to, sign a ``ruling`` on, sign the ``reopen`` of, or
+    ``close_replies`` (the reply window, early) of a case it sees (commissioners act for the
+    member state their token names)."""
     if action == "reply":
         return None if who.party is not None else "only parties reply"
     if who.role != "commissioner":
         return f"{who.role} may not do this"
-    if action in ("ruling", "reopen") and not who.member_state:
+    if action in ("ruling", "reopen", "close_replies") and not who.member_state:
         return "this commissioner's token names no member state"
     return None
 

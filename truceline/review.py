@@ -19,6 +19,9 @@ Events (``kind``):
   reopens when commissioners of ``quorum`` member states have signed the same reopening:
   undoing a ruling takes as many states as making it. The earlier ruling stays in the
   history, no longer in force, and a new reply window opens.
+- ``replies_closed``: a commissioner closes the reply window early, which is allowed once
+  every party of the case (the accused and the filer) has replied in this round; rulings
+  may then be signed before the deadline, and no further reply is taken.
 - ``reopened``: how a case was reopened before reopening needed a quorum (one
   commissioner, at once); such events in a log are read as they were, never written now.
 
@@ -36,6 +39,12 @@ Reply windows are at least a configured minimum (:func:`check_reply_days`).
 >>> state = case_state(events, now_us=t0 + 3, quorum=2)
 >>> state["status"], state["ruling"]["decision"], state["ruling"]["signed_by_states"]
 ('ruled', 'violation', ['DE', 'FR'])
+>>> early = [events[0], reply(t0 + 1, "party-S", "S", "We deny it.")]
+>>> case_state(early, t0 + 2, quorum=2)["all_replied"]
+True
+>>> early.append(close_replies(t0 + 3, "com-fr"))
+>>> case_state(early, t0 + 4, quorum=2)["status"]  # rulings may now be signed
+'under_review'
 >>> events.append(reopen(t0 + 4, "com-fr", "FR", "New imagery.", reply_days=7))
 >>> case_state(events, t0 + 5, quorum=2)["status"]  # one state cannot undo a ruling
 'ruled'
@@ -56,9 +65,11 @@ from .errors import ReviewError
 __all__ = [
     "DECISIONS",
     "ReviewError",
+    "accusation",
     "case_state",
     "check_event",
     "check_reply_days",
+    "close_replies",
     "opened",
     "reopen",
     "reopened",
@@ -122,6 +133,11 @@ def ruling(
         "clause": clause,
         "remedy": remedy,
     }
+
+
+def close_replies(t_us: int, by: str) -> dict[str, Any]:
+    """A commissioner closes the reply window early (every party has replied)."""
+    return {"kind": "replies_closed", "time": format_time(t_us), "by": by}
 
 
 def reopened(t_us: int, by: str, reason: str, reply_days: float = 7.0) -> dict[str, Any]:
@@ -224,9 +240,15 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
     in_force: dict[str, Any] | None = None
     history_rulings: list[dict[str, Any]] = []
     replies = []
+    replied: set[str] = set()  # the parties that replied since the case was (re)opened
+    closed_early: dict[str, Any] | None = None
     for ev in events[1:]:
         if ev["kind"] == "reply":
             replies.append(ev)
+            replied.add(ev["party"])
+        elif ev["kind"] == "replies_closed":
+            closed_early = {"by": ev["by"], "time": ev["time"]}
+            reply_by = min(reply_by, parse_time(ev["time"]))
         elif ev["kind"] == "ruling":
             rid = ruling_id(ev)
             prop = proposals.setdefault(
@@ -247,20 +269,23 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
                 in_force, proposals, reopenings = None, {}, {}
                 t = parse_time(ev["time"])
                 reply_by = t + int(float(ev["reply_days"]) * DAY_US)
+                replied, closed_early = set(), None
         elif ev["kind"] == "reopened":
             if in_force is not None:
                 history_rulings.append({**in_force, "superseded": ev["time"]})
             in_force = None
             proposals, reopenings = {}, {}
             reply_by = parse_time(ev["reply_by"])
+            replied, closed_early = set(), None
     for prop in proposals.values():
         prop.setdefault("signed_by_states", [])
     if in_force is not None:
         status = "ruled"
-    elif now_us <= reply_by:
+    elif closed_early is None and now_us <= reply_by:
         status = "awaiting_reply"
     else:
         status = "under_review"
+    parties = {first["accused"], first["filed_by"]} - {None}
     return {
         "status": status,
         "incident": first["incident"],
@@ -269,7 +294,9 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
         "filed_by": first["filed_by"],
         "opened": first["time"],
         "reply_by": format_time(reply_by),
-        "reply_open": in_force is None and now_us <= reply_by,
+        "reply_open": in_force is None and closed_early is None and now_us <= reply_by,
+        "all_replied": parties <= replied,
+        "replies_closed_early": closed_early,
         "replies": replies,
         "proposals": sorted(proposals.values(), key=lambda p: p["id"]),
         "reopen_proposals": sorted(reopenings.values(), key=lambda p: p["id"]),
@@ -300,7 +327,10 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
         if ev["decision"] == "violation" and not ev["responsible"]:
             raise ReviewError("a violation ruling names the responsible party")
         if state["reply_open"]:
-            raise ReviewError(f"the parties may reply until {state['reply_by']}; rule after")
+            raise ReviewError(
+                f"the parties may reply until {state['reply_by']}; rule after, or close the "
+                "window early once every party has replied"
+            )
         taken = [
             p
             for p in state["proposals"]
@@ -314,6 +344,13 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
                 raise ReviewError("this commissioner has already taken a position")
         elif taken:
             raise ReviewError("this commissioner has already taken a position in this round")
+    elif kind == "replies_closed":
+        if not state["reply_open"]:
+            raise ReviewError(f"the reply window is already closed (at {state['reply_by']})")
+        if not state["all_replied"]:
+            raise ReviewError(
+                "the reply window closes early only when every party of the case has replied"
+            )
     elif kind == "reopen":
         if state["status"] != "ruled":
             raise ReviewError("only a ruled case can be reopened")
@@ -323,3 +360,35 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
             raise ReviewError("this commissioner has already signed a reopening of this ruling")
     else:
         raise ReviewError(f"unknown event {kind}")
+
+
+def accusation(
+    first: dict[str, Any],
+    seen: dict[str, Any] | None,
+    clauses: dict[str, str],
+    place: str | None = None,
+    evidence: int | None = None,
+) -> dict[str, Any]:
+    """What a case alleges, as its card shows it: the case's summary (its ``opened``
+    event's), and of its incident as the reader may see it (``seen``: its properties, or
+    None) the clauses it breaches with their texts, its time, place label and weapon, and
+    how many supporting observations the reader may see (``evidence``).
+
+    >>> first = opened(0, "ana-1", incident="i1", accused="S", summary="Mortar fire.")
+    >>> seen = {"violations": ["C1"], "time_start": "t0", "time_end": "t1", "weapon": "mortar"}
+    >>> a = accusation(first, seen, {"C1": "No firing."}, "2 km N of Avdiivka", 3)
+    >>> a["clauses"], a["place"], a["evidence_count"], a["summary"]
+    ([{'id': 'C1', 'text': 'No firing.'}], '2 km N of Avdiivka', 3, 'Mortar fire.')
+    >>> accusation(first, None, {})["clauses"]  # an incident the reader may not see
+    []
+    """
+    props = seen or {}
+    return {
+        "summary": first.get("summary") or "",
+        "clauses": [{"id": c, "text": clauses.get(c, "")} for c in props.get("violations") or []],
+        "time_start": props.get("time_start"),
+        "time_end": props.get("time_end"),
+        "place": place or None,
+        "weapon": props.get("weapon"),
+        "evidence_count": evidence,
+    }

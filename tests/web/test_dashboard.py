@@ -34,7 +34,7 @@ TOKENS = {
     "party_n": ("party:N", "party-N", None),
     "party_s": ("party:S", "party-S", None),
 }
-PROOF_OK = "proof checks against tree head"
+PROOF_OK = "checks against signed tree head of size"
 
 
 @pytest.fixture(scope="module")
@@ -382,6 +382,17 @@ def test_a_party_files_a_reply(browser: Any, served: Any) -> None:
     page = _page(browser, base, tokens["party_s"])
     page.click("#tab-cases")
     card = page.locator(f"article.case[data-case='{case}']")
+    # the card says what the party is accused of: clause and text, time, place, weapon
+    alleged = card.locator("section.alleged").inner_text()
+    inc = api(base, tokens["party_s"], "GET", f"/v1/incidents/{incident}").json()
+    texts = {c["id"]: c["text"] for c in api(base, None, "GET", "/v1/agreement").json()["clauses"]}
+    p = inc["properties"]
+    for clause in p["violations"]:
+        assert f"{clause} — {texts[clause]}" in alleged
+    assert p["time_start"].replace("T", " ")[:19] in alleged and p["weapon"] in alleged
+    assert " of " in alleged  # the place: "2.1 km N of ..."
+    assert f"{len(inc['evidence'])} supporting observations" in alleged
+    assert "Summary" in alleged
     card.locator("textarea").fill("The Southern Party denies firing from this position.")
     card.locator("button", has_text="File reply").click()
     page.wait_for_selector(f"#announce:has-text('Reply filed on case {case}')")
@@ -411,6 +422,11 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     card = fr.locator(f"article.case[data-case='{case}']")
     assert card.get_attribute("data-status") == "under_review"
     form = card.locator("form.ruling-form")
+    breached = api(base, tokens["analyst"], "GET", f"/v1/incidents/{incident}").json()
+    assert form.locator("select[name=clause]").input_value() == ",".join(
+        breached["properties"]["violations"]
+    )  # the clauses the incident breaches, not "none"
+    assert "What is alleged" in card.text_content()
     form.locator("select[name=decision]").select_option("violation")
     form.locator("select[name=responsible]").select_option("S")
     form.locator("select[name=clause]").select_option("C1")
@@ -431,6 +447,7 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     card = de.locator(f"article.case[data-case='{case}']")
     assert card.get_attribute("data-status") == "ruled"
     assert "violation; responsible: S; clause C1" in card.locator(".ruling").text_content()
+    assert "null" not in card.text_content()  # no stray null under the ruling in force
     state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
     assert state["status"] == "ruled" and state["ruling"]["signed_by_states"] == ["DE", "FR"]
     assert state["ruling"]["remedy"] == "Cease fire from this position."
@@ -451,6 +468,20 @@ def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any
     assert "superseded" in card.text_content()
     assert card.locator("form[aria-label^='Reopen']").count() == 0
     de.context.close()
+
+
+def test_before_anything_is_published_the_public_page_says_why(
+    browser: Any, stored_day: Path, tmp_path: Path
+) -> None:
+    """A new store (the demo publishes nothing): the public page says why it is empty, not
+    "0 of 0"."""
+    with serving(copy_store(stored_day, tmp_path)) as base:
+        page = _page(browser, base, None)
+        count = page.text_content("#count")
+        assert count.startswith("Nothing has been published yet: incidents appear here once")
+        assert "0 of 0" not in page.text_content("body")
+        assert _shown(page) == 0 and page.evaluate(CONTRAST) == []
+        page.context.close()
 
 
 def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
@@ -501,3 +532,102 @@ def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
     assert page.locator("article.case").count() == len(visible)
     assert page.locator("form").count() == 1  # the token form only: nothing to act on
     page.context.close()
+
+
+def test_the_public_goes_from_a_published_incident_to_a_verified_proof(
+    browser: Any, served: Any
+) -> None:
+    """A journalist: opens a published incident, finds the evidence-log entries it rests on
+    (the run that found it, the analysts' review), each proof checked in the browser against
+    the signed tree head, whose signature is checked too; the link is the proof itself."""
+    base, tokens = served
+    ident = _incident(base, tokens["analyst"], "S", skip=2)
+    res = api(
+        base,
+        tokens["analyst"],
+        "PATCH",
+        f"/v1/incidents/{ident}",
+        json={"status": "verified", "published": True},
+    )
+    assert res.status_code == 200
+    page = _page(browser, base, None)
+    page.click(f"#incident-list button[data-id='{ident}']")
+    page.wait_for_selector("#dossier:not([hidden]) table.entries")
+    wait_until(
+        page,
+        "[...document.querySelectorAll('.entry-proof')].every(p => !p.classList.contains('pending'))",
+    )
+    expected = api(base, None, "GET", f"/v1/incidents/{ident}").json()["log_entries"]
+    rows = page.locator("table.entries tbody tr")
+    assert rows.count() == len(expected) >= 2
+    checks = page.locator(".entry-proof").all_text_contents()
+    size = expected[0]["proof"]["sth"]["tree_size"]
+    for e, check in zip(expected, checks, strict=True):
+        assert check.startswith("✓") and f"proof of {e['name']} {PROOF_OK} {size}" in check
+    links = page.eval_on_selector_all("a.proof-link", "as => as.map(a => a.getAttribute('href'))")
+    assert links == [e["proof_url"] for e in expected]
+    page.wait_for_selector("#tree-head-check.ok")
+    # following the link gives the proof the page checked
+    assert api(base, None, "GET", links[1]).json() == expected[1]["proof"]
+    # the head the page first saw, against the proof's: older, newer, or a fork
+    said = page.evaluate(
+        """async (b) => {
+            const m = await import('/static/js/proof.js');
+            const n = b.sth.tree_size;
+            const at = async (size, root) => m.checkBundle(b, {tree_size: size, root_hash: root});
+            return [await at(n + 5, 'ff'), await at(n - 1, 'ee'), await at(n, 'dd')];
+        }""",
+        expected[0]["proof"],
+    )
+    assert said[0]["ok"] and said[0]["reason"].endswith(f"a newer head, of size {size + 5}, exists")
+    assert said[1]["ok"] and said[1]["reason"].endswith(
+        f"newer than the head of size {size - 1} this page first saw"
+    )
+    assert not said[2]["ok"] and "forked" in said[2]["reason"]
+    assert page.evaluate(CONTRAST) == []
+    page.context.close()
+
+
+def test_the_commission_closes_a_window_early_and_rules(browser: Any, served: Any) -> None:
+    """Every party has replied days before the deadline: a commissioner closes the window
+    (the button is offered, disabled, until then) and the commission rules at once."""
+    base, tokens = served
+    incident = _incident(base, tokens["analyst"], "S", skip=5)
+    case = _open_case(base, tokens["analyst"], incident, "S", 7)
+    fr = _page(browser, base, tokens["com_fr"])
+    fr.click("#tab-cases")
+    card = fr.locator(f"article.case[data-case='{case}']")
+    assert card.get_attribute("data-status") == "awaiting_reply"
+    button = card.locator("button", has_text="Close the reply window")
+    assert button.is_disabled() and "Waiting for a reply from S" in card.text_content()
+    assert card.locator("form.ruling-form").count() == 0
+    reply = {"text": "The Southern Party denies it."}
+    assert api(base, tokens["party_s"], "POST", f"/v1/cases/{case}/replies", json=reply).is_success
+    fr.click("#tab-map")
+    fr.click("#tab-cases")  # the queue is loaded again
+    card = fr.locator(f"article.case[data-case='{case}']")
+    button = card.locator("button", has_text="Close the reply window")
+    assert button.is_enabled()
+    button.click()
+    fr.wait_for_selector(f"#announce:has-text('Case {case}: the reply window is closed')")
+    card = fr.locator(f"article.case[data-case='{case}']")
+    assert card.get_attribute("data-status") == "under_review"
+    assert "closed early by com-fr" in card.text_content()
+    form = card.locator("form.ruling-form")
+    form.locator("select[name=decision]").select_option("violation")
+    form.locator("textarea[name=remedy]").fill("Withdraw the mortar.")
+    form.locator("button", has_text="Sign ruling").click()
+    fr.wait_for_selector(f"#announce:has-text('Case {case}: signed')")
+    assert fr.evaluate(CONTRAST) == []
+    fr.context.close()
+    de = _page(browser, base, tokens["com_de"])
+    de.click("#tab-cases")
+    card = de.locator(f"article.case[data-case='{case}']")
+    card.locator("button", has_text="Sign this ruling").click()
+    de.wait_for_selector(f"#announce:has-text('Case {case}: the ruling is in force (DE, FR)')")
+    state = api(base, tokens["analyst"], "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["status"] == "ruled" and state["replies_closed_early"]["by"] == "com-fr"
+    # ruled days before the deadline it had: the window closed when the commission closed it
+    signed = parse_time(state["ruling"]["signatures"][0]["time"])
+    assert signed - parse_time(state["replies_closed_early"]["time"]) < 3_600_000_000
+    de.context.close()

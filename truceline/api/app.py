@@ -1,6 +1,8 @@
 """The application: one store opened once, the limits, the routers of each resource, the
 error answers, the OpenAPI document (with the observation formats) and the dashboard.
 
+- Answers are gzipped for clients that accept it, static files carry content-hash ETags
+  and cache lifetimes (:mod:`.wire`).
 - Bodies above the configured size get 413, malformed JSON 422, more requests than the
   configured rate (with a burst) from one client address 429 (per worker process).
 - Every route is a thin call into the library; who may see and do what is
@@ -15,6 +17,7 @@ import threading
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from .._version import __version__
 from ..observations import observation_schema
@@ -23,6 +26,7 @@ from . import cases, errors, evidence, incidents, observations, sensors, web
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
+from .wire import GZIP_LEVEL, GZIP_MINIMUM
 
 __all__ = ["app_from_environment", "create_app"]
 
@@ -44,6 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
         "evidence and the Special Commission's cases.",
     )
     app.add_middleware(Limits, settings=settings)
+    # outermost: what the limits refuse is small; everything else may be compressed
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.state.context = Context(store, settings, threading.Lock())
     app.state.store = store
     for module in (observations, incidents, evidence, cases, sensors, web):

@@ -6,6 +6,7 @@ and do what is :mod:`truceline.access` (:func:`~truceline.access.view_case`,
 (No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
 """
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
@@ -13,7 +14,17 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from .. import review
-from ..access import Principal, may_act_on_case, may_open_case, view_case, view_incident
+from ..access import (
+    Principal,
+    may_act_on_case,
+    may_open_case,
+    may_see_accusation,
+    may_see_evidence,
+    may_see_observation,
+    view_case,
+    view_incident,
+)
+from ..agreement import agreement_from_files
 from ..errors import NotFound, ReviewError
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
@@ -88,7 +99,64 @@ def visible_case(
 
 def _answer(ctx: Context, who: Principal, case_id: int) -> dict[str, Any]:
     events, state = visible_case(ctx, who, case_id)
-    return {"id": case_id, "state": state, "events": events}
+    out = {"id": case_id, "state": state, "events": events}
+    return _with_accusation(ctx, who, case_id, state, out)
+
+
+def _with_accusation(
+    ctx: Context, who: Principal, case_id: int, state: dict[str, Any], out: dict[str, Any]
+) -> dict[str, Any]:
+    """``out`` with what the case alleges, for those :func:`may_see_accusation` allows: of
+    its incident only what ``who`` may see of it (:func:`view_incident`)."""
+    if not may_see_accusation(who, state):
+        return out
+    first = ctx.store.case_events(case_id)[0]
+    seen, place, count = None, None, None
+    if state.get("incident"):
+        feature = ctx.store.incident(state["incident"])
+        if feature is not None:
+            rev = ctx.store.reviews([state["incident"]]).get(state["incident"])
+            now = ctx.settings.now_us()
+            view = view_incident(who, feature, rev, now, ctx.settings.disclosure)
+            if view is not None:
+                seen = view["properties"]
+                place = _place(view)
+                count = 0
+                if may_see_evidence(who, seen):
+                    refs = feature["properties"].get("observations") or []
+                    bodies = ctx.store.observation_bodies(refs)
+                    count = sum(may_see_observation(who, seen, b) for b, _ in bodies.values())
+    return {**out, "accusation": review.accusation(first, seen, _clauses(ctx), place, count)}
+
+
+def _clauses(ctx: Context) -> dict[str, str]:
+    """The clauses of the logged agreement, id to text (kept per agreement)."""
+    files = ctx.store.agreement_files()
+    if files is None:
+        return {}
+    key = json.dumps(files, sort_keys=True)
+    kept = ctx.cache.setdefault("clauses", {})
+    if key not in kept:
+        kept.clear()
+        kept[key] = {c.id: c.text for c in agreement_from_files(files).clauses}
+    return dict(kept[key])
+
+
+def _place(feature: dict[str, Any]) -> str | None:
+    """The incident's place label ("3.2 km SSW of Pokrovsk"), where the gazetteer (the
+    ``[places]`` extra) is installed and a settlement is near."""
+    from ..errors import MissingExtra
+    from ..i18n import language
+    from ..labels import place_label
+    from ..places import describe_features
+
+    p = feature["properties"]
+    sigma = p.get("impact_sigma_m") if p.get("impact") else p.get("origin_sigma_m")
+    try:
+        place = describe_features([feature])[0]
+    except MissingExtra:
+        return None
+    return place_label(place, language("en"), sigma) or None
 
 
 def _allowed(reason: str | None) -> None:
@@ -163,7 +231,7 @@ async def list_cases(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
                 _, state = visible_case(ctx, who, case_id)
             except NotFound:
                 continue
-            out.append({"id": case_id, "state": state})
+            out.append(_with_accusation(ctx, who, case_id, state, {"id": case_id, "state": state}))
     return out
 
 
@@ -214,6 +282,17 @@ async def post_ruling(case_id: CaseId, body: RulingIn, ctx: Ctx, who: Who) -> di
             body.reason,
         )
         return _add(ctx, case_id, who, event)
+
+
+@router.post("/v1/cases/{case_id}/close-replies", status_code=201)
+async def post_close_replies(case_id: CaseId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """A commissioner closes the reply window early, once every party of the case (the
+    accused, and the filer of its allegation) has replied: rulings may then be signed
+    before the deadline; no reply is taken after it. 409 while a party has not replied."""
+    _allowed(may_act_on_case(who, "close_replies"))
+    async with locked(ctx):
+        visible_case(ctx, who, case_id)
+        return _add(ctx, case_id, who, review.close_replies(ctx.settings.now_us(), who.name))
 
 
 @router.post("/v1/cases/{case_id}/reopen", status_code=201)

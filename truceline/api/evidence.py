@@ -16,11 +16,12 @@ from fastapi.responses import PlainTextResponse
 
 from .. import review
 from ..access import Principal, case_event_visible, may_prove, view_incident
+from ..errors import NotFound
 from ..evidence import b64, inclusion_bundle, log_vkey
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
 
-__all__ = ["router"]
+__all__ = ["router", "seen_by"]
 
 router = APIRouter()
 
@@ -52,23 +53,53 @@ async def get_key(
 
 @router.get("/v1/evidence/proof/{entry}")
 async def get_proof(
-    entry: Annotated[int, PathParam(ge=0, le=2**62)], ctx: Ctx, who: Who
+    entry: Annotated[
+        str,
+        PathParam(
+            min_length=1,
+            max_length=600,
+            description="an entry index, or an observation as SOURCE:ID (as `truceline log "
+            "prove` takes it)",
+        ),
+    ],
+    ctx: Ctx,
+    who: Who,
 ) -> dict[str, Any]:
-    """An inclusion proof of one log entry in the latest signed tree head: of any entry
-    for staff; otherwise of the log's public entries (runs, agreements, keys, policies,
-    tree heads, witnesses), of the caller's own observations, of the reviews of incidents
-    the caller may see now, and of the case events the caller may see."""
+    """An inclusion proof of one log entry (by index, or an observation by ``SOURCE:ID``) in
+    the latest signed tree head, naming the entry and the head (``names``, as the CLI
+    names them): of any entry for staff; otherwise of the log's public entries (runs,
+    agreements, keys, policies, tree heads, witnesses), of the caller's own observations, of
+    the reviews of incidents the caller may see now, and of the case events the caller may
+    see. An observation the caller may not prove answers as a missing one (404): asking by
+    name must not tell whether it exists."""
     async with locked(ctx):
         head = ctx.store.latest_head()
-        if head is None or not 0 <= entry < head.tree_size:
+        by_name = not entry.isdigit()
+        if by_name:
+            source, colon, ident = entry.rpartition(":")
+            if not (colon and source and ident):
+                raise unprocessable(["path", "entry"], "an entry index, or SOURCE:ID")
+            try:
+                index = ctx.store.entry_of(source, ident)
+            except NotFound:
+                raise HTTPException(
+                    404, f"no observation {entry} under the signed tree head"
+                ) from None
+        else:
+            index = int(entry)
+        if head is None or not 0 <= index < head.tree_size:
             raise HTTPException(404, "no such entry under the signed tree head")
-        data = ctx.store.entry(entry)
-        if not may_prove(who, json.loads(data), *_seen_by(ctx, who)):
+        data = ctx.store.entry(index)
+        if not may_prove(who, json.loads(data), *seen_by(ctx, who)):
+            if by_name:
+                raise HTTPException(
+                    404, f"no observation {entry} under the signed tree head"
+                ) from None
             raise HTTPException(403, "this entry's proof is not for this caller")
-        return dict(inclusion_bundle(ctx.store.tree(), entry, data, head))
+        return dict(inclusion_bundle(ctx.store.tree(), index, data, head))
 
 
-def _seen_by(ctx: Context, who: Principal) -> tuple[Any, Any]:
+def seen_by(ctx: Context, who: Principal) -> tuple[Any, Any]:
     """What ``who`` sees, as the two questions :func:`may_prove` asks: a case's event, an
     incident (of the latest run, as reviewed now)."""
     now = ctx.settings.now_us()

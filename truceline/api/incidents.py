@@ -6,6 +6,7 @@
 (No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
 """
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,10 +16,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
 
 from .._time import parse_time
-from ..access import Principal, may_see_evidence, may_see_observation, view_incident
+from ..access import (
+    Principal,
+    may_prove,
+    may_see_evidence,
+    may_see_observation,
+    view_incident,
+)
 from ..evidence import inclusion_bundle
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
+from .evidence import seen_by
 
 __all__ = ["router"]
 
@@ -174,9 +182,10 @@ async def get_incident(incident_id: str, ctx: Ctx, who: Who) -> dict[str, Any]:
         if seen is None:
             raise HTTPException(404, "no such incident")
         sp = seen["properties"]
-        if not may_see_evidence(who, sp):
-            return {**seen, "evidence": []}
         head = store.latest_head()
+        entries = _supporting_entries(ctx, who, incident_id, head)
+        if not may_see_evidence(who, sp):
+            return {**seen, "evidence": [], "log_entries": entries}
         bodies = store.observation_bodies(feature["properties"].get("observations") or [])
         evidence = []
         for ref, (body, index) in sorted(bodies.items()):
@@ -186,7 +195,40 @@ async def get_incident(incident_id: str, ctx: Ctx, who: Who) -> dict[str, Any]:
             if head is not None and index < head.tree_size:
                 item["proof"] = inclusion_bundle(store.tree(), index, store.entry(index), head)
             evidence.append(item)
-        return {**seen, "evidence": evidence}
+        return {**seen, "evidence": evidence, "log_entries": entries}
+
+
+def _supporting_entries(
+    ctx: Context, who: Principal, incident_id: str, head: Any
+) -> list[dict[str, Any]]:
+    """The log entries an incident rests on besides its observations (the run that found
+    it, the analysts' review, its cases' events), each only if ``who`` may prove it
+    (:func:`truceline.access.may_prove`, as ``GET /v1/evidence/proof/{entry}`` decides),
+    with its inclusion proof in the latest signed tree head and the URL of that proof."""
+    if head is None:
+        return []
+    found = ctx.store.incident_entries(incident_id, ctx.store.latest_run())
+    indexes = [(found["run"], "run"), (found["review"], "review")]
+    indexes += [(i, "case_event") for _, _, i in found["case_events"]]
+    sees = seen_by(ctx, who)
+    out = []
+    for index, role in indexes:
+        if index is None or index >= head.tree_size:
+            continue
+        data = ctx.store.entry(index)
+        if not may_prove(who, json.loads(data), *sees):
+            continue
+        bundle = inclusion_bundle(ctx.store.tree(), index, data, head)
+        out.append(
+            {
+                "index": index,
+                "supports": role,
+                "name": bundle["names"]["entry"],
+                "proof_url": f"/v1/evidence/proof/{index}",
+                "proof": bundle,
+            }
+        )
+    return out
 
 
 @router.patch("/v1/incidents/{incident_id}")

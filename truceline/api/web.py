@@ -19,14 +19,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .._time import parse_time
 from ..access import MAP_FIELDS, Principal, view_incident
 from ..agreement import agreement_from_files, agreement_geojson
 from .deps import Context, Ctx, Who, locked
+from .wire import HashedStaticFiles, accepts_gzip, etag_of, gzipped, hashed_page, not_modified
 
 __all__ = ["CSP", "STATIC", "mount_dashboard", "router"]
 
@@ -131,7 +131,7 @@ async def _bulk(ctx: Context, who: Principal, run: int | None, now: int) -> list
 
 
 @router.get("/v1/dashboard/incidents", response_class=JSONResponse, responses=BULK_SCHEMA)
-async def get_dashboard_incidents(ctx: Ctx, who: Who) -> Response:
+async def get_dashboard_incidents(ctx: Ctx, who: Who, request: Request) -> Response:
     """Every incident of the latest run the caller may see, in time order, in one answer
     and with the map's fields only: what ``GET /v1/incidents`` pages through, decided row by
     row by the same rules, without the lists of supporting observations
@@ -146,17 +146,32 @@ async def get_dashboard_incidents(ctx: Ctx, who: Who) -> Response:
     # minute, never show more.
     key = (who.role, *state, now // BULK_KEEP_US)
     kept = ctx.cache.setdefault("bulk", {})
-    body = kept.get(key)
-    if body is None:
+    answer = kept.get(key)
+    if answer is None:
         doc = {"type": "FeatureCollection", "features": await _bulk(ctx, who, run, now)}
         body = json.dumps(doc, separators=(",", ":")).encode()
+        # compressed once, while it is kept (not by the middleware on every request)
+        packed = await asyncio.to_thread(gzipped, body)
+        answer = (body, packed, etag_of(hashlib.sha256(body).hexdigest()[:16]))
         async with locked(ctx):
             unchanged = (ctx.store.latest_run(), ctx.store.log_size()) == state
         if unchanged:  # nothing was written while the answer was built
             while len(kept) >= BULK_KEEP:
                 kept.pop(next(iter(kept)))
-            kept[key] = body
-    return Response(body, media_type="application/geo+json")
+            kept[key] = answer
+    body, packed, etag = answer
+    # private: what a role sees is decided by its token; revalidated on every load
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "Vary": "Accept-Encoding, Authorization",
+    }
+    if not_modified(request.headers, etag):
+        return Response(status_code=304, headers=headers)
+    if accepts_gzip(request.headers):
+        headers["Content-Encoding"] = "gzip"
+        return Response(packed, media_type="application/geo+json", headers=headers)
+    return Response(body, media_type="application/geo+json", headers=headers)
 
 
 def mount_dashboard(app: FastAPI) -> None:
@@ -164,11 +179,16 @@ def mount_dashboard(app: FastAPI) -> None:
     API path is shadowed)."""
 
     @app.get("/", include_in_schema=False)
-    async def dashboard() -> FileResponse:
-        return FileResponse(
-            STATIC / "index.html",
-            media_type="text/html",
-            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-        )
+    async def dashboard(request: Request) -> Response:
+        text, tag = hashed_page(STATIC / "index.html", STATIC)
+        headers = {
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "ETag": etag_of(tag),
+            "Cache-Control": "no-cache",
+        }
+        if not_modified(request.headers, headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        return HTMLResponse(text, headers=headers)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", HashedStaticFiles(directory=STATIC), name="static")

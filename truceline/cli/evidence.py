@@ -245,13 +245,22 @@ def log_check_proof(
     log_key: Annotated[str, typer.Option(help="The log's public key as published (base64).")],
 ) -> None:
     """Check an inclusion proof against the log's public key. Exit 0 if it holds."""
-    from ..evidence import check_inclusion_bundle, unb64
+    from ..evidence import check_inclusion_bundle, proof_names, unb64
 
-    ok = guard(lambda: check_inclusion_bundle(json.loads(proof.read_text()), unb64(log_key)))
+    bundle = guard(lambda: json.loads(proof.read_text()))
+    ok = guard(lambda: check_inclusion_bundle(bundle, unb64(log_key)))
+    names = guard(lambda: proof_names(bundle))
     if not ok:
-        err.print("[bold red]FAILED[/]: the proof does not hold")
+        err.print(
+            f"[bold red]FAILED[/]: the proof of {names['entry']} does not hold at the "
+            f"{names['tree_head']}",
+            highlight=False,
+        )
         raise typer.Exit(1)
-    out.print("[green]verified[/]: the entry is in the log at the signed tree head")
+    out.print(
+        f"[green]verified[/]: {names['entry']} is in the log at the {names['tree_head']}",
+        highlight=False,
+    )
 
 
 @key_app.command("generate")

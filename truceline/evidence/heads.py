@@ -24,6 +24,7 @@ __all__ = [
     "inclusion_bundle",
     "key_id",
     "observation_signed_bytes",
+    "proof_names",
     "public_bytes",
     "sign_tree_head",
     "signed_part",
@@ -135,6 +136,55 @@ def inclusion_bundle(tree: MerkleTree, index: int, entry: bytes, head: TreeHead)
         "tree_size": head.tree_size,
         "inclusion_path": [h.hex() for h in tree.inclusion_proof(index, head.tree_size)],
         "sth": head.as_dict(),
+        "names": proof_names({"entry_index": index, "entry": entry, "sth": head.as_dict()}),
+    }
+
+
+def entry_name(index: int, entry: dict[str, Any]) -> str:
+    """How the CLI, the API and the page name a log entry: its index and what it is.
+
+    >>> entry_name(7, {"kind": "observation", "observation": {"source": "AS-1", "id": "d9"}})
+    'entry 7 (observation AS-1:d9)'
+    >>> entry_name(9, {"kind": "case_event", "case": 31, "seq": 2, "event": {"kind": "reply"}})
+    'entry 9 (case 31, event 2: reply)'
+    """
+    kind = entry.get("kind")
+    what = str(kind)
+    if kind == "observation":
+        obs = entry.get("observation") or {}
+        what = f"observation {obs.get('source')}:{obs.get('id')}"
+    elif kind == "incident_review":
+        what = f"review of incident {entry.get('incident')}: {entry.get('status')}" + (
+            ", published" if entry.get("published") else ""
+        )
+    elif kind == "case_event":
+        event = entry.get("event") or {}
+        what = f"case {entry.get('case')}, event {entry.get('seq')}: {event.get('kind')}"
+    elif kind == "run":
+        what = f"analysis run {entry.get('run')}"
+    return f"entry {index} ({what})"
+
+
+def head_name(sth: dict[str, Any]) -> str:
+    """How the CLI, the API and the page name a signed tree head: by its size (heads grow:
+    a larger size is a newer head) and the start of its root hash.
+
+    >>> head_name({"tree_size": 6938, "root_hash": "ab" * 32})
+    'signed tree head of size 6938 (root abababababab…)'
+    """
+    return f"signed tree head of size {sth['tree_size']} (root {str(sth['root_hash'])[:12]}…)"
+
+
+def proof_names(bundle: dict[str, Any]) -> dict[str, str]:
+    """The names of a proof bundle's entry and tree head (:func:`entry_name`,
+    :func:`head_name`)."""
+    try:
+        entry = json.loads(bundle["entry"])  # text, or bytes
+    except (ValueError, TypeError):
+        entry = {}
+    return {
+        "entry": entry_name(int(bundle["entry_index"]), entry if isinstance(entry, dict) else {}),
+        "tree_head": head_name(bundle["sth"]),
     }
 
 

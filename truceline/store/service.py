@@ -191,6 +191,25 @@ class ServiceStore(RegistryStore):
             )
         ]
 
+    def incident_entries(self, incident: str, run_id: int | None) -> dict[str, Any]:
+        """The log indexes of what an incident rests on besides its observations: the
+        analysis run ``run_id`` that found it, the analysts' latest review,
+        and every event of the cases opened on it (``(case, seq, index)``)."""
+        row = self._x("SELECT log_index FROM runs WHERE id = ?", (run_id,)).fetchone()
+        review = self._x(
+            "SELECT log_index FROM incident_reviews WHERE id = ?", (incident,)
+        ).fetchone()
+        events = self._x(
+            "SELECT e.case_id, e.seq, e.log_index FROM case_events e JOIN cases c "
+            "ON c.id = e.case_id WHERE c.incident = ? ORDER BY e.log_index",
+            (incident,),
+        )
+        return {
+            "run": None if row is None or row[0] is None else int(row[0]),
+            "review": None if review is None else int(review[0]),
+            "case_events": [(int(c), int(q), int(i)) for c, q, i in events],
+        }
+
     def case_ids(self) -> list[int]:
         """Every case's id, in the order the cases were opened."""
         return [

@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { caseHistory } from "./dossier.js";
-import { clear, definitions, el, fmtTime } from "./dom.js";
+import { append, clear, definitions, el, fmtTime } from "./dom.js";
 
 const ORDER = { awaiting_reply: 0, under_review: 1, ruled: 2 };
 
@@ -78,10 +78,11 @@ export class CaseQueue {
         ["Accused", s.accused],
         ["Filed by", s.filed_by],
         ["Opened", fmtTime(s.opened)],
-        ["Replies until", s.status === "ruled" ? null : deadline(s)],
+        ["Replies until", s.status === "ruled" ? null : s.replies_closed_early ? `closed early by ${s.replies_closed_early.by} at ${fmtTime(s.replies_closed_early.time)}: every party had replied` : deadline(s)],
         ["Quorum", s.quorum ? `${s.quorum} member states` : null],
       ]),
     );
+    if (c.accusation) card.append(this.alleged(c.accusation));
     if (s.replies && s.replies.length) {
       card.append(
         el("h4", {}, "Replies"),
@@ -89,11 +90,12 @@ export class CaseQueue {
       );
     }
     if (s.ruling) {
-      card.append(
+      // (append skips a missing dissent list: Element.append would write "null")
+      append(card, [
         el("h4", {}, "Ruling in force"),
         el("p", { class: "ruling" }, rulingText(s.ruling), ` — in force, ${signatures(s.ruling)}; member states ${(s.ruling.signed_by_states || []).join(", ")}`),
         s.ruling.dissents && s.ruling.dissents.length ? el("ul", {}, dissents(s.ruling)) : null,
-      );
+      ]);
     }
     const drafts = (s.proposals || []).filter((r) => !s.ruling || r.id !== s.ruling.id);
     if (drafts.length) {
@@ -134,9 +136,65 @@ export class CaseQueue {
       }
     }
     if (me.party && s.reply_open && [s.accused, s.filed_by].includes(me.party)) card.append(this.replyForm(c.id));
-    if (me.role === "commissioner" && s.status === "under_review") card.append(this.rulingForm(c.id, s));
+    if (me.role === "commissioner" && s.reply_open) card.append(this.closeForm(c.id, s));
+    if (me.role === "commissioner" && s.status === "under_review") card.append(this.rulingForm(c.id, s, c.accusation));
     if (me.role === "commissioner" && s.status === "ruled") card.append(this.reopenForm(c.id));
     return card;
+  }
+
+  /** What the case alleges: the clauses with their texts, when, where, with what, the
+   * case's summary and how much evidence this role may see. */
+  alleged(a) {
+    const clauses = a.clauses.length
+      ? el("ul", { class: "clauses" }, a.clauses.map((c) => el("li", {}, el("strong", {}, c.id), c.text ? ` — ${c.text}` : "")))
+      : "no clause named by the incident";
+    const when = a.time_start ? `${fmtTime(a.time_start)}${a.time_end && a.time_end !== a.time_start ? ` – ${fmtTime(a.time_end)}` : ""}` : null;
+    return el(
+      "section",
+      { class: "alleged", "aria-label": "What is alleged" },
+      el("h4", {}, "What is alleged"),
+      definitions([
+        ["Clause", clauses],
+        ["Time", when],
+        ["Place", a.place],
+        ["Weapon", a.weapon],
+        ["Summary", a.summary || "none given"],
+        ["Evidence", a.evidence_count === null || a.evidence_count === undefined ? null : `${a.evidence_count} supporting ${a.evidence_count === 1 ? "observation" : "observations"} visible to this role`],
+      ]),
+    );
+  }
+
+  /** Closing the reply window early: offered once every party has replied (the API
+   * refuses it before). */
+  closeForm(id, s) {
+    const waiting = [s.accused, s.filed_by].filter((p) => p && !(s.replies || []).some((r) => r.party === p));
+    return el(
+      "form",
+      {
+        class: "action close-form",
+        "aria-label": `Close the reply window of case ${id}`,
+        onsubmit: (e) => (e.preventDefault(), this.closeReplies(id)),
+      },
+      el("h4", {}, "Reply window"),
+      el(
+        "p",
+        {},
+        s.all_replied
+          ? "Every party has replied: the commission may close the window now and rule."
+          : `Waiting for a reply from ${[...new Set(waiting)].join(" and ") || "the parties"}; the window can be closed early once every party has replied.`,
+      ),
+      el("button", { type: "submit", disabled: !s.all_replied }, "Close the reply window"),
+    );
+  }
+
+  async closeReplies(id) {
+    try {
+      await api(`/v1/cases/${id}/close-replies`, { method: "POST" });
+      this.ctx.announce(`Case ${id}: the reply window is closed; the commission may rule.`);
+    } catch (err) {
+      this.ctx.announce(`Closing the reply window was refused (${err.status}): ${err.message}`, true);
+    }
+    await this.load();
   }
 
   reopenForm(id) {
@@ -190,26 +248,30 @@ export class CaseQueue {
     );
   }
 
-  rulingForm(id, s) {
+  rulingForm(id, s, accusation) {
     const parties = this.ctx.agreement?.parties || [];
     const clauses = this.ctx.agreement?.clauses || [];
     const f = (name) => `rule-${id}-${name}`;
     const field = (name, label, control) => el("div", { class: "field" }, el("label", { for: f(name) }, label), control);
     const select = (name, opts) =>
       el("select", { id: f(name), name }, opts.map(([v, t]) => el("option", { value: v }, t)));
+    // the clause defaults to what the incident breaches (all of them, where several)
+    const breached = (accusation?.clauses || []).map((c) => c.id);
+    const both = breached.length > 1 ? [[breached.join(","), breached.join(" and ")]] : [];
     const form = el(
       "form",
       { class: "action ruling-form", "aria-label": `Sign a ruling on case ${id}` },
       el("h4", {}, "Sign a ruling"),
       field("decision", "Decision", select("decision", [["violation", "violation"], ["no_violation", "no violation"], ["undetermined", "undetermined"]])),
       field("responsible", "Responsible party", select("responsible", [["", "none"], ...parties.map((p) => [p.id, `${p.id} — ${p.name}`])])),
-      field("clause", "Clause", select("clause", [["", "none"], ...clauses.map((c) => [c.id, c.id])])),
+      field("clause", "Clause", select("clause", [...both, ...clauses.map((c) => [c.id, `${c.id} — ${c.text}`]), ["", "none"]])),
       field("remedy", "Remedy", el("textarea", { id: f("remedy"), name: "remedy", rows: 2 })),
       field("position", "Position", select("position", [["sign", "sign"], ["dissent", "dissent"]])),
       field("reason", "Reason (for a dissent)", el("input", { id: f("reason"), name: "reason", type: "text" })),
       el("button", { type: "submit" }, "Sign ruling"),
     );
     form.elements.responsible.value = s.accused || "";
+    form.elements.clause.value = breached.join(",");
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const v = form.elements;

@@ -102,18 +102,7 @@ function evidenceTable(evidence, head) {
       el("td", {}, item.proof ? `#${item.proof.entry_index}` : "—", " ", status),
     );
   });
-  const sth = (evidence.find((item) => item.proof) || {}).proof?.sth;
-  const signed = el(
-    "p",
-    { class: "head-check pending", id: "tree-head-check" },
-    sth ? "checking the tree head's signature…" : "",
-  );
-  if (sth) {
-    checkTreeHead(sth, (kid) => api(`/v1/evidence/keys/${kid}`)).then(({ ok, reason }) => {
-      signed.textContent = `${ok ? "✓" : "✗"} ${reason}${ok ? " (compare the key id with the one the mission publishes)" : ""}`;
-      signed.className = `head-check ${ok ? "ok" : "bad"}`;
-    });
-  }
+  const signed = headCheck((evidence.find((item) => item.proof) || {}).proof?.sth);
   const table = el(
     "table",
     { class: "evidence" },
@@ -134,6 +123,55 @@ function evidenceTable(evidence, head) {
   return el("div", {}, signed, table);
 }
 
+function headCheck(sth) {
+  const signed = el(
+    "p",
+    { class: "head-check pending", id: "tree-head-check" },
+    sth ? "checking the tree head's signature…" : "",
+  );
+  if (sth) {
+    checkTreeHead(sth, (kid) => api(`/v1/evidence/keys/${kid}`)).then(({ ok, reason }) => {
+      signed.textContent = `${ok ? "✓" : "✗"} ${reason}${ok ? " (compare the key id with the one the mission publishes)" : ""}`;
+      signed.className = `head-check ${ok ? "ok" : "bad"}`;
+    });
+  }
+  return signed;
+}
+
+const SUPPORTS = { run: "the analysis run that found it", review: "the analysts' review", case_event: "a case event" };
+
+/** The log entries the incident rests on besides its observations (the run, the review,
+ * the case events this role may see), each with a link to its inclusion proof and the
+ * proof checked here. */
+function entriesTable(entries, head, withHeadCheck) {
+  const rows = entries.map((item) => {
+    const status = el("span", { class: "entry-proof pending" }, "checking…");
+    checkBundle(item.proof, head).then(({ ok, reason }) => {
+      status.textContent = `${ok ? "✓" : "✗"} ${reason}`;
+      status.className = `entry-proof ${ok ? "ok" : "bad"}`;
+    });
+    return el(
+      "tr",
+      { dataset: { entry: String(item.index) } },
+      el("td", {}, SUPPORTS[item.supports] || item.supports),
+      el("td", {}, el("a", { href: item.proof_url, class: "proof-link" }, item.name)),
+      el("td", {}, status),
+    );
+  });
+  const table = el(
+    "table",
+    { class: "entries" },
+    el("caption", {}, `${entries.length} further entries of the evidence log this incident rests on`),
+    el(
+      "thead",
+      {},
+      el("tr", {}, ["What", "Log entry (its inclusion proof)", "Checked in this browser"].map((h) => el("th", { scope: "col" }, h))),
+    ),
+    el("tbody", {}, rows),
+  );
+  return el("div", {}, withHeadCheck ? headCheck(entries[0]?.proof?.sth) : null, table);
+}
+
 export function caseHistory(events) {
   return el(
     "ol",
@@ -145,6 +183,7 @@ export function caseHistory(events) {
       if (e.kind === "ruling")
         what = `${e.position === "dissent" ? "dissent" : "signature"} by ${e.by} (${e.member_state}): ${e.decision}${e.responsible ? `, ${e.responsible} responsible` : ""}${e.clause ? `, ${e.clause}` : ""}${e.reason ? ` — ${e.reason}` : ""}`;
       if (e.kind === "reopened") what = `reopened by ${e.by}: ${e.reason}`;
+      if (e.kind === "replies_closed") what = `reply window closed early by ${e.by}: every party had replied`;
       return el("li", {}, el("time", {}, fmtTime(e.time)), " ", what);
     }),
   );
@@ -283,8 +322,11 @@ export async function renderDossier(body, id, ctx) {
           { class: "note" },
           ctx.me.staff || ctx.me.party
             ? "No supporting observation is visible to this role."
-            : "The public view shows no raw observations: the incident is published with a rounded location and after a delay. The evidence log's tree head and the published report are the public record.",
+            : "The public view shows no raw observations: the incident is published with a rounded location and after a delay. The evidence log's entries below, the tree head and the published report are the public record.",
         ),
+    (inc.log_entries || []).length
+      ? entriesTable(inc.log_entries, ctx.head, !inc.evidence.some((item) => item.proof))
+      : null,
   ]);
   const section = el("section", { "aria-labelledby": "dossier-cases" }, el("h3", { id: "dossier-cases" }, "Cases"));
   body.append(section);

@@ -116,8 +116,11 @@ function renderList(mask) {
 
 function onFilter(mask, started, initial) {
   const total = renderList(mask);
-  $("count").textContent = `${total.toLocaleString("en")} of ${state.features.length.toLocaleString("en")} incidents shown`;
+  $("count").textContent = state.features.length
+    ? `${total.toLocaleString("en")} of ${state.features.length.toLocaleString("en")} incidents shown`
+    : emptyText();
   $("count").dataset.shown = String(total);
+  $("count").classList.toggle("empty", !state.features.length);
   map.show(mask).then(() => {
     const ms = performance.now() - started;
     if (initial) {
@@ -133,6 +136,14 @@ function onFilter(mask, started, initial) {
     window.truceline.filterSeq++;
     document.body.dataset.filterSeq = String(window.truceline.filterSeq);
   });
+}
+
+/** Why there is nothing to show, rather than "0 of 0". */
+function emptyText() {
+  if (state.me.role === "public") {
+    return "Nothing has been published yet: incidents appear here once the commission publishes them (verified, after the publication delay).";
+  }
+  return `No incident is visible to ${state.me.role} yet: none has been found by an analysis run${state.me.party ? ", attributed to your party, or alleged by it" : ""}.`;
 }
 
 function legend() {
@@ -218,7 +229,8 @@ async function start() {
 
   const [agreement, topo, head] = await Promise.all([
     optional(api("/v1/agreement")),
-    optional(fetch("/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
+    // the base map under its content-hashed name: the browser keeps it (immutable)
+    optional(fetch(document.querySelector("meta[name=truceline-basemap]")?.content || "/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
     optional(api("/v1/evidence/sth")),
   ]);
   state.agreement = agreement;

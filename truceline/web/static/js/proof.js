@@ -83,16 +83,39 @@ export async function checkBundle(bundle, head) {
     sth.root_hash,
   );
   if (!ok) return { ok: false, reason: "the path does not lead to the tree head's root" };
-  if (head && head.root_hash !== sth.root_hash) {
-    return {
-      ok: true,
-      reason: `proof checks against tree head ${sth.tree_size} (a newer head, ${head.tree_size}, exists)`,
-    };
+  const what = `proof of ${entryName(bundle.entry_index, bundle.entry)} checks against ${headName(sth)}`;
+  if (head && head.tree_size === sth.tree_size && head.root_hash !== sth.root_hash) {
+    return { ok: false, reason: `two different signed tree heads of size ${sth.tree_size}: the log forked` };
   }
-  return {
-    ok: true,
-    reason: `proof checks against tree head ${sth.tree_size} (root ${sth.root_hash.slice(0, 12)}…)`,
-  };
+  if (head && head.tree_size > sth.tree_size) {
+    return { ok: true, reason: `${what}; a newer head, of size ${head.tree_size}, exists` };
+  }
+  if (head && head.tree_size < sth.tree_size) {
+    return { ok: true, reason: `${what}, newer than the head of size ${head.tree_size} this page first saw` };
+  }
+  return { ok: true, reason: what };
+}
+
+/** A log entry's name, as the CLI and the API give it (truceline.evidence.entry_name). */
+export function entryName(index, entryText) {
+  let e = {};
+  try {
+    e = JSON.parse(entryText) || {};
+  } catch {
+    e = {};
+  }
+  let what = String(e.kind);
+  if (e.kind === "observation") what = `observation ${e.observation?.source}:${e.observation?.id}`;
+  else if (e.kind === "incident_review")
+    what = `review of incident ${e.incident}: ${e.status}${e.published ? ", published" : ""}`;
+  else if (e.kind === "case_event") what = `case ${e.case}, event ${e.seq}: ${e.event?.kind}`;
+  else if (e.kind === "run") what = `analysis run ${e.run}`;
+  return `entry ${index} (${what})`;
+}
+
+/** A signed tree head's name, as the CLI and the API give it (truceline.evidence.head_name). */
+export function headName(sth) {
+  return `signed tree head of size ${sth.tree_size} (root ${String(sth.root_hash).slice(0, 12)}…)`;
 }
 
 function base64ToBytes(text) {

@@ -1,0 +1,125 @@
+"""The commission's workflow as its users work (issue 20): a case says what is alleged (to
+the commission and to the case's parties, never to the public), and the reply window can be
+closed early once every party has replied."""
+
+from __future__ import annotations
+
+from tests.api import test_api
+from tests.api.test_api import Service, _pick
+
+DAY_US = 86_400_000_000
+prepared = test_api.prepared  # the service's fixtures, shared
+svc = test_api.svc
+
+
+def _clauses(svc: Service) -> dict[str, str]:
+    return {
+        c["id"]: c["text"] for c in svc.call("public", "GET", "/v1/agreement").json()["clauses"]
+    }
+
+
+def test_a_case_says_what_is_alleged(svc: Service) -> None:
+    inc = _pick(svc.db, attributed="S")
+    assert inc["violations"]
+    body = {"incident": inc["id"], "accused": "S", "summary": "Mortar fire on the line."}
+    case = svc.call("analyst", "POST", "/v1/cases", json=body).json()
+    texts = _clauses(svc)
+    for role in ("analyst", "com_fr", "party_s"):
+        got = svc.call(role, "GET", f"/v1/cases/{case['id']}").json()["accusation"]
+        assert got["clauses"] == [{"id": c, "text": texts[c]} for c in inc["violations"]]
+        assert all(c["text"] for c in got["clauses"])
+        assert (got["time_start"], got["time_end"]) == (inc["time_start"], inc["time_end"])
+        assert got["weapon"] == inc["weapon"]
+        assert got["summary"] == "Mortar fire on the line."
+        assert " of " in got["place"] or got["place"].startswith("near ")  # "2.1 km N of X"
+        listed = [c for c in svc.call(role, "GET", "/v1/cases").json() if c["id"] == case["id"]]
+        assert listed[0]["accusation"] == got
+    # the count is what the role may see of the incident's evidence
+    staff = svc.call("analyst", "GET", f"/v1/incidents/{inc['id']}").json()["evidence"]
+    party = svc.call("party_s", "GET", f"/v1/incidents/{inc['id']}").json()["evidence"]
+    assert svc.call("analyst", "GET", f"/v1/cases/{case['id']}").json()["accusation"][
+        "evidence_count"
+    ] == len(staff)
+    assert svc.call("party_s", "GET", f"/v1/cases/{case['id']}").json()["accusation"][
+        "evidence_count"
+    ] == len(party)
+    # the other party does not see the case; the public sees no accusation, ever
+    assert svc.call("party_n", "GET", f"/v1/cases/{case['id']}").status_code == 404
+    svc.clock.now += 8 * DAY_US
+    ruling = {"decision": "violation", "responsible": "S", "clause": "C1", "remedy": ""}
+    for who in ("com_fr", "com_de"):
+        assert svc.call(who, "POST", f"/v1/cases/{case['id']}/rulings", json=ruling).is_success
+    public = svc.call("public", "GET", f"/v1/cases/{case['id']}").json()
+    assert public["state"]["status"] == "ruled" and "accusation" not in public
+    assert "Mortar fire" not in str(svc.call("public", "GET", "/v1/cases").json())
+
+
+def test_an_allegations_case_shows_the_accused_only_the_summary(svc: Service) -> None:
+    """A case on an incident attributed to N, opened against S: S may not see the incident
+    (unpublished, not its own), so its card holds the summary and nothing of the incident."""
+    inc = _pick(svc.db, attributed="N")
+    body = {"incident": inc["id"], "accused": "S", "summary": "Who fired from here?"}
+    case = svc.call("analyst", "POST", "/v1/cases", json=body).json()
+    got = svc.call("party_s", "GET", f"/v1/cases/{case['id']}").json()["accusation"]
+    assert got == {
+        "summary": "Who fired from here?",
+        "clauses": [],
+        "time_start": None,
+        "time_end": None,
+        "place": None,
+        "weapon": None,
+        "evidence_count": None,
+    }
+
+
+def test_the_reply_window_closes_early_once_every_party_has_replied(svc: Service) -> None:
+    inc = _pick(svc.db, attributed="S")
+    case = svc.call(
+        "analyst",
+        "POST",
+        "/v1/cases",
+        json={"incident": inc["id"], "accused": "S", "reply_days": 7},
+    ).json()["id"]
+    close = f"/v1/cases/{case}/close-replies"
+    ruling = {"decision": "violation", "responsible": "S", "clause": "C1", "remedy": "Stop."}
+    # before the deadline, and before the party replied: no ruling, no early close
+    res = svc.call("com_fr", "POST", f"/v1/cases/{case}/rulings", json=ruling)
+    assert res.status_code == 409 and "rule after" in res.json()["detail"]
+    res = svc.call("com_fr", "POST", close)
+    assert res.status_code == 409 and "every party" in res.json()["detail"]
+    state = svc.call("com_fr", "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["all_replied"] is False and state["replies_closed_early"] is None
+    assert svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "No."})
+    # only a commissioner closes it; then rulings are taken before the deadline
+    for role in ("analyst", "party_s", "public"):
+        assert svc.call(role, "POST", close).status_code in (401, 403)
+    res = svc.call("com_fr", "POST", close)
+    assert res.status_code == 201, res.text
+    state = res.json()["state"]
+    assert state["status"] == "under_review" and not state["reply_open"]
+    assert state["replies_closed_early"]["by"] == "com-fr"
+    assert svc.call("com_fr", "POST", close).status_code == 409  # closed already
+    late = svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "And..."})
+    assert late.status_code == 409
+    for who in ("com_fr", "com_de"):
+        assert svc.call(who, "POST", f"/v1/cases/{case}/rulings", json=ruling).status_code == 201
+    state = svc.call("party_s", "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["status"] == "ruled"
+    # the party sees that the window was closed early, and by whom (it is in the log)
+    kinds = [e["kind"] for e in svc.call("party_s", "GET", f"/v1/cases/{case}").json()["events"]]
+    assert kinds == ["opened", "reply", "replies_closed"]  # (signatures are the commission's)
+
+
+def test_a_case_on_an_allegation_waits_for_both_parties(svc: Service) -> None:
+    """The accused and the filer are both parties of a case on an allegation: the window
+    closes early only when both have replied."""
+    allegation = test_api._allegation("N", "S", 71)
+    assert svc.call("party_n", "POST", "/v1/observations", json=[allegation]).is_success
+    case = svc.call(
+        "party_n", "POST", "/v1/cases", json={"allegation": "party-N:a71", "accused": "S"}
+    ).json()["id"]
+    close = f"/v1/cases/{case}/close-replies"
+    assert svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "No."})
+    assert svc.call("com_de", "POST", close).status_code == 409
+    assert svc.call("party_n", "POST", f"/v1/cases/{case}/replies", json={"text": "Yes."})
+    assert svc.call("com_de", "POST", close).status_code == 201
