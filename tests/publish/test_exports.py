@@ -155,6 +155,14 @@ def test_csv_has_acled_columns_in_codebook_order_with_its_conventions(
     # nested fields are flat columns, not JSON in a cell
     assert not rows.apply(lambda c: c.str.startswith(("{", "["))).any().any()
     assert pd.to_numeric(rows["attribution_N"]).between(0, 1).all()
+    # published below the counting confidence: not an ACLED event, and said so
+    low = rows[pd.to_numeric(rows["confidence"]) < 0.5]
+    high = rows[pd.to_numeric(rows["confidence"]) >= 0.5]
+    assert len(low) and (low["counted"] == "False").all() and (high["counted"] == "True").all()
+    assert (low["event_type"] == "").all() and (low["sub_event_type"] == "").all()
+    assert low["notes"].str.startswith("NOT COUNTED").all()
+    assert low["tags"].str.endswith("counted=false").all()
+    assert (high.loc[high["kind"] == "fire", "event_type"] == "Explosions/Remote violence").all()
 
 
 def test_parquet_has_typed_and_nested_columns(stored_day: Path, tmp_path: Path) -> None:

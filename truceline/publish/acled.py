@@ -26,6 +26,10 @@ source, source_scale, notes, fatalities, tags, timestamp``. How Truceline fills 
   ``admin3`` is empty (GeoNames has no third level in the data shipped).
 - ``geo_precision``: 1 for a location known within 1 km, 2 within 25 km, 3 beyond, or none;
   ``time_precision``: 1 for an incident within a day, 2 within a week, 3 longer.
+- an incident below the counting confidence (0.5) is published but is not an event: its
+  ``disorder_type``, ``event_type`` and ``sub_event_type`` are empty, its ``notes`` begin
+  "NOT COUNTED" and its ``tags`` end ``counted=false`` (the flat ``counted`` column says the
+  same), so a pipeline that loads ACLED types never takes it for one.
 - ``source``: "Truceline" and the kinds of evidence; ``source_scale``: "Other"; ``notes``: the
   incident in a sentence; ``tags``: its status, confidence and weapon class.
 
@@ -50,6 +54,8 @@ from .._time import parse_time
 from ..i18n import language
 from ..labels import label, place_label
 from ..places import Place
+
+COUNTED_CONFIDENCE = 0.5  # as the report counts (truceline.analysis.REPORT_CONFIDENCE)
 
 __all__ = ["ACLED_COLUMNS", "UCDP_COLUMNS", "acled_region", "acled_row", "precision"]
 
@@ -139,6 +145,9 @@ def acled_row(
     point = p.get("impact") or p.get("origin") or [None, None]
     geo, where, tp, dp = precision(p)
     disorder, event_type, sub = _TYPES.get(p["kind"], _OTHER)
+    counted = p["confidence"] >= COUNTED_CONFIDENCE
+    if not counted:  # published, but not an event: no ACLED type is claimed for it
+        disorder, event_type, sub = "", "", ""
     who = p.get("attributed_to")
     country = place.country_name if place else ""
     actor1 = names.get(who, who) if who else f"Unidentified Armed Group ({country or 'unknown'})"
@@ -174,10 +183,11 @@ def acled_row(
         "geo_precision": geo,
         "source": _source(p),
         "source_scale": "Other",
-        "notes": _notes(p, names, place, clause_texts or {}),
+        "notes": ("" if counted else "NOT COUNTED (confidence below 0.5, not an event): ")
+        + _notes(p, names, place, clause_texts or {}),
         "fatalities": "",
         "tags": f"status={p.get('status', 'automatic')}; confidence={p['confidence']:.2f}; "
-        f"weapon={p.get('weapon', 'unknown')}",
+        f"weapon={p.get('weapon', 'unknown')}" + ("" if counted else "; counted=false"),
         "timestamp": parse_time(ts) // 1_000_000 if ts else "",
         "where_prec": where,
         "date_prec": dp,

@@ -35,7 +35,7 @@ from ..agreement import Agreement
 from ..i18n import language
 from ..labels import place_label
 from ..places import Place, describe_features
-from .acled import ACLED_COLUMNS, UCDP_COLUMNS, acled_row
+from .acled import ACLED_COLUMNS, COUNTED_CONFIDENCE, UCDP_COLUMNS, acled_row
 
 __all__ = [
     "ACLED_COLUMNS",
@@ -65,7 +65,7 @@ def own_columns(
     """Truceline's columns of the flat table (CSV, GeoPackage), in order."""
     extra = extra or {}
     cols = ["truceline_id", "kind", "weapon", "status", "published", "time_start", "time_end",
-            "date", "time_utc", "confidence", "attributed_to"]  # fmt: skip
+            "date", "time_utc", "confidence", "counted", "attributed_to"]  # fmt: skip
     cols += [f"attribution_{p}" for p in parties] + ["attribution_undetermined", "violations"]
     cols += [f"violation_probability_{c}" for c in extra.get("violation_probabilities", [])]
     cols += [f"weapon_probability_{w}" for w in extra.get("weapon_probabilities", [])]
@@ -90,6 +90,7 @@ def _flat(
         "status": p.get("status", "automatic"), "published": bool(p.get("published", False)),
         "time_start": p["time_start"], "time_end": p["time_end"], "date": p["time_start"][:10],
         "time_utc": p["time_start"][11:19], "confidence": p["confidence"],
+        "counted": p["confidence"] >= COUNTED_CONFIDENCE,
         "attributed_to": p.get("attributed_to") or "",
         "attribution_undetermined": round(max(0.0, 1.0 - sum(attribution.values())), 4),
         "violations": ";".join(p.get("violations") or []),
