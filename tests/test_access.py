@@ -94,6 +94,20 @@ def test_a_party_sees_what_is_attributed_to_it_without_the_other_partys_allegati
     assert view_incident(PARTY_S, own, None, NOW, Disclosure()) is None
 
 
+def test_a_party_is_not_told_the_other_partys_allegation_refs_through_their_verdicts() -> None:
+    """Found by this round's attack: the verdicts map named the other side's withheld
+    allegations (ref and sequence) while ``alleged_by`` hid them."""
+    f = _feature(
+        alleged_by=["N", "S"],
+        allegations={"party-N:N-7": "corroborated", "party-S:S-3": "contradicted"},
+    )
+    seen = view_incident(PARTY_S, f, None, NOW, Disclosure())  # attributed to S, unpublished
+    assert seen is not None
+    assert seen["properties"]["allegations"] == {"party-S:S-3": "contradicted"}
+    published = view_incident(PARTY_S, f, ("verified", True), NOW, Disclosure())
+    assert published is not None and len(published["properties"]["allegations"]) == 2
+
+
 def test_evidence_and_each_observation() -> None:
     f = _feature()
     seen_s = view_incident(PARTY_S, f, None, NOW, Disclosure())
@@ -194,6 +208,10 @@ def test_who_sees_a_case() -> None:
     public = view_case(PUBLIC, events, state)
     assert public is not None and public[0] == [] and public[1]["ruling"]["decision"] == "violation"
     assert "replies" not in public[1]
+    # a ruling does not name an incident the public may not see yet (found by the attack)
+    assert public[1]["incident"] is None
+    shown = view_case(PUBLIC, events, state, incident_visible=True)
+    assert shown is not None and shown[1]["incident"] == "inc-1"
 
 
 def test_who_may_act_on_cases() -> None:

@@ -270,6 +270,13 @@ def view_incident(
         # in full, but not the other party's unpublished allegations: who alleged, how many
         # and which observations are withheld (the dossier withholds their bodies too)
         props["alleged_by"] = [p for p in props.get("alleged_by") or [] if p == party]
+        # and the verdicts only on allegations filed under the caller's own source: a ref
+        # names the other party's allegation, and its sequence tells how many it filed
+        props["allegations"] = {
+            ref: v
+            for ref, v in (props.get("allegations") or {}).items()
+            if ref.split(":", 1)[0] == who.name
+        }
         props.pop("observations", None)
         props.pop("sources", None)
         return full
@@ -329,12 +336,17 @@ DRAFT_EVENTS = ("ruling", "reopen")
 
 
 def view_case(
-    who: Principal, events: list[dict[str, Any]], state: dict[str, Any]
+    who: Principal,
+    events: list[dict[str, Any]],
+    state: dict[str, Any],
+    incident_visible: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     """A case's events and state as ``who`` may see them, or None. Staff see everything; the
     parties of the case see it without drafts (the commissioners' signatures on rulings and
     reopenings; the ruling in force and earlier rulings are shown, with their signatures);
-    the public sees a ruled case's ruling in force with its dissents, and earlier rulings."""
+    the public sees a ruled case's ruling in force with its dissents, and earlier rulings,
+    and the case's incident id only when it may see that incident (``incident_visible``):
+    a ruling must not name an incident the disclosure rules still withhold."""
     if who.is_staff:
         return events, state
     undrafted = {**state, "proposals": [], "reopen_proposals": []}
@@ -342,7 +354,10 @@ def view_case(
         return [e for e in events if e["kind"] not in DRAFT_EVENTS], undrafted
     if state["status"] == "ruled" or state["earlier_rulings"]:
         keep = ("status", "incident", "accused", "opened", "ruling", "earlier_rulings")
-        return [], {k: state[k] for k in keep}
+        shown = {k: state[k] for k in keep}
+        if not incident_visible:
+            shown["incident"] = None
+        return [], shown
     return None
 
 

@@ -91,7 +91,10 @@ def visible_case(
     events = ctx.store.case_events(case_id)
     if events:
         state = review.case_state(events, ctx.settings.now_us(), ctx.settings.quorum)
-        seen = view_case(who, events, state)
+        incident = state.get("incident")
+        seen = view_case(
+            who, events, state, bool(incident) and _sees_incident(ctx, who, str(incident))
+        )
         if seen is not None:
             return seen
     raise NotFound("no such case")

@@ -122,4 +122,23 @@ def gzipped(body: bytes) -> bytes:
 
 
 def accepts_gzip(headers: Any) -> bool:
-    return "gzip" in str(headers.get("accept-encoding", ""))
+    """Whether the client accepts gzip: named (or ``*``) in Accept-Encoding with a q above
+    zero (``gzip;q=0`` refuses it).
+
+    >>> [accepts_gzip({"accept-encoding": v}) for v in ("gzip, br", "gzip;q=0", "*", "br")]
+    [True, False, True, False]
+    """
+    for part in str(headers.get("accept-encoding", "")).split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "*"):
+            continue
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.strip().partition("=")
+            if k.strip().lower() == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+        return q > 0
+    return False
