@@ -11,7 +11,9 @@ tracks, so that a track takes at most one detection of each sensor per scan. A r
 no track takes goes to the initiator: ``min_points`` plots that follow one another make a
 track. A bearing cannot start a track (one line of sight does not place an object); it
 updates one, and so carries a track across a gap in radar coverage. A track is ended when
-nothing has updated it for ``max_gap_s``.
+nothing has updated it for ``max_gap_s``. Pieces of one object's track (one started
+beside another from plots it did not take, or one that takes up where another ended) are
+then stitched into one.
 
 Association is gated before Stone Soup's hypothesiser sees the pairs (within ``gate_m``
 of the predicted position for a plot, within four standard deviations of the predicted
@@ -135,6 +137,8 @@ class TrackerParams:
     gate_m: float = 3000.0
     #: tracks with fewer updates are dropped as clutter
     min_updates: int = 6
+    #: pieces of one object's track this close (mean, m) are stitched into one
+    stitch_m: float = 500.0
 
 
 class _Gated(DistanceHypothesiser):  # type: ignore[misc]
@@ -311,10 +315,64 @@ def track(det: Detections, params: TrackerParams | None = None) -> list[Track]:
         live -= stale
         done.extend(stale)
     done.extend(live)
-    out = [_result(trk) for trk in done]
-    kept = [r for r in out if r is not None and len(r.detections) >= prm.min_updates]
+    out = [r for trk in done if (r := _result(trk)) is not None]
+    kept = [r for r in _stitch(out, prm) if len(r.detections) >= prm.min_updates]
     kept.sort(key=lambda r: (r.start_s, float(r.mean[0, 0]), float(r.mean[0, 2])))
     return [Track(k, r.t_s, r.mean, r.cov, r.detections) for k, r in enumerate(kept)]
+
+
+def _stitch(tracks: list[Track], prm: TrackerParams) -> list[Track]:
+    """One object's pieces of track made one: a track that runs alongside another (within
+    ``stitch_m`` on average where both exist, e.g. started from plots the other did not take)
+    is absorbed into it, and a track that starts within ``max_gap_s`` after another ended,
+    where the first could have flown at its speed (plus ``stitch_m``), continues it."""
+    pieces = sorted(tracks, key=lambda r: (r.start_s, -len(r.t_s)))
+    i = 0
+    while i < len(pieces):
+        j = i + 1
+        while j < len(pieces) and pieces[j].start_s <= pieces[i].end_s + prm.max_gap_s:
+            a, b = pieces[i], pieces[j]
+            if _alongside(a, b, prm) or _continues(a, b, prm):
+                pieces[i] = _joined(a, b)
+                del pieces[j]
+                j = i + 1  # the longer track may now meet one it did not
+            else:
+                j += 1
+        i += 1
+    return pieces
+
+
+def _alongside(a: Track, b: Track, prm: TrackerParams) -> bool:
+    lo, hi = max(a.start_s, b.start_s), min(a.end_s, b.end_s)
+    if hi - lo < 0.5 * min(b.end_s - b.start_s, a.end_s - a.start_s) or hi <= lo:
+        return False
+    t = b.t_s[(b.t_s >= lo) & (b.t_s <= hi)]
+    d = np.hypot(
+        np.interp(t, a.t_s, a.mean[:, 0]) - np.interp(t, b.t_s, b.mean[:, 0]),
+        np.interp(t, a.t_s, a.mean[:, 2]) - np.interp(t, b.t_s, b.mean[:, 2]),
+    )
+    return bool(d.size and float(d.mean()) < prm.stitch_m)
+
+
+def _continues(a: Track, b: Track, prm: TrackerParams) -> bool:
+    gap = b.start_s - a.end_s
+    if not 0.0 <= gap <= prm.max_gap_s:
+        return False
+    x, vx, y, vy = a.mean[-1]
+    d = math.hypot(x + vx * gap - b.mean[0, 0], y + vy * gap - b.mean[0, 2])
+    return d < prm.stitch_m + 0.25 * math.hypot(vx, vy) * gap
+
+
+def _joined(a: Track, b: Track) -> Track:
+    """Both pieces' updates in time order (where both have one at a time, the first's)."""
+    t = np.concatenate([a.t_s, b.t_s])
+    src = np.concatenate([np.zeros(a.t_s.size, int), np.ones(b.t_s.size, int)])
+    order = np.lexsort((src, t))
+    keep = order[np.concatenate([[True], np.diff(t[order]) > 0])]
+    mean = np.concatenate([a.mean, b.mean])[keep]
+    cov = np.concatenate([a.cov, b.cov])[keep]
+    rows = tuple(sorted(set(a.detections) | set(b.detections)))
+    return Track(-1, t[keep], mean, cov, rows)
 
 
 def _result(trk: SsTrack) -> Track | None:
