@@ -146,9 +146,64 @@ class _Gated(DistanceHypothesiser):  # type: ignore[misc]
 
     gate_m: float = Property(default=3000.0)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the detections each track (by id) may take this scan, where :func:`_candidates`
+        #: worked them out for the whole scan at once
+        self.allowed: dict[int, set[Any]] = {}
+
     def hypothesise(self, track: Any, detections: Any, timestamp: Any, **kwargs: Any) -> Any:
-        near = {d for d in detections if _near(track.state, d, self.gate_m)}
+        given = self.allowed.get(id(track))
+        if given is not None:
+            near = given & set(detections)
+        else:
+            near = {d for d in detections if _near(track.state, d, self.gate_m)}
         return super().hypothesise(track, near, timestamp, **kwargs)
+
+
+class _States:
+    """Each live track's last state as numbers (x, vx, y, vy, position variance, time),
+    kept between scans and refreshed only for the tracks a scan updated."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[Any, list[float]]] = {}
+
+    def of(self, tracks: list[Any]) -> FloatArray:
+        out = []
+        for k in tracks:
+            state = k.states[-1]
+            have = self.rows.get(id(k))
+            if have is None or have[0] is not state:
+                v = np.asarray(state.state_vector, float).ravel()
+                c = state.covar
+                row = [*v[:4], float(c[0, 0] + c[2, 2]), (state.timestamp - _EPOCH).total_seconds()]
+                have = (state, row)
+                self.rows[id(k)] = have
+            out.append(have[1])
+        return np.array(out, float)
+
+
+def _candidates(states: FloatArray, scan: list[Any], t: dt.datetime, gate_m: float) -> FloatArray:
+    """(tracks, detections) True where the pair passes the gate of :func:`_near` (all the
+    detections of a scan share one time), computed for the whole scan at once."""
+    sv, var = states[:, :4], states[:, 4]
+    delay = (t - _EPOCH).total_seconds() - states[:, 5]
+    px = (sv[:, 0] + sv[:, 1] * delay)[:, None]
+    py = (sv[:, 2] + sv[:, 3] * delay)[:, None]
+    spread = (np.sqrt(np.maximum(var, 0.0)) + 50.0 * np.abs(delay))[:, None]
+    m = [d.metadata for d in scan]
+    x = np.array([v["x"] for v in m])[None, :]
+    y = np.array([v["y"] for v in m])[None, :]
+    sigma = np.array([v["sigma"] for v in m])[None, :]
+    if m[0]["kind"] == POSITION:
+        return np.asarray(np.hypot(px - x, py - y) < gate_m + 3.0 * sigma + spread)
+    dx, dy = px - x, py - y
+    rng = np.hypot(dx, dy)
+    far = np.array([v["range"] for v in m])[None, :]
+    bearing = np.array([v["bearing"] for v in m])[None, :]
+    diff = (np.degrees(np.arctan2(dx, dy)) - bearing + 180.0) % 360.0 - 180.0
+    slack = np.degrees(np.arctan2(spread, np.maximum(rng, 1.0)))
+    return np.asarray((rng <= far + spread) & (np.abs(diff) < 4.0 * sigma + slack))
 
 
 def _near(state: Any, det: Any, gate_m: float) -> bool:
@@ -232,6 +287,7 @@ class _Models:
             self.predictor, self.updater, Mahalanobis(), missed_distance=4.0, gate_m=prm.gate_m
         )
         self.associator = GNNWith2DAssignment(self.hypothesiser)
+        self.states = _States()
         self.plots: dict[float, LinearGaussian] = {}
         self.bearings: dict[tuple[float, float, float], Cartesian2DToBearing] = {}
         v = prm.speed_sigma_ms**2
@@ -276,6 +332,23 @@ class _Models:
         return Detection(StateVector([phi]), timestamp=t, measurement_model=model, metadata=meta)
 
 
+def _candidates_of(
+    models: _Models, live: set[Any], scan: set[Any], t: dt.datetime, gate_m: float
+) -> set[Any]:
+    """The tracks that may take a detection of ``scan`` (the others are not even predicted),
+    each told which (:attr:`_Gated.allowed`)."""
+    models.hypothesiser.allowed = {}
+    if not live or not scan:
+        return set()
+    tracks, dets = list(live), list(scan)
+    ok = _candidates(models.states.of(tracks), dets, t, gate_m)
+    out = set()
+    for i in np.flatnonzero(ok.any(axis=1)):
+        models.hypothesiser.allowed[id(tracks[i])] = {dets[j] for j in np.flatnonzero(ok[i])}
+        out.add(tracks[i])
+    return out
+
+
 def track(det: Detections, params: TrackerParams | None = None) -> list[Track]:
     """The tracks of the objects the detections saw, in order of their start."""
     prm = params or TrackerParams()
@@ -305,15 +378,19 @@ def track(det: Detections, params: TrackerParams | None = None) -> list[Track]:
             else:
                 scan = {models.bearing(det, int(r), t) for r in rows}
             used = set()
-            for trk, hyp in models.associator.associate(live, scan, t).items():
+            near = _candidates_of(models, live, scan, t, prm.gate_m)
+            for trk, hyp in models.associator.associate(near, scan, t).items():
                 if hyp:
                     trk.append(models.updater.update(hyp))
                     used.add(hyp.measurement)
             if det.kind[rows[0]] == POSITION:
+                models.hypothesiser.allowed = {}  # holding tracks: gated one by one
                 live |= models.initiator.initiate(scan - used, t)
         stale = {trk for trk in live if (t - trk.state.timestamp).total_seconds() > prm.max_gap_s}
         live -= stale
         done.extend(stale)
+        for trk in stale:
+            models.states.rows.pop(id(trk), None)
     done.extend(live)
     out = [r for trk in done if (r := _result(trk)) is not None]
     kept = [r for r in _stitch(out, prm) if len(r.detections) >= prm.min_updates]
