@@ -163,3 +163,13 @@ def test_analysis_writes_the_track_and_its_crossing(ag: Agreement) -> None:
     assert props["track"]["type"] == "LineString" and len(props["track"]["coordinates"]) > 10
     assert props["crossing"] is not None and props["attributed_to"] == "N"
     assert "C8" in props["violations"] and props["kind"] == "air"
+
+
+def test_a_flight_first_seen_flying_away_from_the_line_is_not_attributed(ag: Agreement) -> None:
+    """First seen 1 km into S's area, flying deeper into it: it may have come from N
+    unseen, so its launch area reaches across the line and no party is named."""
+    t, xy = _truth(ag, -1_000.0, -9_000.0)
+    (inc,) = flights(_observations(ag, t, xy, seed=3), ag)
+    assert inc.origin is not None and inc.origin.sigma_m > 2_500.0
+    (att,) = attribute([inc], ag)
+    assert att.attributed_to is None and att.probabilities.get("S", 0.0) < 0.95

@@ -14,9 +14,13 @@
    the line, on another party's side) over the path, each point with its 1-sigma radius.
    *Class*: an aircraft flies faster than 80 m/s, a drone slower (a logistic over the
    median speed). Its location is the last position, unless a strike is joined.
-4. **The strike.** A fire incident (an impact heard or a thermal anomaly) within
-   ``strike_m`` (or three sigmas) of where a track ended, from ``strike_before_s`` before
-   its end to ``strike_after_s`` after, is that track's strike: joined into one incident
+   A track first seen flying *away* from the line, deeper into the side it is on, may
+   have come across the line unseen: its launch area is stretched back along its heading to
+   ``beyond_m`` past the line (so that attribution, which reads it, is not asserted).
+4. **The strike.** A fire incident (an impact heard or a thermal anomaly) whose impact
+   came from ``strike_before_s`` before the track's end to ``strike_after_s`` after,
+   within ``strike_m`` (or three sigmas, plus half the distance flown meanwhile) of where
+   the track, flying on at its last velocity, would then have been, is that track's strike: joined into one incident
    (the track's launch area, the strike's impact, both sets of evidence;
    P(strike) = ``p_strike_joined``). A track that ends without one ended in a strike with
    ``p_strike_far`` if it ended beyond the line, ``p_strike_own`` on its own side.
@@ -57,6 +61,11 @@ class FlightParams:
     p_strike_far: float = 0.5
     p_strike_own: float = 0.05
     aircraft_speed_ms: float = 80.0
+    #: a track first seen heading away from the line (its distance to the line growing by
+    #: ``away_share`` of ``heading_step_m`` flown) may have come from across it
+    heading_step_m: float = 1000.0
+    away_share: float = 0.5
+    beyond_m: float = 2000.0
     path_points: int = 200
 
 
@@ -129,7 +138,7 @@ def _incident(trk: Track, table: _Table, ag: Agreement, prm: FlightParams) -> Fu
     launch = Point(
         float(xy[0, 0]),
         float(xy[0, 1]),
-        pcov[0] + np.eye(2) * (speed * prm.unseen_s) ** 2,
+        pcov[0] + np.eye(2) * (speed * prm.unseen_s) ** 2 + _came_from_beyond(trk, ag, prm),
         _us(table, trk.start_s),
     )
     last = Point(float(xy[-1, 0]), float(xy[-1, 1]), pcov[-1], _us(table, trk.end_s))
@@ -169,6 +178,27 @@ def _incident(trk: Track, table: _Table, ag: Agreement, prm: FlightParams) -> Fu
         id=incident_id(o.leaf_hash for o in obs),
         flight=flight,
     )
+
+
+def _came_from_beyond(trk: Track, ag: Agreement, prm: FlightParams) -> FloatArray:
+    """Extra covariance of the launch area of a track first seen flying *away* from the
+    line, deeper into the side it is on: it may have come from across the line unseen, so
+    the area is stretched back along its heading to beyond the line (``beyond_m`` past
+    it); zero for a track first seen heading for the line or along it."""
+    x, y = trk.mean[0, 0], trk.mean[0, 2]
+    k = min(int(np.searchsorted(trk.t_s, trk.start_s + 30.0)), len(trk.t_s) - 1)
+    vx, vy = trk.mean[k, 1], trk.mean[k, 3]  # the heading once the filter has settled
+    speed = math.hypot(vx, vy)
+    if speed < 1.0:
+        return np.zeros((2, 2))
+    ux, uy = vx / speed, vy / speed
+    step = prm.heading_step_m
+    d = ag.distance_to_line_m([x, x + ux * step], [y, y + uy * step])
+    if d[1] - d[0] < prm.away_share * step:  # not flying away from the line
+        return np.zeros((2, 2))
+    back = float(d[0]) + prm.beyond_m
+    u = np.array([[ux], [uy]])
+    return np.asarray(back**2 * (u @ u.T), float)
 
 
 def _crossing(
@@ -218,16 +248,19 @@ def join_strikes(
     for fl in air:
         assert fl.flight is not None and fl.impact is not None
         end = fl.impact
+        vx, vy = _last_velocity(fl.flight)
         best, best_d = None, math.inf
         for k, f in strikes:
             loc = f.location
             if k in taken or loc is None:
                 continue
-            dt_s = (f.time_start_us - fl.time_end_us) / 1e6
+            dt_s = (loc.time_us - fl.time_end_us) / 1e6  # the impact's time, not the launch's
             if not -prm.strike_before_s <= dt_s <= prm.strike_after_s:
                 continue
-            d = math.hypot(loc.x - end.x, loc.y - end.y)
-            if d < max(prm.strike_m, 3.0 * math.hypot(loc.sigma_m, end.sigma_m)) and d < best_d:
+            ahead = max(dt_s, 0.0)  # where it would be, flying on, when the strike came
+            d = math.hypot(loc.x - end.x - vx * ahead, loc.y - end.y - vy * ahead)
+            gate = max(prm.strike_m, 3.0 * math.hypot(loc.sigma_m, end.sigma_m))
+            if d < gate + 0.5 * math.hypot(vx, vy) * ahead and d < best_d:
                 best, best_d = k, d
         if best is None:
             out.append(fl)
@@ -237,6 +270,14 @@ def join_strikes(
         out.append(replace(joined, id=incident_id(leaf(r) for r in joined.refs)))
     out += [f for k, f in enumerate(found) if k not in taken]
     return sorted(out, key=lambda i: (i.time_start_us, i.id))
+
+
+def _last_velocity(f: Flight) -> tuple[float, float]:
+    """The velocity over the path's last two points (m/s)."""
+    if len(f.t_us) < 2 or f.t_us[-1] <= f.t_us[-2]:
+        return 0.0, 0.0
+    span = (f.t_us[-1] - f.t_us[-2]) / 1e6
+    return float((f.xy[-1, 0] - f.xy[-2, 0]) / span), float((f.xy[-1, 1] - f.xy[-2, 1]) / span)
 
 
 def _joined(fl: Fused, strike: Fused, prm: FlightParams) -> Fused:
