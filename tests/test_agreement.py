@@ -23,7 +23,7 @@ def files(tmp_path: Path) -> Path:
 def test_loads_and_derives_the_line(files: Path) -> None:
     ag = load_agreement(files / "agreement.yaml")
     assert ag.party_ids == ("N", "S")
-    assert [c.id for c in ag.clauses] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
+    assert [c.id for c in ag.clauses] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"]
     # the derived line of contact is the shared border: the wavy line, not the box's edges
     sc = build_scenario(3)
     wavy = float(np.hypot(np.diff(sc.line_x), np.diff(sc.line_y)).sum())

@@ -111,7 +111,7 @@ def _error(records: list[str]) -> InputError:
         ("allegation", {"event": None}, "event", "an event or an object"),
         ("uav", {"object": "howitzer"}, "object", ""),
         ("allegation", {"accused": "N"}, "accused", "itself"),
-        ("acoustic", {"type": "radar"}, "type", "one of"),
+        ("acoustic", {"type": "sonar"}, "type", "one of"),
     ],
 )
 def test_bad_fields_are_named(kind: str, change: dict, field: str, words: str) -> None:

@@ -52,7 +52,8 @@ class Rule:
     - ``presence``: equipment of ``classes`` on its owner's side within ``within_km`` of the
       line, or inside ``area``.
     - ``crossing``: armed presence (of ``classes`` if given) on the far side of the line.
-    - ``air``: strikes by ``drone`` or ``aircraft`` (or ``classes`` if given).
+    - ``air``: strikes by ``drone`` or ``aircraft`` (or ``classes`` if given); with
+      ``over_line: true``, any flight of one over the line of contact from its own side.
     """
 
     kind: str
@@ -60,6 +61,7 @@ class Rule:
     within_km: float | None = None
     area: shapely.Geometry | None = None  # lon/lat
     area_local: shapely.Geometry | None = None  # metres, in the agreement's frame
+    over_line: bool = False  # an ``air`` rule: crossing the line is the violation
 
     def applies_to_weapon(self, weapon: str) -> bool:
         if self.classes is None:
@@ -286,12 +288,16 @@ def _rule(r: YamlReader, raw: dict[str, Any], where: str, base: Path, frame: Loc
     if area_name:
         area = shapely.union_all(list(read_polygons(base / area_name).values()))
         area_local = frame.to_local(area)
+    over_line = r.get(raw, where, "over_line", bool, required=False)
+    if over_line and kind != "air":
+        raise r.error(f"{where}.over_line", "only an air rule forbids crossing the line")
     if kind == "presence":
         if classes is None:
             raise r.error(f"{where}.classes", "a presence rule needs the classes it restricts")
         if within is None and area is None:
             raise r.error(where, "a presence rule needs within_km or area")
-    return Rule(kind, classes, float(within) if within is not None else None, area, area_local)
+    within_f = float(within) if within is not None else None
+    return Rule(kind, classes, within_f, area, area_local, bool(over_line))
 
 
 def _control_areas(path: Path, parties: Sequence[str]) -> dict[str, shapely.Geometry]:

@@ -36,6 +36,7 @@ from .judge import judge
 from .localize.network import network_summary
 from .observations import Observation, check_parties
 from .sources.detections import current
+from .tracking.flights import flights, join_strikes
 from .weapon_class import classify
 from .weapons import DEFAULT_MODEL, WeaponModel
 
@@ -77,7 +78,9 @@ def analyze(
     cm = default_model() if confidence is None else confidence
     check_parties(observations, ag.party_ids)
     fused = fuse(current(observations), ag, prm, progress=progress, model=wm)  # each detection once
-    found = calibrated(fused.incidents, cm)
+    by_ref = {o.ref: o for o in observations}  # tracks of air objects, joined with strikes
+    air = flights(observations, ag)
+    found = join_strikes(calibrated(fused.incidents, cm), air, lambda r: by_ref[r].leaf_hash)
     weapons = classify(found, ag, wm, prm.weapon_threshold)
     attributions = attribute(found, ag, threshold)
     judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
@@ -103,7 +106,7 @@ def analyze(
             "weapon_model": wm.as_dict(),
             "confidence_model": cm.as_dict(),
         },
-        "fusion": fused.stats,
+        "fusion": {**fused.stats, "air_tracks": len(air)},
         "network": network_summary(fused.acoustic, ag.frame),
         "incidents": _counts(incidents),
     }

@@ -25,6 +25,7 @@ __all__ = [
     "FIELDS",
     "Attribution",
     "FiringEvidence",
+    "Flight",
     "Fused",
     "Incident",
     "Judgement",
@@ -77,6 +78,25 @@ class FiringEvidence:
 
 
 @dataclass(frozen=True)
+class Flight:
+    """An air object's track (:mod:`truceline.tracking.flights`): its path (local metres,
+    thinned) with times and 1-sigma radii, where it crossed the line of contact, the
+    probability that it crossed it and that it ended in a strike, its class probabilities
+    and what they rest on (median speed, altitude from radar, engine tone)."""
+
+    t_us: tuple[int, ...]
+    xy: FloatArray
+    sigma_m: FloatArray
+    crossing: Point | None
+    p_crossed: float
+    p_strike: float
+    classes: Mapping[str, float]
+    speed_ms: float
+    alt_m: float | None = None
+    f0_hz: float | None = None
+
+
+@dataclass(frozen=True)
 class Fused:
     """What fusion found: an incident's kind, place, time, weapon and evidence, before
     attribution and judgement (:func:`truceline.fusion.fuse` builds these).
@@ -103,6 +123,7 @@ class Fused:
     allegation_parties: Mapping[str, tuple[str, str]] = field(
         default_factory=dict
     )  # ref -> (by, accused)
+    flight: Flight | None = None  # an air object's track, for ``air`` incidents of tracks
 
     @property
     def location(self) -> Point | None:
@@ -224,7 +245,8 @@ def legacy_incident_id(refs: Iterable[str]) -> str:
 
 
 #: every property of an incident feature (FORMATS §3 and the optional ones Truceline adds),
-#: in the order :func:`to_feature` writes them; ``marking`` and ``alleged_by`` only when set.
+#: in the order :func:`to_feature` writes them; ``marking`` and ``alleged_by`` only when set,
+#: ``track``, ``crossing`` and ``flight`` only for the track of an air object.
 #: Who may see which is :mod:`truceline.access`'s (its lists name these, and a test keeps
 #: them in step).
 FIELDS = (
@@ -259,6 +281,9 @@ FIELDS = (
     "impact_crlb_m",
     "marking",
     "alleged_by",
+    "track",
+    "crossing",
+    "flight",
 )
 
 
@@ -313,6 +338,28 @@ def _heard(f: FiringEvidence | None) -> dict[str, Any] | None:
     return out
 
 
+def _flight(f: Flight, frame: LocalFrame) -> dict[str, Any]:
+    """The track as a GeoJSON LineString, where it crossed the line, and the rest."""
+    lon, lat = frame.inverse(f.xy[:, 0], f.xy[:, 1])
+    line = [[round(float(a), 6), round(float(b), 6)] for a, b in zip(lon, lat, strict=True)]
+    return {
+        "track": {"type": "LineString", "coordinates": line},
+        "crossing": _lonlat(frame, f.crossing),
+        "flight": {
+            "times": [format_time(t) for t in f.t_us],
+            "sigma_m": [round(float(s), 1) for s in f.sigma_m],
+            "crossing_time": None if f.crossing is None else format_time(f.crossing.time_us),
+            "crossing_sigma_m": None if f.crossing is None else round(f.crossing.sigma_m, 1),
+            "p_crossed": round(f.p_crossed, 4),
+            "p_strike": round(f.p_strike, 4),
+            "classes": {k: round(v, 4) for k, v in f.classes.items()},
+            "speed_ms": round(f.speed_ms, 1),
+            "alt_m": None if f.alt_m is None else round(f.alt_m),
+            "f0_hz": None if f.f0_hz is None else round(f.f0_hz, 1),
+        },
+    }
+
+
 def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
     loc = inc.location
     geometry = None
@@ -354,6 +401,8 @@ def to_feature(inc: Incident, frame: LocalFrame) -> dict[str, Any]:
         props["marking"] = inc.marking
     if inc.alleged_by:
         props["alleged_by"] = sorted(set(inc.alleged_by))
+    if inc.flight is not None:
+        props.update(_flight(inc.flight, frame))
     return {"type": "Feature", "id": inc.id, "geometry": geometry, "properties": props}
 
 

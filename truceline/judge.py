@@ -3,9 +3,12 @@
 Given that the incident happened as described (its ``confidence`` says how likely that is):
 
 - ``fire`` rules: 1 for a fire or air incident, or, if the rule names classes, the
-  probability that the weapon is one of them.
+  probability that the weapon is one of them (for a tracked flight, times P(it ended in
+  a strike)).
 - ``air`` rules: the probability that the weapon is a drone or an aircraft (or one of the
-  rule's classes).
+  rule's classes); for a tracked flight, times P(it ended in a strike), or, for a rule
+  with ``over_line``, times P(it flew beyond the line from its launch side)
+  (:mod:`truceline.tracking.flights`). Only a tracked flight can breach ``over_line``.
 - ``crossing`` rules: 1 for a crossing (equipment whose markings name a party, standing in
   another's area), times P(its class is one the rule names).
 - ``presence`` rules (a withdrawal line ``within_km`` of the line of contact, or an ``area``):
@@ -75,9 +78,13 @@ def _share(wc: WeaponClass, classes: Sequence[str] | None, default: Sequence[str
 def _probability(rule: Rule, inc: Fused, wc: WeaponClass, zone: dict[str, float] | None) -> float:
     kind = inc.kind
     if rule.kind == "fire":
-        return _share(wc, rule.classes, None) if kind in ("fire", "air") else 0.0
+        fired = 1.0 if inc.flight is None else inc.flight.p_strike  # a flight fires by striking
+        return fired * _share(wc, rule.classes, None) if kind in ("fire", "air") else 0.0
     if rule.kind == "air":
-        return _share(wc, rule.classes, AIR) if kind in ("fire", "air") else 0.0
+        share = _share(wc, rule.classes, AIR) if kind in ("fire", "air") else 0.0
+        if inc.flight is not None:
+            return share * (inc.flight.p_crossed if rule.over_line else inc.flight.p_strike)
+        return 0.0 if rule.over_line else share
     if rule.kind == "crossing":
         return _share(wc, rule.classes, None) if kind == "crossing" else 0.0
     if rule.kind != "presence" or zone is None or rule.classes is None:

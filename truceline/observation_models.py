@@ -35,12 +35,15 @@ from ._time import parse_time
 __all__ = [
     "Acoustic",
     "Allegation",
+    "DroneAcoustic",
     "EventReport",
     "Ident",
     "LonLatElev",
     "Met",
     "Model",
     "Patrol",
+    "Radar",
+    "Rf",
     "Thermal",
     "Uav",
     "check_ident",
@@ -292,7 +295,71 @@ class EventReport(_Common):
         return self
 
 
-Model = Patrol | Acoustic | Thermal | Uav | Allegation | Met | EventReport
+Bearing = Annotated[StrictFloat, Field(ge=0.0, lt=360.0)]
+BearingSigma = Annotated[StrictFloat, Field(gt=0.0, le=180.0)]
+
+
+class DroneAcoustic(_Common):
+    """One sensor hears a drone's engine (a continuous tone) from ``time`` to ``time_end``;
+    with a microphone array, the direction of arrival (``bearing_deg`` and its σ, both or
+    neither)."""
+
+    type: Literal["drone_acoustic"]
+    sensor: Name
+    position: LonLatElev
+    time_end: Time
+    bearing_deg: Bearing | None = None
+    bearing_sigma_deg: BearingSigma | None = None
+    f0_hz: Annotated[StrictFloat, Field(gt=0.0, le=20_000.0)] | None = None
+    snr_db: StrictFloat | None = None
+
+    @model_validator(mode="after")
+    def _bearing_pair(self) -> DroneAcoustic:
+        if (self.bearing_deg is None) != (self.bearing_sigma_deg is None):
+            missing = "bearing_sigma_deg" if self.bearing_sigma_deg is None else "bearing_deg"
+            raise PydanticCustomError(
+                "missing",
+                "an engine's direction needs both bearing_deg and bearing_sigma_deg",
+                {"field": missing},
+            )
+        return self
+
+
+class Radar(_Common):
+    """A radar plot of an air object: where (``position``, ``alt_m``, to
+    ``position_sigma_m``) and, where the radar measures it, its velocity (east, north)."""
+
+    type: Literal["radar"]
+    sensor: Name
+    position: LonLat
+    alt_m: Annotated[StrictFloat, Field(ge=-500.0, le=30_000.0)]
+    position_sigma_m: Annotated[StrictFloat, Field(gt=0.0, le=100_000.0)]
+    velocity_ms: (
+        Annotated[
+            list[Annotated[StrictFloat, Field(ge=-1000.0, le=1000.0)]],
+            Field(min_length=2, max_length=2),
+        ]
+        | None
+    ) = None
+    rcs_dbsm: Annotated[StrictFloat, Field(ge=-60.0, le=60.0)] | None = None
+
+
+class Rf(_Common):
+    """A drone's radio link heard by a receiver at ``position``: its bearing (to the
+    emitter) and band."""
+
+    type: Literal["rf"]
+    sensor: Name
+    position: LonLat
+    bearing_deg: Bearing
+    bearing_sigma_deg: BearingSigma
+    band_mhz: Annotated[StrictFloat, Field(gt=0.0, le=100_000.0)]
+    protocol: Text | None = None
+
+
+Model = (
+    Patrol | Acoustic | Thermal | Uav | Allegation | Met | EventReport | DroneAcoustic | Radar | Rf
+)
 ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
 
 

@@ -46,6 +46,9 @@ OBSERVATION_TYPES: tuple[str, ...] = (
     "allegation",
     "event_report",
     "met",
+    "drone_acoustic",
+    "radar",
+    "rf",
 )
 #: the third-party event datasets an ``event_report`` comes from
 EVENT_DATASETS: tuple[str, ...] = ("ucdp_ged", "acled")

@@ -88,6 +88,11 @@ def _prior(model: WeaponModel, classes: tuple[str, ...]) -> FloatArray:
 
 
 def _classify(inc: Fused, depth: float, model: WeaponModel, threshold: float) -> WeaponClass:
+    if inc.flight is not None:  # a tracked air object: classed by how it flew
+        fc = inc.flight.classes
+        best = max(sorted(fc), key=lambda c: fc[c])
+        flew = f"tracked: median speed {inc.flight.speed_ms:.0f} m/s"
+        return WeaponClass(dict(fc), best if fc[best] >= threshold else "unknown", flew)
     fire = inc.kind in ("fire", "air")
     classes = FIRE_CLASSES if fire else OTHER_CLASSES
     prior = _prior(model, classes) if fire else np.full(len(classes), 1.0 / len(classes))

@@ -369,7 +369,7 @@ def test_the_dashboards_endpoints_are_open_to_every_role(svc: Service) -> None:
     assert [p["id"] for p in ag["parties"]] == ["N", "S"]
     assert {f["properties"]["party"] for f in ag["control"]["features"]} == {"N", "S"}
     assert ag["line"]["features"] and ag["zones"]["features"]
-    assert [c["id"] for c in ag["clauses"]] == [f"C{i}" for i in range(1, 8)]
+    assert [c["id"] for c in ag["clauses"]] == [f"C{i}" for i in range(1, 9)]
     for role, spec in ROLES.items():
         me = svc.call(role, "GET", "/v1/me").json()
         if spec is None:

@@ -20,6 +20,7 @@ import numpy as np
 from .._time import format_time, parse_time
 from ..agreement import load_agreement
 from . import real_front
+from .drones import draw_flights, observe_flights, write_drones_truth
 from .events import Escalation, draw_fire, draw_presence, draw_sounds
 from .hearing import acoustic, write_network_truth
 from .observe import ObservationWriter, allegations, launchers, patrols, thermal, uav
@@ -104,7 +105,9 @@ def simulate(
     written to ``escalations.jsonl`` (the ground truth of the alerts), and the acoustic
     sensors' outages to ``sensor_outages.jsonl`` (the ground truth of sensor health), every
     sound to ``sounds.jsonl`` (of localisation) and the sensors' clock and survey errors and
-    the wind to ``network_truth.json`` (of the network's self-calibration).
+    the wind to ``network_truth.json`` (of the network's self-calibration), and, in a world
+    with drones (``field``), every drone's flight to ``drones_truth.jsonl`` (of tracking:
+    :mod:`.drones`).
 
     ``world`` is the physics of the simulated world (:mod:`truceline.simulate.world`): a
     preset (``matched``, ``field``), a file, or a :class:`World`.
@@ -148,6 +151,17 @@ def simulate(
     allegations(np.random.default_rng([seed, 6]), w, fire, hours, allegation_rate)
     if wd.launcher_sightings:
         launchers(frng, w, fire, wd.launcher_sightings)
+    if wd.drones is not None:  # drones flown, and seen by radars, rf and microphone arrays
+        drng = np.random.default_rng([seed, 10])
+        flown = draw_flights(drng, sc, fire, hours, wd.drones, seed)
+        observe_flights(drng, w, flown, hours, wd.drones)
+        over = {c.id for c in ag.clauses if c.rule.over_line}
+        for row in write_drones_truth(out / "drones_truth.jsonl", w, flown, ag, seed):
+            if row["event"] is not None:  # a strike that crossed the line breaks over_line too
+                k = int(row["event"].split("-")[1]) - 1
+                fire.violations[k] = fire.violations[k] + [
+                    v for v in row["violations"] if v in over
+                ]
 
     w.records.sort(key=lambda r: (r[0], r[1]["source"], r[1]["id"]))
     with (out / "observations.jsonl").open("w", encoding="utf-8") as fh:

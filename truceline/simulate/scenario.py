@@ -204,6 +204,11 @@ def write_agreement(sc: Scenario, out: Path, effective_from: str) -> Path:
                 "text": "No strikes by drones or aircraft.",
                 "rule": {"kind": "air"},
             },
+            {
+                "id": "C8",
+                "text": "No drone or aircraft flies over the line of contact.",
+                "rule": {"kind": "air", "over_line": True},
+            },
         ],
     }
     path = out / "agreement.yaml"

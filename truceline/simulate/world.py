@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 
-__all__ = ["PRESETS", "Air", "Clocks", "Firing", "Wind", "World", "load_world"]
+__all__ = ["PRESETS", "Air", "Clocks", "Drones", "Firing", "Wind", "World", "load_world"]
 
 PRESETS = ("matched", "field")
 FloatArray = NDArray[np.float64]
@@ -106,6 +106,28 @@ class Air:
 
 
 @dataclass(frozen=True)
+class Drones:
+    """Drones in flight and the sensors that see them (:mod:`truceline.simulate.drones`)."""
+
+    recon_per_hour: float = 2.0
+    speed_ms: tuple[float, float] = (15.0, 50.0)
+    alt_m: tuple[float, float] = (50.0, 1500.0)
+    radar_spacing_km: float = 40.0
+    radar_range_km: float = 25.0
+    radar_period_s: float = 4.0
+    radar_pd: float = 0.85
+    radar_blind_sectors: int = 2  # terrain masks this many 40-degree sectors of each radar
+    clutter_per_scan: float = 0.05
+    rf_spacing_km: float = 20.0
+    rf_range_km: float = 15.0
+    rf_period_s: float = 5.0
+    link_share: float = 0.75  # drones flown over a radio link (the rest fly pre-programmed)
+    array_share: float = 0.3  # acoustic sensors with a microphone array (a direction)
+    engine_audible_m: float = 3000.0
+    acoustic_window_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class World:
     name: str
     weapons: dict[str, Firing]
@@ -115,6 +137,7 @@ class World:
     patrol_misnames: float = 0.0
     launcher_sightings: float = 0.0
     depth: tuple[float, float] = (0.02, 0.6)  # how far behind the line guns stand (× range)
+    drones: Drones | None = None  # drones flown and tracked (None: only their strikes)
 
     def firing(self, weapon: str) -> Firing:
         return self.weapons[weapon]
@@ -143,6 +166,18 @@ def _firing(raw: dict[str, Any]) -> Firing:
         high_angle=tuple(float(v) for v in raw.get("high_angle", (0.0, 1.0, 1.0))),  # type: ignore[arg-type]
         low_charge=tuple(float(v) for v in raw.get("low_charge", (0.0, 1.0, 1.0))),  # type: ignore[arg-type]
     )
+
+
+def _drones(raw: dict[str, Any] | None) -> Drones | None:
+    if raw is None:
+        return None
+    values: dict[str, Any] = {}
+    for k, v in raw.items():
+        if isinstance(v, list):
+            values[k] = _pair(v)
+        else:
+            values[k] = int(v) if k == "radar_blind_sectors" else float(v)
+    return Drones(**values)
 
 
 def load_world(name_or_path: str | Path) -> World:
@@ -183,6 +218,7 @@ def load_world(name_or_path: str | Path) -> World:
             patrol_misnames=float(doc.get("patrol_misnames", 0.0)),
             launcher_sightings=float(doc.get("launcher_sightings", 0.0)),
             depth=_pair(doc.get("depth", (0.02, 0.6))),
+            drones=_drones(doc.get("drones")),
         )
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise InputError(file, None, None, f"not a world description: {exc}") from None
