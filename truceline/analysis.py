@@ -33,6 +33,7 @@ from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
 from .localize.network import network_summary
+from .localize.partitions import Partitioning
 from .observations import Observation, check_parties
 from .sources.detections import current
 from .weapon_class import classify
@@ -64,15 +65,20 @@ def analyze(
     progress: Callable[[int], None] | None = None,
     evidence: dict[str, Any] | None = None,
     model: WeaponModel | None = None,
+    partitions: Partitioning | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order.
 
     ``evidence`` (the tree head the observations were read at, when they come from the
-    evidence log) is recorded in the summary."""
+    evidence log) is recorded in the summary. ``partitions`` runs association by windows of
+    time, by its map (a Dask cluster: :mod:`truceline.cluster`); the result is the same, and
+    so is the summary (how a run was computed is not part of what it found)."""
     prm = params or FusionParams()
     wm = DEFAULT_MODEL if model is None else model
     check_parties(observations, ag.party_ids)
-    fused = fuse(current(observations), ag, prm, progress=progress, model=wm)  # each detection once
+    fused = fuse(
+        current(observations), ag, prm, progress=progress, model=wm, partitions=partitions
+    )  # each detection once
     found = fused.incidents
     weapons = classify(found, ag, wm, prm.weapon_threshold)
     attributions = attribute(found, ag, threshold)
