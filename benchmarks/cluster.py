@@ -36,8 +36,6 @@ import scipy
 sys.path.insert(0, str(Path(__file__).parent))
 from scale import make_day  # the same day as the scale benchmark
 
-ENGINES = (("single", 0), ("dask", 1), ("dask", 2))
-
 
 def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
     """Wait for ``proc``; its exit code and peak resident memory (MB)."""
@@ -102,8 +100,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="1e5,1e6")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--engines", default="single,dask:1,dask:2", help="single, dask:N (N workers), in order"
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "cluster.json")
     args = ap.parse_args()
+    engines = [(e.split(":")[0], int(e.split(":")[1]) if ":" in e else 0) for e in
+               args.engines.split(",")]  # fmt: skip
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -113,7 +116,7 @@ def main() -> None:
             by_type = make_day(sc, size, args.seed)
             print(f"simulated {by_type} in {time.perf_counter() - t:.0f} s", flush=True)
             digests = set()
-            for engine, workers in ENGINES:
+            for engine, workers in engines:
                 runs = []
                 for r in range(args.runs):
                     res = run_once(sc, tmp / "out", engine, workers, tmp)
@@ -140,11 +143,8 @@ def main() -> None:
           "peak per worker |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for row in rows:
-        base = next(
-            r["median_wall_s"]
-            for r in rows
-            if r["target_detections"] == row["target_detections"] and r["engine"] == "single"
-        )
+        same = [r for r in rows if r["target_detections"] == row["target_detections"]]
+        base = next((r["median_wall_s"] for r in same if r["engine"] == "single"), float("nan"))
         row["ratio_to_single"] = row["median_wall_s"] / base
         name = "single process" if row["engine"] == "single" else f"dask, {row['workers']} w"
         worker = (

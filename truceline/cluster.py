@@ -59,7 +59,7 @@ def _client(distributed: Any, address: str | None, workers: int) -> Iterator[Any
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # no fixed port to collide with (nor warn about)
             silence_logs=logging.WARNING,
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
