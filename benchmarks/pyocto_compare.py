@@ -67,7 +67,8 @@ try:
 except ImportError:
     sys.exit("PyOcto is not installed: pip install pyocto")
 
-from truceline.localize.association import associate
+from truceline.cluster import dask_map
+from truceline.localize.association import Partitioning, associate
 from truceline.simulate.acoustic_field import AcousticField, acoustic_field
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +169,7 @@ def run_truceline(
     field: AcousticField, threads: int
 ) -> tuple[list[NDArray[np.int64]], NDArray[np.float64], NDArray[np.float64], dict[str, Any]]:
     with _Measure() as m:
-        ev = associate(field.picks, max_range_m=TRUCELINE_RANGE_M, workers=threads)
+        ev = _associate(field.picks, threads, max_range_m=TRUCELINE_RANGE_M)
     info = {
         **m.result,
         "params": {"max_range_m": TRUCELINE_RANGE_M, "workers": threads},
@@ -383,6 +384,15 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=2) + "\n")
     print(f"\nwritten to {args.out}", file=sys.stderr)
+
+
+def _associate(picks: Any, workers: int, **options: Any) -> Any:
+    """Association in one process, or by windows of half an hour on a local Dask cluster of
+    ``workers`` processes (the one way the associator runs in parallel)."""
+    if workers <= 1:
+        return associate(picks, **options)
+    with dask_map(workers=workers) as run:
+        return associate(picks, partitions=Partitioning(core_s=1_800.0, run=run), **options)
 
 
 if __name__ == "__main__":

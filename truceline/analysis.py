@@ -34,6 +34,7 @@ from .fusion import FusionParams, fuse
 from .incidents import Incident, write_incidents
 from .judge import judge
 from .localize.network import network_summary
+from .localize.partitions import Partitioning
 from .observations import Observation, check_parties
 from .sources.detections import current
 from .tracking.flights import flights, join_strikes
@@ -67,17 +68,23 @@ def analyze(
     evidence: dict[str, Any] | None = None,
     model: WeaponModel | None = None,
     confidence: ConfidenceModel | None = None,
+    partitions: Partitioning | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order.
 
     ``evidence`` (the tree head the observations were read at, when they come from the
     evidence log) is recorded in the summary; ``confidence`` is the model that turns
-    fusion's evidence into P(real) (default: the shipped one, :mod:`truceline.confidence`)."""
+    fusion's evidence into P(real) (default: the shipped one, :mod:`truceline.confidence`).
+    ``partitions`` runs association by windows of time, by its map (a Dask cluster:
+    :mod:`truceline.cluster`); the result is the same, and so is the summary (how a run was
+    computed is not part of what it found)."""
     prm = params or FusionParams()
     wm = DEFAULT_MODEL if model is None else model
     cm = default_model() if confidence is None else confidence
     check_parties(observations, ag.party_ids)
-    fused = fuse(current(observations), ag, prm, progress=progress, model=wm)  # each detection once
+    fused = fuse(
+        current(observations), ag, prm, progress=progress, model=wm, partitions=partitions
+    )  # each detection once
     by_ref = {o.ref: o for o in observations}  # tracks of air objects, joined with strikes
     air = flights(observations, ag)
     found = join_strikes(calibrated(fused.incidents, cm), air, lambda r: by_ref[r].leaf_hash)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from truceline.agreement import Agreement
-from truceline.localize.association import associate, picks_from
+from truceline.localize.association import Partitioning, associate, picks_from
 from truceline.observations import ObservationBatch, parse_lines
 
 
@@ -63,14 +63,23 @@ def test_input_order_does_not_change_association(
     assert [g.tolist() for g in a.picks] == [g.tolist() for g in b.picks]
 
 
-def test_worker_processes_find_what_one_process_finds(
+def test_windows_of_time_find_what_one_pass_finds(
     batch: ObservationBatch, agreement: Agreement
 ) -> None:
+    """Association by 15-minute windows with halos (events across every boundary) finds the
+    very events of one pass over the day: the same picks, the same places."""
     picks = picks_from(batch.observations, agreement.frame)
-    one = associate(picks)
-    two = associate(picks, workers=2, chunk_s=3_600.0)
+    one = associate(picks, wind_sigma_ms=5.0)
+    windows = associate(picks, wind_sigma_ms=5.0, partitions=Partitioning(core_s=900.0))
     assert len(one) > 100
-    assert np.array_equal(one.fit.x, two.fit.x) and np.array_equal(one.fit.y, two.fit.y)
+    edges = np.arange(float(picks.t[0]) + 900.0, float(picks.t[-1]), 900.0)
+    across = sum(
+        bool(np.any((picks.t[g].min() < edges) & (picks.t[g].max() >= edges))) for g in one.picks
+    )
+    assert across >= 10  # events whose picks straddle a window's edge
+    assert [g.tolist() for g in one.picks] == [g.tolist() for g in windows.picks]
+    assert np.array_equal(one.fit.x, windows.fit.x) and np.array_equal(one.fit.y, windows.fit.y)
+    assert np.array_equal(one.fit.t0, windows.fit.t0)
 
 
 def test_busy_night() -> None:

@@ -60,6 +60,52 @@ LogKeyOption = Annotated[
     typer.Option(help="The evidence log's signing key (default: the store's path + .key)."),
 ]
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="Where association runs: single (this process) or dask (a Dask cluster, by "
+        "windows of time; the same incidents byte for byte)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="With --engine dask: the scheduler's address (tcp://HOST:PORT); without it a "
+        "local cluster of --workers processes is started."
+    ),
+]
+WorkersOption = Annotated[
+    int, typer.Option(help="With --engine dask and no --scheduler: local worker processes.", min=1)
+]
+PartitionOption = Annotated[
+    float,
+    typer.Option(
+        "--partition-minutes",
+        help="With --engine dask: the length of each window of time (its halo is added).",
+        min=1.0,
+    ),
+]
+
+
+@contextmanager
+def engine_partitions(
+    engine: str, scheduler: str | None, workers: int, partition_minutes: float
+) -> Iterator[Any]:
+    """The partitions of ``--engine`` (None: the single-process engine), for the command's
+    duration (a local cluster is stopped on leaving)."""
+    from ..cluster import ENGINES, dask_map
+    from ..localize.partitions import Partitioning
+
+    if engine not in ENGINES:
+        raise UsageError("--engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "single":
+        if scheduler is not None:
+            raise UsageError("--scheduler", "needs --engine dask")
+        yield None
+        return
+    with dask_map(scheduler, workers) as run:
+        yield Partitioning(core_s=60.0 * partition_minutes, run=run)
+
 
 _WORDS = {int: "INTEGER", float: "NUMBER", str: "TEXT"}
 

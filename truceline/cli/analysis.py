@@ -15,8 +15,13 @@ from ._app import (
     DEFAULT_DB,
     DatabaseUrlOption,
     DbOption,
+    EngineOption,
     LogKeyOption,
+    PartitionOption,
+    SchedulerOption,
+    WorkersOption,
     app,
+    engine_partitions,
     guard,
     open_store,
     out,
@@ -184,6 +189,10 @@ def analyze(
         Path | None,
         typer.Option(help="A calibration of the weapon classes (truceline calibrate writes one)."),
     ] = None,
+    engine: EngineOption = "single",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    partition_minutes: PartitionOption = 60.0,
 ) -> None:
     """Localise, fuse, attribute and judge; write incidents.geojson and summary.json.
 
@@ -196,9 +205,10 @@ def analyze(
     def run() -> tuple[Any, int | None]:
         if not files and db is None:
             raise UsageError("--db", "give observation files, --db (or --database-url), or both")
-        return _analyze(
-            agreement, out_dir, files, db, database_url, log_key, threshold, calibration
-        )
+        with engine_partitions(engine, scheduler, workers, partition_minutes) as parts:
+            return _analyze(
+                agreement, out_dir, files, db, database_url, log_key, threshold, calibration, parts
+            )
 
     outputs, run_id = guard(run)
     inc = outputs.summary["incidents"]
@@ -221,6 +231,7 @@ def _analyze(
     log_key: Path | None,
     threshold: float,
     calibration: Path | None,
+    partitions: Any = None,
 ) -> tuple[Any, int | None]:
     from ..agreement import agreement_files, load_agreement
     from ..analysis import analyze as run_analysis
@@ -234,7 +245,14 @@ def _analyze(
     if db is None:
         observations = batch.observations if batch is not None else []
         with progress("locating acoustic events", len(observations)) as tick:
-            result = run_analysis(observations, ag, threshold=threshold, progress=tick, model=model)
+            result = run_analysis(
+                observations,
+                ag,
+                threshold=threshold,
+                progress=tick,
+                model=model,
+                partitions=partitions,
+            )
         return write_outputs(result, ag, out_dir), None
     with open_store(db, database_url, log_key) as store:
         if batch is not None:
@@ -247,7 +265,15 @@ def _analyze(
         picks = store.count_observations("acoustic")
         with progress("locating acoustic events", picks) as tick:
             return analyze_logged(
-                store, ag, agreement_files(agreement), out_dir, None, threshold, tick, model
+                store,
+                ag,
+                agreement_files(agreement),
+                out_dir,
+                None,
+                threshold,
+                tick,
+                model,
+                partitions,
             )
 
 

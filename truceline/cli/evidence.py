@@ -14,8 +14,13 @@ from ._app import (
     DEFAULT_DB,
     DatabaseUrlOption,
     DbOption,
+    EngineOption,
     LogKeyOption,
+    PartitionOption,
+    SchedulerOption,
+    WorkersOption,
     app,
+    engine_partitions,
     err,
     guard,
     open_existing,
@@ -338,6 +343,10 @@ def reproduce(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the re-run's outputs.")],
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
+    engine: EngineOption = "single",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    partition_minutes: PartitionOption = 60.0,
 ) -> None:
     """Re-run an analysis from the evidence log alone (its observations up to the run's tree
     head, the logged agreement and parameters) and compare the incidents byte for byte.
@@ -345,8 +354,12 @@ def reproduce(
     from ..store.runs import reproduce as rerun
 
     def run() -> Any:
-        with open_existing(db, database_url) as store, progress("re-running", None) as tick:
-            return rerun(store, run_id, out_dir, tick)
+        with (
+            engine_partitions(engine, scheduler, workers, partition_minutes) as parts,
+            open_existing(db, database_url) as store,
+            progress("re-running", None) as tick,
+        ):
+            return rerun(store, run_id, out_dir, tick, parts)
 
     res = guard(run)
     logged = res.entry["incidents_sha256"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..agreement import Agreement
 from ..incidents import Fused
-from ..localize.association import AcousticEvents
+from ..localize.association import AcousticEvents, Partitioning
 from ..observations import Allegation, EventReport, Observation, Patrol, Thermal, Uav
 from ..weapons import DEFAULT_MODEL, WeaponModel
 from .acoustic import acoustic_drafts, acoustic_strength
@@ -53,9 +53,11 @@ def fuse(
     params: FusionParams | None = None,
     progress: Callable[[int], None] | None = None,
     model: WeaponModel = DEFAULT_MODEL,
+    partitions: Partitioning | None = None,
 ) -> FusionResult:
     """Fuse a batch of observations (any order) into incidents, in (time_start, id) order
-    (no attribution or violations yet: see :func:`truceline.analysis.analyze`)."""
+    (no attribution or violations yet: see :func:`truceline.analysis.analyze`); with
+    ``partitions``, association runs by windows of time (the same incidents)."""
     prm = params or FusionParams()
     obs = sorted(observations, key=lambda o: (o.time_us, o.key))
 
@@ -66,7 +68,7 @@ def fuse(
     def of_type(model: type) -> list[Observation]:
         return [o for o in obs if isinstance(o.model, model)]
 
-    drafts, acoustic = acoustic_drafts(obs, ag, prm, progress, model)
+    drafts, acoustic = acoustic_drafts(obs, ag, prm, progress, model, partitions)
     stats: dict[str, Any] = {"acoustic": acoustic.stats if acoustic else {}}
     new, stats["patrol"] = fuse_patrols(of_type(Patrol), drafts, prm, xy)
     drafts += new

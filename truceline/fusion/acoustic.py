@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from ..agreement import Agreement
 from ..incidents import FiringEvidence, Point
-from ..localize.association import AcousticEvents, Picks, associate, picks_from
+from ..localize.association import AcousticEvents, Partitioning, Picks, associate, picks_from
 from ..localize.pairing import Pairs, Salvos, pair_salvos
 from ..localize.salvos import (
     IMPACT_GAP_S,
@@ -59,6 +59,7 @@ def acoustic_drafts(
     prm: FusionParams,
     progress: Callable[[int], None] | None,
     model: WeaponModel = DEFAULT_MODEL,
+    partitions: Partitioning | None = None,
 ) -> tuple[list[Draft], AcousticEvents | None]:
     """A draft per firing event the network heard: the salvos of launches and of impacts
     (:mod:`truceline.localize.salvos`), paired jointly (:mod:`truceline.localize.pairing`);
@@ -72,6 +73,7 @@ def acoustic_drafts(
         progress=progress,
         wind_sigma_ms=prm.wind_sigma_ms,
         met_wind_sigma_ms=prm.met_wind_sigma_ms,
+        partitions=partitions,
     )
     if len(ev) == 0:
         return [], ev

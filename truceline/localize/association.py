@@ -25,16 +25,16 @@ search.
    neighbours, once events that blocked them are gone.
 
 Finally all events are located together by :func:`~truceline.localize.tdoa.locate`
-(vectorised Gauss-Newton with a chi-square outlier test). With ``workers > 1`` the stream is
-cut into time chunks processed in parallel; an event found in two chunks is kept once.
+(vectorised Gauss-Newton with a chi-square outlier test).
 
-The result does not depend on input order: picks are processed in ``(time, ref)`` order.
+**Partitions.** With :class:`~truceline.localize.partitions.Partitioning` the stream is
+associated by windows of time, each with a halo (:mod:`truceline.localize.partitions`), as
+independent tasks (on a Dask cluster: :mod:`truceline.cluster`); location, the wind of each
+window and the network's clocks and surveys are then computed once over all events.
 """
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -44,13 +44,21 @@ from scipy.spatial import cKDTree
 
 from .hypotheses import Params as _Params
 from .hypotheses import event_at
+from .partitions import Event, Partitioning, association_span, by_partition
 from .picks import CLASS_CODES, Picks, picks_from
 from .salvos import in_trains, witness_share
 from .self_calibration import SensorTerms, apply_terms, sensor_terms
 from .tdoa import TdoaFit, locate
 from .wind_field import WindWindows, window_winds
 
-__all__ = ["CLASS_CODES", "AcousticEvents", "Picks", "associate", "picks_from"]
+__all__ = [
+    "CLASS_CODES",
+    "AcousticEvents",
+    "Partitioning",
+    "Picks",
+    "associate",
+    "picks_from",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -75,21 +83,6 @@ class AcousticEvents:
         return len(self.picks)
 
 
-# In a worker process of ``associate(workers > 1)``: the picks and the sensors' tree, set
-# once by the pool's initializer (the parent process keeps no such state).
-_WORKER: tuple[Picks, cKDTree] | None = None
-
-
-def _init_worker(p: Picks, sensors: cKDTree) -> None:
-    global _WORKER
-    _WORKER = (p, sensors)
-
-
-def _worker_chunk(t_start: float, t_end: float, span: float, prm: _Params) -> list[Event]:
-    assert _WORKER is not None
-    return _chunk(*_WORKER, t_start, t_end, span, prm)
-
-
 def associate(
     p: Picks,
     *,
@@ -99,8 +92,7 @@ def associate(
     strong_picks: int = 8,
     model_sigma_s: float = 0.02,
     neighbours: int = 5,
-    workers: int = 1,
-    chunk_s: float = 1_800.0,
+    partitions: Partitioning | None = None,
     progress: Callable[[int], None] | None = None,
     wind_sigma_ms: float | None = None,
     met_wind_sigma_ms: float = 1.5,
@@ -116,6 +108,10 @@ def associate(
     With ``wind_sigma_ms``, every event is located with the wind as a nuisance: a prior of
     that spread around zero, or of ``met_wind_sigma_ms`` around what met stations reported
     at its sensors (:mod:`truceline.localize.wind`).
+
+    With ``partitions``, association runs by windows of time (see the module's text); the
+    events are those of one pass over everything wherever a halo sees what that pass saw
+    (``tests/test_cluster.py`` checks it on days with events across every boundary).
     """
     prm = _Params(
         min_picks,
@@ -131,23 +127,17 @@ def associate(
     n = len(p)
     if n == 0:
         return _events(p, [], prm, np.zeros(0, bool))
-    span = 2 * max_range_m / float(p.c.min()) + 1.0
-    t_lo, t_hi = float(p.t[0]), float(p.t[-1])
-    edges = np.arange(t_lo, t_hi + chunk_s, chunk_s) if workers > 1 else np.array([t_lo])
-    ranges = [
-        (float(a), float(b) if i + 1 < len(edges) else np.inf)
-        for i, (a, b) in enumerate(itertools.zip_longest(edges, edges[1:], fillvalue=np.inf))
-    ]
+    span = association_span(p, max_range_m)
     first = np.unique(p.sensor, return_index=True)[1]
     sensors = cKDTree(np.column_stack([p.x[first], p.y[first]]))
 
     def sweep(p: Picks, prm: _Params, progress: Callable[[int], None] | None) -> AcousticEvents:
-        if workers > 1 and len(ranges) > 1:
-            ctx = multiprocessing.get_context("fork")  # the workers inherit the picks
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(p, sensors)) as pool:
-                parts = pool.starmap(_worker_chunk, [(a, b, span, prm) for a, b in ranges])
+        if partitions is None:
+            parts = [_chunk(p, sensors, float(p.t[0]), np.inf, span, prm, progress)]
         else:
-            parts = [_chunk(p, sensors, a, b, span, prm, progress) for a, b in ranges]
+            parts = by_partition(_chunk, p, sensors, span, prm, partitions)
+            if progress is not None:
+                progress(n)
         groups, used = _merge(parts, n, prm.min_picks)
         return _events(p, groups, prm, used)
 
@@ -170,9 +160,6 @@ def associate(
         sensors=terms,
         t_ref_us=p.t_ref_us,
     )
-
-
-Event = tuple[IntArray, float, float]  # pick indices, start position x, y
 
 
 def _merge(

@@ -21,6 +21,7 @@ from ..confidence import ConfidenceModel
 from ..evidence import entry_json
 from ..fusion import FusionParams
 from ..incidents import legacy_incident_id
+from ..localize.partitions import Partitioning
 from ..observations import ObservationBatch, check_parties
 from ..weapons import DEFAULT_MODEL, WeaponModel
 from .records import Store
@@ -37,6 +38,7 @@ def analyze_logged(
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int], None] | None = None,
     model: WeaponModel | None = None,
+    partitions: Partitioning | None = None,
 ) -> tuple[Outputs, int]:
     """Ingest ``new`` observations (if any), analyse every observation of the log's current
     tree head, write the outputs into ``out`` and keep them as a logged run (with the
@@ -49,7 +51,13 @@ def analyze_logged(
     evidence = {"tree_size": size, "root_hash": store.tree().root(size).hex()}
     observations = list(store.logged_observations(size))
     result = analyze(
-        observations, ag, threshold=threshold, progress=progress, evidence=evidence, model=model
+        observations,
+        ag,
+        threshold=threshold,
+        progress=progress,
+        evidence=evidence,
+        model=model,
+        partitions=partitions,
     )
     outputs = write_outputs(result, ag, out)
     features = json.loads(outputs.text)["features"]
@@ -82,7 +90,11 @@ def _legacy_ids(result: AnalysisResult) -> AnalysisResult:
 
 
 def reproduce(
-    store: Store, run_id: int, out: Path, progress: Callable[[int], None] | None = None
+    store: Store,
+    run_id: int,
+    out: Path,
+    progress: Callable[[int], None] | None = None,
+    partitions: Partitioning | None = None,
 ) -> Reproduction:
     """Re-run a logged analysis from the evidence log alone: its observations up to the run's
     tree head, the logged agreement and parameters; write the outputs into ``out``.
@@ -110,6 +122,7 @@ def reproduce(
         evidence=evidence,
         model=model,
         confidence=confidence,
+        partitions=partitions,
     )
     if entry.get("incident_ids") != "leaf_hashes":
         result = _legacy_ids(result)
