@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from .._version import __version__
 from ..observations import observation_schema
 from ..store import open_store
-from . import cases, errors, evidence, incidents, observations, sensors, web
+from . import cases, errors, evidence, incidents, live, observations, sensors, web
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
@@ -46,7 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(Limits, settings=settings)
     app.state.context = Context(store, settings, threading.Lock())
     app.state.store = store
-    for module in (observations, incidents, evidence, cases, sensors, web):
+    # live before incidents: /v1/incidents/stream is not an incident's id
+    for module in (observations, live, incidents, evidence, cases, sensors, web):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)
