@@ -15,9 +15,9 @@ worker that runs them over a store is :mod:`truceline.store.live`.
 A new acoustic pick at ``t`` can change only incidents that began within ``acoustic_s`` =
 tof + travel + gap of it (the event it belongs to, and that event's launch or impact
 partner); a patrol report, an allegation, a thermal anomaly or a UAV sighting reaches back
-by its own fusion window on top. That stretch (:func:`affected_span`) is analysed again with
-one more ``acoustic_s`` of context on each side, and its incidents replace the ones shown
-there (:func:`merge`), marked ``"provisional": true``.
+by its own fusion window on top. That stretch (:func:`affected_span`) is analysed again
+with context on each side (:meth:`truceline.store.live.LiveAnalyser.provisional`), and its
+incidents replace the ones shown there (:func:`merge`), marked ``"provisional": true``.
 
 **Final.** Provisional incidents are windows analysed on their own; the network's
 self-calibration (clocks, surveys, winds) and the incident ids are over everything the batch

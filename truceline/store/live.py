@@ -101,13 +101,17 @@ class LiveAnalyser:
         return Step("idle")
 
     def provisional(self, new: list[Observation], size: int) -> Step:
-        """Analyse again the stretch ``new`` can change (with ``acoustic_s`` of context on
-        each side) and publish it merged into what is shown."""
+        """Analyse again the stretch ``new`` can change and publish it merged into what is
+        shown. The observations read reach ``acoustic_s`` past the stretch (an incident that
+        began in it is heard, and its partner lands, within that) and ``travel_s`` +
+        ``salvo_gap_s`` before it (the events just before it, that may hold picks inside
+        it, and the rounds of a salvo begun earlier)."""
         self.clock_us = max(self.clock_us, *(o.time_us for o in new))
         span = affected_span(new, self.window)
         assert span is not None
-        ctx = round(self.window.acoustic_s * S)
-        obs = _in_time(self.store, span[0] - ctx, span[1] + ctx, size)
+        before = round((self.window.travel_s + self.window.salvo_gap_s) * S)
+        after = round(self.window.acoustic_s * S)
+        obs = _in_time(self.store, span[0] - before, span[1] + after, size)
         evidence = {"tree_size": size, "root_hash": self.store.tree().root(size).hex()}
         result = analyze(
             obs, self.ag, self.params, self.threshold, evidence=evidence, model=self.model
