@@ -6,13 +6,14 @@ analyser beside it.
 
 Three processes as in production: ``truceline serve`` (one worker), ``truceline live`` and
 the replay (this script, posting with each source's own token, :func:`truceline.cli.live.
-post_day`). A watcher thread reads ``GET /v1/incidents`` (an analyst's token, the last 30
-minutes of event time) every 50 ms.
+post_day`). A watcher thread follows the runs (every 50 ms).
 
 - **Latency** of an event: from the moment the API acknowledged the 4th of its acoustic
-  arrivals (the final run's incident and its picks, in acknowledgement order) to the first
-  answer of ``GET /v1/incidents`` holding an incident with 4 or more of those picks. Events
-  never shown provisionally (found only by the final run) are counted apart.
+  arrivals (the final run's incident and its picks, in acknowledgement order) to the commit
+  of the first run holding an incident with 4 or more of those picks (from then on ``GET
+  /v1/incidents`` answers it: it reads the latest run); the time a GET itself takes is
+  measured apart. Events never shown provisionally (found only by the final run) are
+  counted apart.
 - **Memory**: the live analyser's resident set (``/proc/PID/status``), sampled every second.
 """
 
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -127,21 +129,45 @@ def main() -> None:
     done = threading.Event()
     latest_us = [min(o.time_us for o in obs)]
 
+    get_s: list[float] = []
+
     def watch() -> None:
+        """Each new run as soon as it is committed: what GET /v1/incidents answers from then
+        on (it reads the latest run). Read from the store itself (a read-only connection),
+        so the watcher does not load the server it measures; one GET every 2 s is timed
+        apart."""
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        last_run = None
+        last_get = 0.0
         with httpx.Client(base_url=url, timeout=30) as c:
             head = {"Authorization": f"Bearer {analyst}"}
             while not done.is_set():
-                start = format_time(latest_us[0] - 1800 * 1_000_000)
-                try:
-                    doc = c.get(f"/v1/incidents?limit=1000&start={start}", headers=head).json()
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-                    continue
+                run = con.execute("SELECT max(id) FROM runs").fetchone()[0]
                 t = time.monotonic()
-                shown.append(
-                    (t, [f["properties"].get("observations") or [] for f in doc["features"]])
-                )
+                if run != last_run and run is not None:
+                    since = latest_us[0] - 900 * 1_000_000
+                    rows = con.execute(
+                        "SELECT feature FROM incidents WHERE run_id = ? AND time_start_us >= ?",
+                        (run, since),
+                    ).fetchall()
+                    shown.append(
+                        (
+                            t,
+                            [
+                                json.loads(f)["properties"].get("observations") or []
+                                for (f,) in rows
+                            ],
+                        )
+                    )
+                    last_run = run
+                if t - last_get >= 2.0:
+                    start = format_time(latest_us[0] - 900 * 1_000_000)
+                    t1 = time.monotonic()
+                    c.get(f"/v1/incidents?limit=1000&start={start}", headers=head)
+                    get_s.append(time.monotonic() - t1)
+                    last_get = t1
                 time.sleep(0.05)
+        con.close()
 
     def sample() -> None:
         while not done.is_set():
@@ -224,6 +250,8 @@ def main() -> None:
         "latency_p50_s": round(q[49], 3),
         "latency_p99_s": round(q[98], 3),
         "latency_max_s": round(latencies[-1], 3) if latencies else None,
+        "get_incidents_s_p50": round(statistics.median(get_s), 3) if get_s else None,
+        "get_incidents_s_max": round(max(get_s), 3) if get_s else None,
         "rss_mb_first_quarter_max": round(max(mem[: max(1, len(mem) // 4)]), 1) if mem else None,
         "rss_mb_last_quarter_max": round(max(mem[-max(1, len(mem) // 4) :]), 1) if mem else None,
         "rss_mb_max": round(max(mem), 1) if mem else None,
