@@ -231,3 +231,27 @@ def test_replay_posts_the_day_with_each_sources_own_token(
             post_day([other], {sensors[1]: keys[sensors[0]]}, client, speed=1e9)
     with SqliteStore(tmp_path / "r.db") as store:
         assert store.count_observations() == len(part)
+
+
+def test_picks_are_analysed_before_what_reaches_hours_back(
+    day: tuple[Path, Agreement, list[Observation]], tmp_path: Path
+) -> None:
+    scenario, ag, obs = day
+    ordered = sorted(obs, key=lambda o: (o.time_us, o.ref))
+    thermal = next(o for o in reversed(ordered) if o.type == "thermal")
+    picks = [o for o in ordered if o.type == "acoustic"][-40:]
+    first = [o for o in ordered if o is not thermal and o not in picks]
+    with SqliteStore(tmp_path / "t.db") as store:
+        live = LiveAnalyser(store, ag, agreement_files(scenario / "agreement.yaml"), tmp_path)
+        store.add_observations(ObservationBatch(first))
+        assert live.step().action == "provisional"  # the picks
+        assert live.step().action == "provisional"  # the thermal passes among them
+        assert live.step().action == "idle"
+        store.add_observations(ObservationBatch([thermal, *picks]))
+        step = live.step()
+        assert step.observations == len(picks) and step.span is not None
+        assert step.span[0] > thermal.time_us - 3600 * S  # the picks' stretch only
+        step = live.step()  # then the thermal pass, twelve hours back
+        assert step.observations == 1 and step.span is not None
+        assert step.span[0] <= thermal.time_us - 12 * 3600 * S
+        assert live.step().action == "idle"

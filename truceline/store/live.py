@@ -67,6 +67,7 @@ class LiveAnalyser:
     clock_us: int = field(init=False, default=0)  # the latest observation's time
     pending: bool = field(init=False, default=False)  # provisional incidents are shown
     last_new: float = field(init=False, default=0.0)
+    backlog: list[Observation] = field(init=False, default_factory=list)  # long reaches
 
     def __post_init__(self) -> None:
         self.window = LiveWindow.of(self.params)
@@ -92,7 +93,15 @@ class LiveAnalyser:
         self.seen = size
         if new:
             self.last_new = self.clock()
-            return self.provisional(new, size)
+        # what reaches hours back (a thermal pass, a UAV sighting: a day's stretch to analyse
+        # again) waits until no pick is waiting, so the picks' incidents come first
+        short = [o for o in new if self.window.reach_s(o.type) <= self.window.acoustic_s]
+        self.backlog += [o for o in new if self.window.reach_s(o.type) > self.window.acoustic_s]
+        if short:
+            return self.provisional(short, size)
+        if self.backlog:
+            held, self.backlog = self.backlog, []
+            return self.provisional(held, size)
         if self.pending and (
             settled(self.shown, self.clock_us, self.window)
             or self.clock() - self.last_new >= self.settle_s
@@ -155,6 +164,7 @@ class LiveAnalyser:
                 rev = None
         self.shown = self.final = features
         self.pending = False
+        self.backlog = []  # the batch run read them
         self.seen = max(self.seen, int(outputs.summary["evidence"]["tree_size"]))
         return Step("final", run_id, revision=rev)
 
