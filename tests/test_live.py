@@ -255,3 +255,26 @@ def test_picks_are_analysed_before_what_reaches_hours_back(
         assert step.observations == 1 and step.span is not None
         assert step.span[0] <= thermal.time_us - 12 * 3600 * S
         assert live.step().action == "idle"
+
+
+def test_live_on_both_stores(
+    day: tuple[Path, Agreement, list[Observation]], open_store: Any, tmp_path: Path
+) -> None:
+    """SQLite and PostgreSQL: a stretch analysed live, then the final run equal to the
+    batch analysis of the store's log."""
+    from truceline.analysis import analyze
+    from truceline.incidents import dumps, feature_collection
+
+    scenario, ag, obs = day
+    ordered = sorted(obs, key=lambda o: (o.time_us, o.ref))[:1500]
+    with open_store() as store:
+        live = LiveAnalyser(store, ag, agreement_files(scenario / "agreement.yaml"), tmp_path)
+        store.add_observations(ObservationBatch(ordered[:700]))
+        assert live.step().action == "provisional"
+        store.add_observations(ObservationBatch(ordered[700:]))
+        assert live.step().action == "provisional"
+        assert any(f["properties"].get("provisional") for f in store.incidents())
+        live.finalise()
+        batch = analyze(list(store.logged_observations()), ag)
+        text = dumps(feature_collection(batch.incidents, ag.frame))
+        assert store.incidents() == json.loads(text)["features"]
