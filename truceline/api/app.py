@@ -22,7 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from .._version import __version__
 from ..observations import observation_schema
 from ..store import open_store
-from . import cases, errors, evidence, incidents, observations, sensors, web
+from . import cases, errors, evidence, incidents, live, observations, sensors, web
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
@@ -52,7 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.state.context = Context(store, settings, threading.Lock())
     app.state.store = store
-    for module in (observations, incidents, evidence, cases, sensors, web):
+    # live before incidents: /v1/incidents/stream is not an incident's id
+    for module in (observations, live, incidents, evidence, cases, sensors, web):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)

@@ -7,7 +7,7 @@ the option), 1 anything else.
 
 from __future__ import annotations
 
-from . import analysis, evidence, publishing, service, trust  # noqa: F401  (they register commands)
+from . import analysis, evidence, live, publishing, service, trust  # noqa: F401  (they register commands)
 from ._app import app
 
 __all__ = ["app", "main"]

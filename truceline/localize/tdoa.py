@@ -323,7 +323,7 @@ def _locate_padded(
     converged = np.zeros(x.shape, bool)
     for _ in range(max(1, int(mask.shape[1]) - min_picks + 1)):
         idx = np.flatnonzero(active)
-        if idx.size == 0:
+        if idx.size == 0 and state is not None:  # (no events at all: solved once, empty)
             break
         every = idx.size == x.size
         sl = slice(None) if every else idx
