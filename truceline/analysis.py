@@ -87,7 +87,7 @@ def analyze(
     )  # each detection once
     by_ref = {o.ref: o for o in observations}  # tracks of air objects, joined with strikes
     air = flights(observations, ag)
-    found = join_strikes(calibrated(fused.incidents, cm), air, lambda r: by_ref[r].leaf_hash)
+    found = calibrated(join_strikes(fused.incidents, air, lambda r: by_ref[r].leaf_hash), cm)
     weapons = classify(found, ag, wm, prm.weapon_threshold)
     attributions = attribute(found, ag, threshold)
     judgements = judge(found, weapons, ag, prm.violation_threshold, wm)

@@ -11,7 +11,8 @@ by the acoustic network; ``fire_unheard``: fire seen only otherwise, from orbit 
 patrol; ``presence``: presence and crossing), over features a commission member can read:
 
 - ``score``: the logit of fusion's own score (the hand-set strengths, as a starting point);
-- ``acoustic``, ``thermal``, ``uav``, ``patrol``, ``event_report``: log(1 + the number of
+- ``acoustic``, ``thermal``, ``uav``, ``patrol``, ``event_report``, and a drone's
+  ``radar``, ``rf`` and ``drone_acoustic`` (engine) detections: log(1 + the number of
   independent sources of each type supporting it: sensors, satellites, patrols; copies
   from one source count once) — each coefficient is how much one more source of that type
   multiplies the odds (a log likelihood ratio);
@@ -70,11 +71,14 @@ FEATURES = (
     "uav",
     "patrol",
     "event_report",
+    "radar",
+    "rf",
+    "drone_acoustic",
     "both_points",
     "spread",
 )
 FAMILIES = {"fire": "fire", "air": "fire", "presence": "presence", "crossing": "presence"}
-SOURCES = ("acoustic", "thermal", "uav", "patrol", "event_report")
+SOURCES = ("acoustic", "thermal", "uav", "patrol", "event_report", "radar", "rf", "drone_acoustic")
 MIN_SEEN = 30
 _EPS = 1e-4
 
@@ -110,6 +114,9 @@ def features(f: Fused) -> dict[str, Any]:
         "uav": math.log1p(n.get("uav", 0)),
         "patrol": math.log1p(n.get("patrol", 0)),
         "event_report": math.log1p(n.get("event_report", 0)),
+        "radar": math.log1p(n.get("radar", 0)),
+        "rf": math.log1p(n.get("rf", 0)),
+        "drone_acoustic": math.log1p(n.get("drone_acoustic", 0)),
         "both_points": float(f.origin is not None and f.impact is not None),
         "spread": math.log(sigma),
     }
