@@ -139,6 +139,8 @@ class TrackerParams:
     min_updates: int = 6
     #: pieces of one object's track this close (mean, m) are stitched into one
     stitch_m: float = 500.0
+    #: a piece starting this long after another ended may continue it (lost from view)
+    stitch_gap_s: float = 300.0
 
 
 class _Gated(DistanceHypothesiser):  # type: ignore[misc]
@@ -407,7 +409,7 @@ def _stitch(tracks: list[Track], prm: TrackerParams) -> list[Track]:
     i = 0
     while i < len(pieces):
         j = i + 1
-        while j < len(pieces) and pieces[j].start_s <= pieces[i].end_s + prm.max_gap_s:
+        while j < len(pieces) and pieces[j].start_s <= pieces[i].end_s + prm.stitch_gap_s:
             a, b = pieces[i], pieces[j]
             if _alongside(a, b, prm) or _continues(a, b, prm):
                 pieces[i] = _joined(a, b)
@@ -421,9 +423,12 @@ def _stitch(tracks: list[Track], prm: TrackerParams) -> list[Track]:
 
 def _alongside(a: Track, b: Track, prm: TrackerParams) -> bool:
     lo, hi = max(a.start_s, b.start_s), min(a.end_s, b.end_s)
-    if hi - lo < 0.5 * min(b.end_s - b.start_s, a.end_s - a.start_s) or hi <= lo:
+    shorter = min(b.end_s - b.start_s, a.end_s - a.start_s)
+    if hi - lo < min(0.5 * shorter, 5.0) or hi <= lo:  # e.g. a piece started in a dive
         return False
     t = b.t_s[(b.t_s >= lo) & (b.t_s <= hi)]
+    if t.size < 2:
+        return False
     d = np.hypot(
         np.interp(t, a.t_s, a.mean[:, 0]) - np.interp(t, b.t_s, b.mean[:, 0]),
         np.interp(t, a.t_s, a.mean[:, 2]) - np.interp(t, b.t_s, b.mean[:, 2]),
@@ -432,12 +437,19 @@ def _alongside(a: Track, b: Track, prm: TrackerParams) -> bool:
 
 
 def _continues(a: Track, b: Track, prm: TrackerParams) -> bool:
+    """``b`` starts within ``stitch_gap_s`` after ``a`` ended, where ``a`` could have got to
+    flying on straight (``stitch_m`` plus a quarter of the way flown), or, for a gap of at
+    most ``max_gap_s``, anywhere ``a`` could have reached at its speed (it may have circled)."""
     gap = b.start_s - a.end_s
-    if not 0.0 <= gap <= prm.max_gap_s:
+    if not 0.0 <= gap <= prm.stitch_gap_s:
         return False
     x, vx, y, vy = a.mean[-1]
+    speed = math.hypot(vx, vy)
     d = math.hypot(x + vx * gap - b.mean[0, 0], y + vy * gap - b.mean[0, 2])
-    return d < prm.stitch_m + 0.25 * math.hypot(vx, vy) * gap
+    if d < prm.stitch_m + 0.25 * speed * gap:
+        return True
+    near = math.hypot(x - b.mean[0, 0], y - b.mean[0, 2])
+    return gap <= prm.max_gap_s and near < prm.stitch_m + speed * gap
 
 
 def _joined(a: Track, b: Track) -> Track:
