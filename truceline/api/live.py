@@ -77,7 +77,16 @@ def changes(
     return events, now
 
 
-@router.get("/v1/incidents/stream")
+@router.get(
+    "/v1/incidents/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `incident` and `removed` events",
+            "content": {"text/event-stream": {}},
+        }
+    },
+)
 async def stream_incidents(
     request: Request,
     ctx: Ctx,
