@@ -226,12 +226,12 @@ def fit(
     coefficients: dict[str, dict[str, float]] = {}
     counts: dict[str, dict[str, Any]] = {}
     for fam, data in sorted(by.items()):
-        xs = np.array([[1.0] + [float(x[k]) for k in FEATURES] for x, _ in data])
+        xs = np.array([[1.0] + [float(x.get(k, 0.0)) for k in FEATURES] for x, _ in data])
         ys = np.array([1.0 if y else 0.0 for _, y in data])
         counts[fam] = {
             "incidents": len(data),
             "real": int(ys.sum()),
-            "with": {k: sum(1 for x, _ in data if float(x[k]) > 0.0) for k in SOURCES},
+            "with": {k: sum(1 for x, _ in data if float(x.get(k, 0.0)) > 0.0) for k in SOURCES},
         }
         if ys.min() == ys.max():
             continue  # nothing to learn from one class only: keep fusion's score
