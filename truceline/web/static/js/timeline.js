@@ -38,7 +38,7 @@ export class Filters {
     const n = features.length;
     this.n = n;
     this.t = new Float64Array(n);
-    this.conf = new Float32Array(n);
+    this.conf = new Float64Array(n); // not 32-bit: 0.95 must pass a "≥ 95 %" filter
     this.party = new Array(n);
     this.weapon = new Array(n);
     this.status = new Array(n);
