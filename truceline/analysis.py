@@ -31,7 +31,7 @@ from .agreement import Agreement
 from .attribution import DEFAULT_THRESHOLD, allegation_verdicts, attribute
 from .confidence import ConfidenceModel, calibrated, default_model
 from .fusion import FusionParams, fuse
-from .incidents import Incident, write_incidents
+from .incidents import COUNTED_CONFIDENCE, Incident, write_incidents
 from .judge import judge
 from .localize.network import network_summary
 from .localize.partitions import Partitioning
@@ -122,13 +122,10 @@ def analyze(
     return AnalysisResult(incidents, summary)
 
 
-REPORT_CONFIDENCE = 0.5  # incidents below this are kept and published, but not counted
-
-
 def _counts(incidents: list[Incident]) -> dict[str, Any]:
     """Counts for the summary; violation counts are of incidents with confidence >= 0.5 (a
     lone thermal anomaly or allegation is kept, but is not counted as a violation)."""
-    firm = [i for i in incidents if i.confidence >= REPORT_CONFIDENCE]
+    firm = [i for i in incidents if i.confidence >= COUNTED_CONFIDENCE]
     violations = Counter(v for i in firm for v in i.violations)
     possible = Counter(v for i in firm for v in i.possible_violations)
     allegations: dict[str, Counter[str]] = {}
@@ -142,8 +139,8 @@ def _counts(incidents: list[Incident]) -> dict[str, Any]:
         "by_kind": dict(sorted(Counter(i.kind for i in incidents).items())),
         "by_status": dict(sorted(Counter(i.status for i in incidents).items())),
         "by_weapon": dict(sorted(Counter(i.weapon for i in incidents).items())),
-        "confidence_ge_0_5": int((conf >= REPORT_CONFIDENCE).sum()),
-        "violation_counts_min_confidence": REPORT_CONFIDENCE,
+        "confidence_ge_0_5": int((conf >= COUNTED_CONFIDENCE).sum()),
+        "violation_counts_min_confidence": COUNTED_CONFIDENCE,
         "violations_by_clause": dict(sorted(violations.items())),
         "possible_violations_by_clause": dict(sorted(possible.items())),
         "allegations_by_party": {

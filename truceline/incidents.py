@@ -22,6 +22,7 @@ from .errors import InputError
 from .geo import LocalFrame
 
 __all__ = [
+    "COUNTED_CONFIDENCE",
     "FIELDS",
     "Attribution",
     "FiringEvidence",
@@ -38,6 +39,10 @@ __all__ = [
     "to_feature",
     "write_incidents",
 ]
+
+#: incidents at or above this confidence are counted (as violations, in the report and
+#: the summary); those below are published, marked as not counted
+COUNTED_CONFIDENCE = 0.5
 
 FloatArray = NDArray[np.float64]
 

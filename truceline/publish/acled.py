@@ -52,10 +52,9 @@ from typing import Any
 
 from .._time import parse_time
 from ..i18n import language
+from ..incidents import COUNTED_CONFIDENCE
 from ..labels import label, place_label
 from ..places import Place
-
-COUNTED_CONFIDENCE = 0.5  # as the report counts (truceline.analysis.REPORT_CONFIDENCE)
 
 __all__ = ["ACLED_COLUMNS", "UCDP_COLUMNS", "acled_region", "acled_row", "precision"]
 

@@ -33,9 +33,10 @@ from typing import Any
 from .._extras import require
 from ..agreement import Agreement
 from ..i18n import language
+from ..incidents import COUNTED_CONFIDENCE
 from ..labels import place_label
 from ..places import Place, describe_features
-from .acled import ACLED_COLUMNS, COUNTED_CONFIDENCE, UCDP_COLUMNS, acled_row
+from .acled import ACLED_COLUMNS, UCDP_COLUMNS, acled_row
 
 __all__ = [
     "ACLED_COLUMNS",
