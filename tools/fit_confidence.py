@@ -29,13 +29,11 @@ from truceline._version import __version__
 from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.confidence import ConfidenceModel, features, fit
-from truceline.evaluate.matching import match_fire, match_presence
+from truceline.evaluate import published_matches
 from truceline.evaluate.truth import read_scored
 from truceline.reliability import max_gap, reliability_table
 from truceline.simulate import simulate
 from truceline.sources import read_observations
-
-FIRE_KINDS = ("fire", "air")
 
 
 def labelled(world: str, seed: int, hours: float) -> list[tuple[dict[str, Any], bool]]:
@@ -48,12 +46,7 @@ def labelled(world: str, seed: int, hours: float) -> list[tuple[dict[str, Any], 
         run = analyze(batch.observations, ag, confidence=ConfidenceModel.identity())
         write_outputs(run, ag, root / "an")
         truth, incs = read_scored(root / "sc" / "truth.jsonl", root / "an" / "incidents.geojson")
-    real: dict[str, bool] = {}
-    for kind in ("fire", "presence"):
-        tk = [t for t in truth if t["kind"] == kind]
-        ik = [i for i in incs if (i["kind"] in FIRE_KINDS) == (kind == "fire")]
-        matcher = match_fire if kind == "fire" else match_presence
-        real |= {i["id"]: m.right for i, m in zip(ik, matcher(tk, ik), strict=True)}
+    real = {i["id"]: m.right for i, m in published_matches(truth, incs)}
     return [(features(i), real[i.id]) for i in run.incidents if i.id in real]
 
 

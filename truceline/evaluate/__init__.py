@@ -32,11 +32,18 @@ from typing import Any
 from ..reliability import max_gap, reliability_table
 from .clauses import clause_figures, violation_reliability, withdrawal_on_fire
 from .figures import attribution_figures, detection_figures, fire_figures, location_figures
-from .matching import IMPACT_GATE_M, ORIGIN_GATE_M, PRESENCE_GATE_M, match_fire, match_presence
+from .matching import (
+    IMPACT_GATE_M,
+    ORIGIN_GATE_M,
+    PRESENCE_GATE_M,
+    Match,
+    match_fire,
+    match_presence,
+)
 from .network import score_network
 from .truth import read_truth
 
-__all__ = ["evaluate", "read_truth"]
+__all__ = ["evaluate", "published_matches", "read_truth"]
 
 FIRE_KINDS = ("fire", "air")
 PRESENCE_KINDS = ("presence", "crossing")
@@ -87,22 +94,29 @@ def evaluate(truth_path: Path, incidents_path: Path, min_confidence: float = 0.5
     return report
 
 
+def published_matches(
+    truth: list[dict[str, Any]], incs: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], Match]]:
+    """Every incident of ``incs`` (whatever its confidence) with its :class:`Match`: fire
+    and air against the true firings, presence and crossing against the true presence."""
+    out: list[tuple[dict[str, Any], Match]] = []
+    for kind, kinds in (("fire", FIRE_KINDS), ("presence", PRESENCE_KINDS)):
+        tk = [t for t in truth if t["kind"] == kind]
+        ik = [i for i in incs if i["kind"] in kinds]
+        matches = (match_fire if kind == "fire" else match_presence)(tk, ik)
+        out += zip(ik, matches, strict=True)
+    return out
+
+
 def _by_confidence(
     truth: list[dict[str, Any]], incs: list[dict[str, Any]], min_confidence: float
 ) -> dict[str, Any]:
     """Every published incident, whatever its confidence: how often those stated at each
     confidence were real (right: a true event where and when it says), and how many below
     the counting threshold were published."""
-    p: list[float] = []
-    real: list[bool] = []
-    for kind, kinds in (("fire", FIRE_KINDS), ("presence", PRESENCE_KINDS)):
-        tk = [t for t in truth if t["kind"] == kind]
-        ik = [i for i in incs if i["kind"] in kinds]
-        for inc, m in zip(
-            ik, (match_fire if kind == "fire" else match_presence)(tk, ik), strict=True
-        ):
-            p.append(float(inc["confidence"]))
-            real.append(m.right)
+    pairs = published_matches(truth, incs)
+    p = [float(inc["confidence"]) for inc, _ in pairs]
+    real = [m.right for _, m in pairs]
     table = reliability_table(p, real)
     below = [r for q, r in zip(p, real, strict=True) if q < min_confidence]
     return {
