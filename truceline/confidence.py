@@ -206,8 +206,8 @@ def calibrated(found: Sequence[Fused], model: ConfidenceModel) -> list[Fused]:
     out = []
     for f in found:
         x = features(f)
-        p = round(model.probability(x), 4)
-        out.append(replace(f, confidence=p) if model.applies(x) else f)
+        applies = model.applies(x)
+        out.append(replace(f, confidence=round(model.probability(x), 4)) if applies else f)
     return out
 
 

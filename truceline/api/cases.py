@@ -92,9 +92,8 @@ def visible_case(
     if events:
         state = review.case_state(events, ctx.settings.now_us(), ctx.settings.quorum)
         incident = state.get("incident")
-        seen = view_case(
-            who, events, state, bool(incident) and _sees_incident(ctx, who, str(incident))
-        )
+        visible = not who.is_staff and bool(incident) and _sees_incident(ctx, who, str(incident))
+        seen = view_case(who, events, state, visible)
         if seen is not None:
             return seen
     raise NotFound("no such case")
