@@ -6,8 +6,10 @@
 Each seed is simulated, analysed with fusion's raw score (the identity model), and every
 published incident is labelled real or not by the scorer of ``truceline evaluate`` (the
 same fixed gates; a launch paired with another firing's impact is not real). A logistic
-regression per family is fitted on those labels (:func:`truceline.confidence.fit`) and
-written with its provenance: the world, seeds, hours, code version and the fit's own
+regression per family is fitted on those labels (:func:`truceline.confidence.fit`), and the
+recalibration of the weapon class's top probability on the real fire incidents the network
+heard (:func:`truceline.weapon_class.fit_recalibration`: was the top class the true one?);
+both are written with their provenance: the world, seeds, hours, code version and the fit's own
 reliability table. The seeds used to fit must differ from the seeds used to evaluate
 (``benchmarks/accuracy.py`` uses 1-10).
 """
@@ -20,9 +22,12 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.progress import track
 
 from truceline._version import __version__
@@ -34,10 +39,14 @@ from truceline.evaluate.truth import read_scored
 from truceline.reliability import max_gap, reliability_table
 from truceline.simulate import simulate
 from truceline.sources import read_observations
+from truceline.weapon_class import fit_recalibration, heard_firing
+
+Labelled = tuple[list[tuple[dict[str, Any], bool]], list[tuple[float, bool]]]
 
 
-def labelled(world: str, seed: int, hours: float) -> list[tuple[dict[str, Any], bool]]:
-    """(features, real) for every located incident of one simulated day."""
+def labelled(world: str, seed: int, hours: float) -> Labelled:
+    """(features, real) for every located incident of one simulated day, and (stated top
+    class probability, right) for every real fire incident the network heard."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         simulate(root / "sc", seed=seed, hours=hours, world=world)
@@ -46,8 +55,24 @@ def labelled(world: str, seed: int, hours: float) -> list[tuple[dict[str, Any], 
         run = analyze(batch.observations, ag, confidence=ConfidenceModel.identity())
         write_outputs(run, ag, root / "an")
         truth, incs = read_scored(root / "sc" / "truth.jsonl", root / "an" / "incidents.geojson")
-    real = {i["id"]: m.right for i, m in published_matches(truth, incs)}
-    return [(features(i), real[i.id]) for i in run.incidents if i.id in real]
+    matches = published_matches(truth, incs)
+    real = {i["id"]: m.right for i, m in matches}
+    fired = [t for t in truth if t["kind"] == "fire"]  # what a fire match's index counts
+    weapon = {
+        i["id"]: fired[m.truth]["weapon"]
+        for i, m in matches
+        if m.right and m.truth is not None and i["kind"] in ("fire", "air")
+    }
+    tops = [
+        (max(i.weapon_probabilities.values()), _top(i.weapon_probabilities) == weapon[i.id])
+        for i in run.incidents
+        if i.id in weapon and i.weapon_probabilities and heard_firing(i)
+    ]
+    return [(features(i), real[i.id]) for i in run.incidents if i.id in real], tops
+
+
+def _top(probs: Mapping[str, float]) -> str:
+    return max(sorted(probs), key=lambda c: probs[c])
 
 
 def _seeds(text: str) -> list[int]:
@@ -67,8 +92,11 @@ def main() -> None:
     a = ap.parse_args()
     seeds = _seeds(a.seeds)
     rows: list[tuple[dict[str, Any], bool]] = []
+    tops: list[tuple[float, bool]] = []
     for s in track(seeds, description=f"simulating and analysing {len(seeds)} days"):
-        rows += labelled(a.world, s, a.hours)
+        day, day_tops = labelled(a.world, s, a.hours)
+        rows += day
+        tops += day_tops
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -81,6 +109,8 @@ def main() -> None:
         "features": "see truceline.confidence",
     }
     model = fit(rows, f"{a.world}-logistic", provenance, l2=a.l2)
+    recal = fit_recalibration([p for p, _ in tops], [y for _, y in tops])
+    model = replace(model, weapon_class=recal)
     fitted = [(x, y) for x, y in rows if model.applies(x)]
     table = reliability_table([model.probability(x) for x, _ in fitted], [y for _, y in fitted])
     doc = model.as_dict()
@@ -88,6 +118,17 @@ def main() -> None:
         "incidents": len(fitted),
         "bins": table,
         "max_gap_bins_of_100": max_gap(table),
+    }
+    stated = reliability_table([p for p, _ in tops], [y for _, y in tops])
+    z = recal["intercept"] + recal["slope"] * np.log(
+        np.clip([p for p, _ in tops], 1e-6, 1 - 1e-6)
+        / (1 - np.clip([p for p, _ in tops], 1e-6, 1 - 1e-6))
+    )
+    mapped = reliability_table(list(1.0 / (1.0 + np.exp(-z))), [y for _, y in tops])
+    doc["provenance"]["weapon_class_in_sample"] = {
+        "firings": len(tops),
+        "stated_bins": stated,
+        "recalibrated_bins": mapped,
     }
     a.out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     json.dump(doc["provenance"]["in_sample"], sys.stdout, indent=1)

@@ -88,7 +88,7 @@ def analyze(
     by_ref = {o.ref: o for o in observations}  # tracks of air objects, joined with strikes
     air = flights(observations, ag)
     found = calibrated(join_strikes(fused.incidents, air, lambda r: by_ref[r].leaf_hash), cm)
-    weapons = classify(found, ag, wm, prm.weapon_threshold)
+    weapons = classify(found, ag, wm, prm.weapon_threshold, cm.weapon_class)
     attributions = attribute(found, ag, threshold)
     judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
     verdicts = allegation_verdicts(found, attributions, threshold)

@@ -130,6 +130,9 @@ class ConfidenceModel:
     name: str
     coefficients: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    #: the recalibration of the weapon class's top probability (``intercept``, ``slope`` on
+    #: its logit; :func:`recalibrate_class`), fitted on the same labelled days; empty: none
+    weapon_class: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def identity(cls) -> ConfidenceModel:
@@ -143,6 +146,7 @@ class ConfidenceModel:
             str(doc["name"]),
             doc.get("coefficients", {}),
             doc.get("provenance", {}),
+            doc.get("weapon_class", {}),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -153,6 +157,8 @@ class ConfidenceModel:
             "coefficients": self.coefficients,
             "provenance": self.provenance,
         }
+        if self.weapon_class:  # absent from runs logged before it existed: they reproduce
+            doc["weapon_class"] = self.weapon_class
         out: dict[str, Any] = _plain(json.loads(json.dumps(doc, sort_keys=True)))
         return out
 
@@ -270,6 +276,16 @@ def load_model(path: Path) -> ConfidenceModel:
             raise InputError(
                 str(path), None, f"coefficients.{fam}", f"unknown: {sorted(unknown) or fam}"
             )
+    wc = doc.get("weapon_class", {})
+    if (
+        not isinstance(wc, dict)
+        or not set(wc) <= {"intercept", "slope"}
+        or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in wc.values()
+        )
+    ):
+        raise InputError(str(path), None, "weapon_class", "must be {intercept, slope} numbers")
     return ConfidenceModel.from_dict(doc)
 
 
