@@ -3,6 +3,7 @@ model, applied only to firings the network heard, and fitted back from labelled 
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_recalibration_keeps_the_ranking_and_sums_to_one(
 def test_recalibration_is_monotone_in_the_stated_probability() -> None:
     p = np.linspace(0.2, 0.99, 50)
     q = [recalibrate(np.array([x, 1 - x]), SHARPER)[0] for x in p]
-    assert all(b >= a for a, b in zip(q, q[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(q))
 
 
 def test_fit_recovers_a_known_map() -> None:
