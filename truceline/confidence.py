@@ -131,7 +131,7 @@ class ConfidenceModel:
     coefficients: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
     #: the recalibration of the weapon class's top probability (``intercept``, ``slope`` on
-    #: its logit; :func:`recalibrate_class`), fitted on the same labelled days; empty: none
+    #: its logit; :func:`truceline.weapon_class.recalibrate`), fitted on the same days; empty: none
     weapon_class: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
