@@ -98,7 +98,7 @@ def main() -> None:
         rows += day
         tops += day_tops
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
     ).stdout.strip()
     provenance = {
         "fitted_on": {"world": a.world, "seeds": seeds, "hours": a.hours},
