@@ -631,3 +631,16 @@ def test_the_commission_closes_a_window_early_and_rules(browser: Any, served: An
     signed = parse_time(state["ruling"]["signatures"][0]["time"])
     assert signed - parse_time(state["replies_closed_early"]["time"]) < 3_600_000_000
     de.context.close()
+
+
+def test_a_probability_never_reads_as_certain_when_it_is_not(browser: Any, served: Any) -> None:
+    """0.998 is shown as 99.8 %, not 100 %; a tiny probability is not shown as 0 %."""
+    base, _ = served
+    page = _page(browser, base, None)
+    shown = page.evaluate(
+        """async () => {
+            const m = await import('/static/js/dom.js');
+            return [0, 0.00004, 0.5, 0.95, 0.998, 0.9996, 1].map(m.pct);
+        }"""
+    )
+    assert shown == ["0 %", "0.01 %", "50 %", "95 %", "99.8 %", "99.9 %", "100 %"]

@@ -56,6 +56,10 @@ export function fmtPoint(p) {
   return `${p[1].toFixed(5)}° N, ${p[0].toFixed(5)}° E`;
 }
 
+// A probability as a percentage that never rounds to certainty it does not state: 0.998
+// is "99.8 %", not "100 %", and 0.00004 is "0.01 %", not "0 %".
 export function pct(x) {
-  return `${(100 * x).toFixed(x > 0 && x < 0.01 ? 2 : 0)} %`;
+  if (x > 0 && x < 0.01) return `${(Math.ceil(10000 * x) / 100).toFixed(2)} %`;
+  if (x > 0.99 && x < 1) return `${(Math.floor(1000 * x) / 10).toFixed(1)} %`;
+  return `${(100 * x).toFixed(0)} %`;
 }
