@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.progress import track
 
 from truceline._version import __version__
@@ -39,7 +38,7 @@ from truceline.evaluate.truth import read_scored
 from truceline.reliability import max_gap, reliability_table
 from truceline.simulate import simulate
 from truceline.sources import read_observations
-from truceline.weapon_class import fit_recalibration, heard_firing
+from truceline.weapon_class import fit_recalibration, heard_firing, top_probability
 
 Labelled = tuple[list[tuple[dict[str, Any], bool]], list[tuple[float, bool]]]
 
@@ -120,11 +119,9 @@ def main() -> None:
         "max_gap_bins_of_100": max_gap(table),
     }
     stated = reliability_table([p for p, _ in tops], [y for _, y in tops])
-    z = recal["intercept"] + recal["slope"] * np.log(
-        np.clip([p for p, _ in tops], 1e-6, 1 - 1e-6)
-        / (1 - np.clip([p for p, _ in tops], 1e-6, 1 - 1e-6))
+    mapped = reliability_table(
+        list(top_probability([p for p, _ in tops], recal)), [y for _, y in tops]
     )
-    mapped = reliability_table(list(1.0 / (1.0 + np.exp(-z))), [y for _, y in tops])
     doc["provenance"]["weapon_class_in_sample"] = {
         "firings": len(tops),
         "stated_bins": stated,
