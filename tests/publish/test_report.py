@@ -298,3 +298,48 @@ def test_counts_by_region_follow_the_region_layer(day: tuple[Path, Path], tmp_pa
     assert by.pop("(not located)", 0) == len(firm) - len(lons)
     assert by == {"East": len(lons) - west, "Region 9": 0, "Region 10": 0, "West": west}
     assert [r["region"] for r in rows][:4] == ["East", "Region 9", "Region 10", "West"]
+
+
+def test_the_sensors_calibration_is_in_the_log_and_in_the_report(day: tuple[Path, Path]) -> None:
+    import hashlib
+
+    db, out = day
+    with SqliteStore(db) as store:
+        cal = store.run_calibration()
+        assert cal is not None and cal["log_index"] is not None
+        entry = json.loads(store.entry(cal["log_index"]))
+        history = store.sensor_calibration(cal["sensors"][0]["sensor"])
+    # the run's log entry binds every sensor's record, without naming the sensors
+    text = json.dumps(cal["sensors"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    logged = entry["sensor_calibration"]
+    assert logged["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert logged["sensors"] == len(cal["sensors"]) > 20 and "AS-" not in json.dumps(logged)
+    assert [h["run"] for h in history] == [1] and history[0]["log_index"] == cal["log_index"]
+    summary = json.loads((out / f"report-{DAY}.json").read_text())["sensor_calibration"]
+    assert summary["run"] == 1 and 20 < summary["measured"] <= len(cal["sensors"])
+    md = (out / f"report-{DAY}.md").read_text()
+    assert "### Sensor calibration" in md and f"log entry {cal['log_index']}" in md
+    assert "Калібрування датчиків" in (out / f"report-{DAY}.uk.md").read_text()
+
+
+def test_a_re_timed_sensor_is_named_with_its_correction(agreement: Any) -> None:
+    from truceline.publish.render import render_markdown
+
+    acoustic = _sensors_along(agreement, lambda km: range(24))
+    sensors = sorted({o["sensor"] for o in acoustic})
+    rec = {"sensor": sensors[3], "clock_offset_s": 0.1534, "clock_sd_s": 0.0061,
+           "clock_drift_s_per_h": 0.0, "position_error_m": [3.0, -4.0], "position_sd_m": 2.5,
+           "residuals": 31, "flagged": True, "at": "2026-03-01T04:00:00Z"}  # fmt: skip
+    good = [dict(rec, sensor=s, clock_offset_s=0.002, flagged=False) for s in sensors[4:10]]
+    elsewhere = dict(rec, sensor="AS-ELSEWHERE")  # reported on no day of this report
+    cal = {"run": 4, "log_index": 77, "sensors": [rec, *good, elsewhere]}
+    rep = build_report(DAY, [], agreement, None, acoustic, calibration=cal)
+    assert rep.calibration is not None and rep.calibration.measured == 7
+    assert [r["sensor"] for r in rep.calibration.corrected] == [sensors[3]]
+    md = render_markdown(rep)
+    assert f"| {sensors[3]} | 153 | 6 | 5.0 | 2.5 | 31 |" in md
+    assert "1 sensor was off by more than its uncertainty allows" in md
+    assert "analysis run 4, log entry 77" in md and "AS-ELSEWHERE" not in md
+    assert "Sensor calibration" not in render_markdown(
+        build_report(DAY, [], agreement, None, acoustic)
+    )

@@ -206,6 +206,7 @@ def _report_inputs(store: Any, run: int | None, days: list[str], quorum: int) ->
             "ag": ag,
             "acoustic": store.observation_records("acoustic", start - KNOWN_DAYS * DAY_US, end),
             "observed": set(store.observation_days(start - 30 * DAY_US, end)),
+            "calibration": store.run_calibration(run),
         }
 
 
@@ -224,6 +225,7 @@ def _write_period(
     reps = period_reports(
         days, inputs["features"], inputs["ag"], inputs["head"], inputs["acoustic"], layer,
         observed_days=inputs["observed"], observed_share=observed_share,
+        calibration=inputs["calibration"],
     )  # fmt: skip
     workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day
     written: list[Path] = []

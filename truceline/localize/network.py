@@ -9,6 +9,8 @@ was 4.2 m/s from the west, known to 0.6 m/s, from 38 events"; "sensor S-0132's c
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,7 @@ from ..geo import LocalFrame
 from .association import AcousticEvents
 from .self_calibration import MIN_ROWS
 
-__all__ = ["network_summary"]
+__all__ = ["calibration_digest", "calibration_record", "network_summary", "sensor_history"]
 
 
 def network_summary(ev: AcousticEvents | None, frame: LocalFrame) -> dict[str, Any]:
@@ -61,4 +63,48 @@ def network_summary(ev: AcousticEvents | None, frame: LocalFrame) -> dict[str, A
             }
             out["sensors"].append(rec)
         out["flagged"] = [r["sensor"] for r in out["sensors"] if r["flagged"]]
+    return out
+
+
+def calibration_record(network: dict[str, Any]) -> dict[str, Any]:
+    """What a run's log entry says of the sensors' calibration: how many sensors the run
+    measured, how many it flagged (re-timed or re-surveyed) and the SHA-256 of their
+    records. The records themselves are in the run's ``summary.json`` (staff see it: they
+    name sensors, and a run entry is public); the hash binds them to the log, so a record
+    shown later (in a report, in a sensor's history) can be checked against the entry.
+
+    >>> rec = calibration_record({"sensors": [{"sensor": "S1", "flagged": True}]})
+    >>> rec["sensors"], rec["flagged"], rec["sha256"][:12]
+    (1, 1, 'da747e438aa7')
+    """
+    sensors = network.get("sensors") or []
+    return {
+        "sensors": len(sensors),
+        "flagged": sum(bool(r.get("flagged")) for r in sensors),
+        "sha256": calibration_digest(sensors),
+    }
+
+
+def calibration_digest(sensors: list[dict[str, Any]]) -> str:
+    """SHA-256 of the sensors' records as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(sensors, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sensor_history(
+    runs: list[tuple[int, int | None, dict[str, Any]]], sensor: str
+) -> list[dict[str, Any]]:
+    """A sensor's calibration run by run, oldest first, from ``(run id, log index, summary)``
+    rows: what each run measured of its clock and survey (runs that could not measure it,
+    too few residuals, are left out).
+
+    >>> summary = {"network": {"sensors": [{"sensor": "S1", "clock_offset_s": 0.1}]}}
+    >>> sensor_history([(1, 7, summary), (2, 9, {})], "S1")
+    [{'run': 1, 'log_index': 7, 'sensor': 'S1', 'clock_offset_s': 0.1}]
+    """
+    out = []
+    for run, index, summary in sorted(runs, key=lambda r: r[0]):
+        for rec in (summary.get("network") or {}).get("sensors") or []:
+            if rec.get("sensor") == sensor:
+                out.append({"run": run, "log_index": index, **rec})
     return out

@@ -18,6 +18,7 @@ from .report import DailyReport, trend_means, witness_statement
 from .summary import coverage_headline, headline, summary
 from .tables import (
     Table,
+    calibration_table,
     clause_table,
     coverage_table,
     gap_table,
@@ -173,7 +174,49 @@ def coverage_section(rep: DailyReport, lang: Language) -> list[Block]:
         Block("table", coverage_table(rep, lang)),
         Block("h3", lang.gettext("Sensor gaps")),
         *gaps,
+        *calibration_blocks(rep, lang),
     ]  # fmt: skip
+
+
+def calibration_blocks(rep: DailyReport, lang: Language) -> list[Block]:
+    """The sensors' clocks and surveys as the network measured them (none without a run)."""
+    cal = rep.calibration
+    if cal is None:
+        return []
+    head = Block("h3", lang.gettext("Sensor calibration"))
+    if cal.measured == 0:
+        return [head, Block("p", lang.gettext(
+            "No sensor's clock or position could be measured on this day (too few sounds "
+            "heard by many sensors); the located sounds' uncertainty includes the usual "
+            "errors of clocks and surveys."))]  # fmt: skip
+    where = lang.gettext("analysis run {run}, log entry {entry}").format(
+        run=cal.run, entry="-" if cal.log_index is None else cal.log_index
+    )
+    text = lang.ngettext(
+        "The clock and position of {n} sensor that reported were measured from the sounds "
+        "the other sensors located ({where}: the entry holds the hash of every sensor's "
+        "record).",
+        "The clocks and positions of {n} sensors that reported were measured from the sounds "
+        "the other sensors located ({where}: the entry holds the hash of every sensor's "
+        "record).",
+        cal.measured,
+    ).format(n=lang.number(cal.measured), where=where)
+    text += " " + lang.gettext("The median clock correction was {ms} ms.").format(
+        ms=lang.number(1000 * (cal.median_clock_s or 0.0), 1)
+    )
+    if not cal.corrected:
+        text += " " + lang.gettext(
+            "None was off by more than its uncertainty allows: none was re-timed or re-surveyed."
+        )
+        return [head, Block("p", text)]
+    text += " " + lang.ngettext(
+        "{k} sensor was off by more than its uncertainty allows, and was re-timed or "
+        "re-surveyed before the sounds were located:",
+        "{k} sensors were off by more than their uncertainty allows, and were re-timed or "
+        "re-surveyed before the sounds were located:",
+        len(cal.corrected),
+    ).format(k=lang.number(len(cal.corrected)))
+    return [head, Block("p", text), Block("table", calibration_table(rep, lang))]
 
 
 def incidents_section(rep: DailyReport, lang: Language) -> list[Block]:

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from statistics import median
 from typing import Any
 
 import shapely
@@ -34,6 +35,7 @@ __all__ = [
     "NOT_LOCATED",
     "OUTSIDE",
     "DailyReport",
+    "SensorCalibration",
     "build_report",
     "natural_key",
     "period_reports",
@@ -46,6 +48,29 @@ FIRM = 0.5
 NOT_LOCATED = "(not located)"
 OUTSIDE = "(outside the regions)"
 Counts = dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class SensorCalibration:
+    """What the run measured of the clocks and surveys of the sensors that reported on the
+    day (:mod:`truceline.localize.self_calibration`): how many it could measure, the median
+    size of their clock corrections, and the sensors it re-timed or re-surveyed (their
+    clock or position was off by more than its uncertainty allows)."""
+
+    run: int
+    log_index: int | None  # the run's log entry (it holds the hash of every record)
+    measured: int
+    corrected: list[dict[str, Any]]  # the records of the flagged sensors
+    median_clock_s: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "log_index": self.log_index,
+            "measured": self.measured,
+            "median_abs_clock_offset_s": self.median_clock_s,
+            "corrected": self.corrected,
+        }
 
 
 @dataclass
@@ -63,6 +88,7 @@ class DailyReport:
     coverage: DayCoverage
     incidents: list[dict[str, Any]]  # properties, with "_geometry" and "_place"
     rejected: int = 0  # violations an analyst rejected (not counted)
+    calibration: SensorCalibration | None = None  # the sensors' clocks and surveys, as measured
     observed_share: float = OBSERVED_SHARE
     sector_km: float = 25.0
     regions_given: bool = False
@@ -106,6 +132,7 @@ class DailyReport:
             "observed_share": self.observed_share,
             "coverage": self.coverage.rows,
             "gaps": self.coverage.gaps,
+            "sensor_calibration": None if self.calibration is None else self.calibration.as_json(),
         }
 
 
@@ -186,13 +213,16 @@ def build_report(
     known_sensors: dict[str, tuple[float, float]] | None = None,
     observed_days: Collection[str] | None = None,
     observed_share: float = OBSERVED_SHARE,
+    calibration: dict[str, Any] | None = None,
 ) -> DailyReport:
     """Everything the report says about ``date`` (YYYY-MM-DD), from a run's incidents (as
     reviewed: ``status`` is the analysts' where they gave one) and the day's acoustic
     detections (for coverage). ``known_sensors`` (id → lon, lat), the sensors seen on earlier
     days, lets a sensor that fell silent for the whole day show; ``observed_days`` are the
     days on which the mechanism received any observation (default: the days of the
-    detections and incidents given)."""
+    detections and incidents given); ``calibration`` is what the run measured of the
+    sensors' clocks and surveys (:meth:`Store.run_calibration`), of which the report shows
+    the sensors that reported on the day."""
     day0 = parse_time(f"{date}T00:00:00Z")
     today = [f for f in features if _day(f["properties"]["time_start"]) == date]
     violating = [f for f in today if _violating(f["properties"])]
@@ -221,9 +251,26 @@ def build_report(
             for f, place in zip(today, places, strict=True)
         ],
         rejected=len(violating) - len(firm),
+        calibration=_calibration_of(calibration, cov.reporting),
         observed_share=observed_share,
         sector_km=sector_km,
         regions_given=bool(regions),
+    )
+
+
+def _calibration_of(
+    calibration: dict[str, Any] | None, reporting: Collection[str]
+) -> SensorCalibration | None:
+    """The run's sensor records for the sensors that reported on the day."""
+    if calibration is None:
+        return None
+    mine = [r for r in calibration["sensors"] if r["sensor"] in reporting]
+    return SensorCalibration(
+        run=calibration["run"],
+        log_index=calibration["log_index"],
+        measured=len(mine),
+        corrected=sorted((r for r in mine if r["flagged"]), key=lambda r: natural_key(r["sensor"])),
+        median_clock_s=float(median(abs(r["clock_offset_s"]) for r in mine)) if mine else None,
     )
 
 
@@ -307,6 +354,7 @@ def period_reports(
     regions: list[tuple[str, shapely.Geometry]] | None = None,
     observed_days: Collection[str] | None = None,
     observed_share: float = OBSERVED_SHARE,
+    calibration: dict[str, Any] | None = None,
 ) -> Iterator[DailyReport]:
     """The report of each day of a period, in order, from one read of the store: its
     incidents, and the acoustic detections of the period and of the ``KNOWN_DAYS`` before
@@ -335,6 +383,7 @@ def period_reports(
             known_sensors=known,
             observed_days=observed_days,
             observed_share=observed_share,
+            calibration=calibration,
         )
         previous = d
 

@@ -12,6 +12,7 @@ from .summary import party_name, region_name, sector_name
 
 __all__ = [
     "Table",
+    "calibration_table",
     "clause_table",
     "coverage_table",
     "gap_table",
@@ -135,6 +136,28 @@ def gap_table(rep: DailyReport, lang: Language) -> Table:
         for g in rep.coverage.gaps
     ]  # fmt: skip
     return Table(headers, rows, (22, 10, 18, 18, 16, 16), "gaps", (4, 5))
+
+
+def calibration_table(rep: DailyReport, lang: Language) -> Table:
+    """The sensors the run re-timed or re-surveyed: the correction and what is left unknown
+    of it (1 σ), and how many located sounds measured it."""
+    headers = [
+        lang.gettext("sensor"),
+        lang.gettext("clock correction (ms)"),
+        lang.gettext("± (ms)"),
+        lang.gettext("position correction (m)"),
+        lang.gettext("± (m)"),
+        lang.gettext("sounds"),
+    ]
+    cal = rep.calibration
+    rows = [
+        [r["sensor"], lang.number(1000 * r["clock_offset_s"], 0),
+         lang.number(1000 * r["clock_sd_s"], 0),
+         lang.number(float(r["position_error_m"][0] ** 2 + r["position_error_m"][1] ** 2) ** 0.5, 1),
+         lang.number(r["position_sd_m"], 1), lang.number(r["residuals"])]
+        for r in (cal.corrected if cal is not None else [])
+    ]  # fmt: skip
+    return Table(headers, rows, (24, 18, 12, 20, 12, 14), "gaps", (1, 2, 3, 4, 5))
 
 
 def _sigma(p: dict[str, object]) -> float | None:

@@ -284,6 +284,10 @@ class Store(ServiceStore):
                 # field existed hashed the refs: truceline.store.runs.reproduce)
                 "incident_ids": "leaf_hashes",
             }
+            if "network" in summary:  # the sensors' clocks and surveys, as the run measured them
+                from ..localize.network import calibration_record
+
+                entry["sensor_calibration"] = calibration_record(summary["network"])
             index = self._append([entry])
             self._x(
                 "UPDATE runs SET log_index = ?, tree_size = ? WHERE id = ?", (index, size, run_id)
@@ -366,6 +370,25 @@ class Store(ServiceStore):
 
     def has_run(self, run_id: int) -> bool:
         return self._x("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+
+    def run_calibration(self, run_id: int | None = None) -> dict[str, Any] | None:
+        """What a run (the latest by default) measured of the sensors' clocks and surveys:
+        ``{"run", "log_index", "sensors": [...]}`` (the records of its summary's
+        ``network``; their hash is in the run's log entry), or None without such a run."""
+        run = self.latest_run() if run_id is None else run_id
+        row = self._x("SELECT log_index, summary FROM runs WHERE id = ?", (run,)).fetchone()
+        if row is None:
+            return None
+        network = json.loads(row[1]).get("network") or {}
+        return {"run": run, "log_index": row[0], "sensors": network.get("sensors") or []}
+
+    def sensor_calibration(self, sensor: str) -> list[dict[str, Any]]:
+        """A sensor's clock and survey as each run measured them, oldest first, each with the
+        run and the log entry that carries it (:func:`truceline.localize.network.sensor_history`)."""
+        from ..localize.network import sensor_history
+
+        cur = self._x("SELECT id, log_index, summary FROM runs ORDER BY id")
+        return sensor_history([(int(r), i, json.loads(s)) for r, i, s in cur], sensor)
 
     def latest_run(self) -> int | None:
         row = self._x("SELECT max(id) FROM runs").fetchone()
