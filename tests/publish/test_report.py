@@ -343,3 +343,19 @@ def test_a_re_timed_sensor_is_named_with_its_correction(agreement: Any) -> None:
     assert "Sensor calibration" not in render_markdown(
         build_report(DAY, [], agreement, None, acoustic)
     )
+
+
+def test_every_sector_says_what_may_have_gone_undetected(day: tuple[Path, Path]) -> None:
+    _, out = day
+    summary = json.loads((out / f"report-{DAY}.json").read_text())
+    rows = summary["undetected"]
+    assert [r["sector"] for r in rows] == [c["sector"] for c in summary["coverage"]]
+    assert {"small_arms", "drone", "aircraft"} <= set(summary["not_covered"])
+    counted = sum(r["counted"] for r in rows)
+    assert 0 < counted <= summary["violations"]["all"]
+    for r in rows:  # a bound is a whole number of firings, or none when nothing could count
+        assert r["undetected_at_most"] is None or r["undetected_at_most"] >= 0
+        assert 0 <= r["p_counted_least"] <= min(r["p_counted"].values()) + 1e-9
+    md = (out / f"report-{DAY}.md").read_text()
+    assert "### What may have gone undetected" in md and "firings missed, at most (95 %)" in md
+    assert "Що могло залишитися не виявленим" in (out / f"report-{DAY}.uk.md").read_text()

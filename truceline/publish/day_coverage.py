@@ -9,12 +9,14 @@ neighbours' sensors reach, was not watched that day, and none of its zeros may b
 "no violations".
 
 The rows are plain values (numbers, not formatted text); the report renders them in its
-language. The coverage section is built from :func:`coverage_notes`, a list of findings, so
-that a new one (a bound on what may have gone undetected, say) is one more item.
+language. Each sector also carries the probability that a firing of each class there would
+have been counted, and the report bounds what may have gone undetected with it
+(:mod:`truceline.detectability`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,15 @@ import shapely
 
 from .._time import format_time, parse_time
 from ..agreement import Agreement
+from ..confidence import default_model
 from ..coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
+from ..detectability import (
+    ClassDetectability,
+    CountingRule,
+    counting_threshold,
+    sector_detectability,
+)
+from ..weapons import DEFAULT_MODEL, FIRING_CLASSES
 
 __all__ = ["DAY_US", "OBSERVED_SHARE", "DayCoverage", "day_coverage", "sector_key", "sector_of"]
 
@@ -57,6 +67,7 @@ class DayCoverage:
     gaps: list[dict[str, Any]]
     reporting: dict[str, tuple[float, float]]  # sensor -> (lon, lat), reporting that day
     silent: list[tuple[float, float]]  # positions of the sensors with a gap
+    detectability: ClassDetectability | None = None  # P(a firing would be counted), per sector
 
     @property
     def blind(self) -> list[dict[str, Any]]:
@@ -78,10 +89,17 @@ def day_coverage(
     sector_km: float,
     known: dict[str, tuple[float, float]],
     observed_share: float = OBSERVED_SHARE,
+    rule: CountingRule | None = None,
+    hours: Iterable[int] | None = None,
 ) -> DayCoverage:
     """Per sector of the line: the sensors that reported that day, their gaps, the hours in
     which the sector could locate events, its locatable area, and whether it was observed.
-    ``known`` sensors (from earlier days) that did not report are tested for a day-long gap."""
+    ``known`` sensors (from earlier days) that did not report are tested for a day-long gap.
+    ``rule``: how many sensors must hear a firing for it to be counted (default: the
+    shipped confidence model's, :func:`truceline.detectability.counting_threshold`), for
+    the probability that
+    a firing of each class would have been counted (:mod:`truceline.detectability`), over
+    the day's ``hours`` (default: all 24)."""
     day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
     reporting = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
     positions = known | reporting
@@ -136,4 +154,7 @@ def day_coverage(
         for g in gaps
     ]
     silent = [positions[s] for s in sorted({g.sensor for g in gaps})]
-    return DayCoverage(rows, gap_rows, reporting, silent)
+    classes = [DEFAULT_MODEL.classes[c] for c in FIRING_CLASSES]
+    rule = rule or counting_threshold(default_model())
+    det = sector_detectability(xy, up, ag.line_local, classes, rule, sector_km, hours=hours)
+    return DayCoverage(rows, gap_rows, reporting, silent, det)

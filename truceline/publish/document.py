@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..i18n import Language
+from ..labels import label
 from ..places import ATTRIBUTION
 from .report import DailyReport, trend_means, witness_statement
 from .summary import coverage_headline, headline, summary
@@ -26,6 +27,7 @@ from .tables import (
     key_table,
     party_table,
     region_table,
+    undetected_table,
     weapon_table,
 )
 
@@ -174,8 +176,32 @@ def coverage_section(rep: DailyReport, lang: Language) -> list[Block]:
         Block("table", coverage_table(rep, lang)),
         Block("h3", lang.gettext("Sensor gaps")),
         *gaps,
+        *undetected_blocks(rep, lang),
         *calibration_blocks(rep, lang),
     ]  # fmt: skip
+
+
+def undetected_blocks(rep: DailyReport, lang: Language) -> list[Block]:
+    """What may have gone undetected: per sector, the bound the network's coverage puts on
+    the firings missed, and the classes it cannot count."""
+    if not rep.undetected:
+        return []
+    names = lang.gettext(", ").join(label("weapon", c, lang) for c in rep.not_covered)
+    text = lang.gettext(
+        "A zero is worth what the sector could have seen. For each sector, the chance that a "
+        "firing of each class would have been located and counted follows from the sensors "
+        "that were working hour by hour, how far each class is heard, and how many sensors "
+        "the confidence model needs to count a firing ({alone} at one point, or both its "
+        "launch and its impact located). The table gives the least audible class the "
+        "network covers and, from that chance and the firings counted, how many more may "
+        'have been missed at most, with 95 % confidence ("none detected; at most N missed"). '
+        "Not covered, and never bounded: {names}."
+    ).format(alone=rep.undetected_rule_alone, names=names)
+    return [
+        Block("h3", lang.gettext("What may have gone undetected")),
+        Block("p", text),
+        Block("table", undetected_table(rep, lang)),
+    ]
 
 
 def calibration_blocks(rep: DailyReport, lang: Language) -> list[Block]:

@@ -25,6 +25,7 @@ import shapely
 from .._time import format_time, parse_time
 from ..agreement import Agreement
 from ..coverage import n_sectors_of
+from ..detectability import bounds_by_sector
 from ..i18n import Language, language
 from ..places import describe_features
 from .day_coverage import DAY_US, OBSERVED_SHARE, DayCoverage, day_coverage, sector_key, sector_of
@@ -89,6 +90,9 @@ class DailyReport:
     incidents: list[dict[str, Any]]  # properties, with "_geometry" and "_place"
     rejected: int = 0  # violations an analyst rejected (not counted)
     calibration: SensorCalibration | None = None  # the sensors' clocks and surveys, as measured
+    undetected: list[dict[str, Any]] = field(default_factory=list)  # per sector: the bound
+    not_covered: list[str] = field(default_factory=list)  # classes no sector could count
+    undetected_rule_alone: int = 0  # sensors that count a firing heard at one point
     observed_share: float = OBSERVED_SHARE
     sector_km: float = 25.0
     regions_given: bool = False
@@ -133,6 +137,8 @@ class DailyReport:
             "coverage": self.coverage.rows,
             "gaps": self.coverage.gaps,
             "sensor_calibration": None if self.calibration is None else self.calibration.as_json(),
+            "undetected": self.undetected,
+            "not_covered": self.not_covered,
         }
 
 
@@ -252,10 +258,47 @@ def build_report(
         ],
         rejected=len(violating) - len(firm),
         calibration=_calibration_of(calibration, cov.reporting),
+        undetected=_undetected(firm, ag, cov, sector_km),
+        not_covered=_not_covered(cov),
+        undetected_rule_alone=cov.detectability.rule.alone if cov.detectability else 0,
         observed_share=observed_share,
         sector_km=sector_km,
         regions_given=bool(regions),
     )
+
+
+#: what the network's sounds cannot count at all: small arms (too quiet to locate beyond a
+#: few hundred metres) and the air classes (a drone's or aircraft's launch is nearly silent;
+#: their strikes are joined from tracks, :mod:`truceline.tracking`)
+NEVER_COVERED = ("small_arms", "drone", "aircraft")
+
+
+def _undetected(
+    firm: list[dict[str, Any]], ag: Agreement, cov: DayCoverage, sector_km: float
+) -> list[dict[str, Any]]:
+    """Per sector: the firings counted as violations, the probability that a firing of the
+    least audible covered class would have been counted, and the 95 % bound on the firings
+    missed (:func:`truceline.detectability.bounds_by_sector`)."""
+    if cov.detectability is None:
+        return []
+    fire = [
+        f for f in firm
+        if f["properties"].get("kind") == "fire" and (f.get("geometry") or {}).get("coordinates")
+    ]  # fmt: skip
+    lon = [f["geometry"]["coordinates"][0] for f in fire]
+    lat = [f["geometry"]["coordinates"][1] for f in fire]
+    counted = Counter(int(k) for k in sector_of(ag, lon, lat, sector_km)) if fire else Counter()
+    rows = bounds_by_sector(cov.detectability, counted)
+    for r in rows:
+        r["sector"] = sector_key(r["sector"], sector_km)
+    return rows
+
+
+def _not_covered(cov: DayCoverage) -> list[str]:
+    det = cov.detectability
+    if det is None:
+        return list(NEVER_COVERED)
+    return [*NEVER_COVERED, *(c for c in det.classes if c not in det.covered())]
 
 
 def _calibration_of(

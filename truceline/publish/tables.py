@@ -20,6 +20,7 @@ __all__ = [
     "key_table",
     "party_table",
     "region_table",
+    "undetected_table",
     "weapon_table",
 ]
 
@@ -158,6 +159,36 @@ def calibration_table(rep: DailyReport, lang: Language) -> Table:
         for r in (cal.corrected if cal is not None else [])
     ]  # fmt: skip
     return Table(headers, rows, (24, 18, 12, 20, 12, 14), "gaps", (1, 2, 3, 4, 5))
+
+
+def chance(p: float, lang: Language) -> str:
+    """A probability as a percentage that never reads as certain when it is not."""
+    if p < 1.0 and round(p, 2) >= 1.0:
+        return lang.gettext("over {share}").format(share=lang.percent(0.99))
+    return lang.percent(p)
+
+
+def undetected_table(rep: DailyReport, lang: Language) -> Table:
+    """Per sector: the firings counted, the chance a firing of the least audible class the
+    network covers would have been, and the 95 % bound on the firings missed."""
+    headers = [
+        lang.gettext("sector of the line"),
+        lang.gettext("firings counted"),
+        lang.gettext("least audible class"),
+        lang.gettext("chance it would have been counted"),
+        lang.gettext("firings missed, at most (95 %)"),
+    ]
+    rows = []
+    for k, r in enumerate(rep.undetected):
+        covered = {c: v for c, v in r["p_counted"].items() if c not in rep.not_covered}
+        least = min(covered, key=lambda c: covered[c]) if covered else None
+        bound = r["undetected_at_most"]
+        rows.append([
+            sector_name(k + 1, rep.sector_km, lang), lang.number(r["counted"]),
+            label("weapon", least, lang) if least else "–", chance(r["p_counted_least"], lang),
+            lang.gettext("no bound") if bound is None else lang.number(bound),
+        ])  # fmt: skip
+    return Table(headers, rows, (24, 14, 22, 20, 20), "coverage", (1, 3, 4))
 
 
 def _sigma(p: dict[str, object]) -> float | None:
