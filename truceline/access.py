@@ -119,7 +119,7 @@ def member_state(text: str) -> str:
     return code
 
 
-SENSOR_TYPES = ("acoustic", "thermal", "uav")
+SENSOR_TYPES = ("acoustic", "status", "thermal", "uav")
 MONITOR_TYPES = ("patrol", "uav", "thermal")
 
 
@@ -138,11 +138,12 @@ def may_submit(
     reason it may not.
 
     Every writer writes only under its own ``source`` (the token's name), so nobody can
-    file in another's name or take another's ``(source, id)``; a sensor's detection names
-    the sensor itself (its position is checked against the registry by the store).
+    file in another's name or take another's ``(source, id)``; a sensor's detection and its
+    heartbeat (``status``) name the sensor itself (the position is checked against the
+    registry by the store).
 
     >>> may_submit(Principal("AS-1", "sensor"), "allegation", "AS-1", "S")
-    'a sensor submits acoustic, thermal and uav observations'
+    'a sensor submits acoustic, status, thermal and uav observations'
     >>> may_submit(Principal("AS-1", "sensor"), "acoustic", "AS-1", None, "AS-2")
     'a sensor reports its own detections only (AS-1), not those of AS-2'
     >>> may_submit(Principal("mon-1", "monitor"), "patrol", "AS-1", None)
@@ -159,7 +160,7 @@ def may_submit(
     if who.role == "sensor":
         if kind not in SENSOR_TYPES:
             return f"a sensor submits {', '.join(SENSOR_TYPES[:-1])} and {SENSOR_TYPES[-1]} observations"
-        if kind == "acoustic" and sensor != who.name:
+        if kind in ("acoustic", "status") and sensor != who.name:
             return f"a sensor reports its own detections only ({who.name}), not those of {sensor}"
         return None
     if who.role == "monitor":

@@ -43,7 +43,7 @@ its last, less its gaps (``up_matrix``): without heartbeats nothing else shows i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "MIN_SENSORS",
     "Gap",
     "SectorCoverage",
+    "heartbeat_up",
     "locatable_area",
     "n_sectors_of",
     "sensor_gaps",
@@ -249,6 +250,48 @@ def up_matrix(
         up &= edges[None, 1:] >= np.asarray(first)[:, None] - grace_us
         up &= edges[None, :-1] <= np.asarray(last)[:, None] + grace_us
     return up
+
+
+def heartbeat_up(
+    sensor_ids: NDArray[np.str_],
+    beats: Iterable[tuple[str, int, bool, float]],
+    start_us: int,
+    n_hours: int,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(sensors × hours) up from the sensors' heartbeats (``status`` observations), and which
+    sensors sent any. ``beats`` are (sensor, time µs, up, interval s); a status holds from its
+    time until the sensor's next one, for at most twice its interval (heartbeats that stop
+    mean the sensor is down); an hour is up when it was up for half of it or more.
+
+    >>> ids = np.array(["A", "B", "C"])
+    >>> h = HOUR_US
+    >>> beats = [("A", 0, True, 1800.0), ("A", h, True, 1800.0), ("B", 0, True, 1800.0),
+    ...          ("B", h // 2, False, 1800.0)]
+    >>> up, sent = heartbeat_up(ids, beats, 0, 3)
+    >>> up.astype(int).tolist(), sent.tolist()
+    ([[1, 1, 0], [1, 0, 0], [0, 0, 0]], [True, True, False])
+    """
+    index = {str(s): i for i, s in enumerate(sensor_ids)}
+    per: dict[int, list[tuple[int, bool, float]]] = {}
+    for sensor, t, state, interval in beats:
+        if sensor in index:
+            per.setdefault(index[sensor], []).append((int(t), bool(state), float(interval)))
+    up = np.zeros((len(sensor_ids), n_hours), dtype=bool)
+    sent = np.zeros(len(sensor_ids), dtype=bool)
+    edges = start_us + np.arange(n_hours + 1, dtype=np.int64) * HOUR_US
+    for i, rows in per.items():
+        sent[i] = True
+        rows.sort()
+        covered = np.zeros(n_hours, dtype=np.int64)
+        for k, (t, state, interval) in enumerate(rows):
+            if not state:
+                continue
+            end = t + round(2 * interval * 1e6)
+            if k + 1 < len(rows):
+                end = min(end, rows[k + 1][0])
+            covered += np.maximum(np.minimum(edges[1:], end) - np.maximum(edges[:-1], t), 0)
+        up[i] = covered >= HOUR_US // 2
+    return up, sent
 
 
 def n_sectors_of(line: shapely.LineString, sector_km: float) -> int:

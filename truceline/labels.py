@@ -77,6 +77,7 @@ SOURCES = {
     "allegation": N_("allegations"),
     "event_report": N_("event datasets"),
     "met": N_("weather"),
+    "status": N_("sensor heartbeats"),
 }
 
 

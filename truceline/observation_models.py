@@ -182,6 +182,18 @@ class Acoustic(_Common):
     temperature_c: Annotated[StrictFloat, Field(ge=-80.0, le=60.0)] | None = None
 
 
+class Status(_Common):
+    """A sensor's heartbeat: it is working (``up``) or knows it is not (``down``) from ``time``
+    until its next status, for at most twice ``interval_s`` (how often it sends one): a
+    sensor whose heartbeats stop is taken to be down, not silent."""
+
+    type: Literal["status"]
+    sensor: Name
+    position: LonLatElev
+    state: Literal["up", "down"]
+    interval_s: Annotated[StrictFloat, Field(gt=0.0, le=86_400.0)]
+
+
 def _confidence(v: Any) -> Any:
     if isinstance(v, str):
         if v not in ("l", "n", "h", "low", "nominal", "high"):
@@ -358,7 +370,17 @@ class Rf(_Common):
 
 
 Model = (
-    Patrol | Acoustic | Thermal | Uav | Allegation | Met | EventReport | DroneAcoustic | Radar | Rf
+    Patrol
+    | Acoustic
+    | Thermal
+    | Uav
+    | Allegation
+    | Met
+    | EventReport
+    | DroneAcoustic
+    | Radar
+    | Rf
+    | Status
 )
 ADAPTER: TypeAdapter[Model] = TypeAdapter(Annotated[Model, Field(discriminator="type")])
 

@@ -49,6 +49,7 @@ OBSERVATION_TYPES: tuple[str, ...] = (
     "drone_acoustic",
     "radar",
     "rf",
+    "status",
 )
 #: the third-party event datasets an ``event_report`` comes from
 EVENT_DATASETS: tuple[str, ...] = ("ucdp_ged", "acled")

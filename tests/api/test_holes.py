@@ -161,6 +161,31 @@ def test_hole_1_a_sensor_cannot_report_for_other_sensors(svc: Svc) -> None:
     assert svc.call("analyst", "POST", "/v1/observations", json=[as_analyst]).status_code == 422
 
 
+def test_hole_1_a_sensor_cannot_keep_another_alive(svc: Svc) -> None:
+    # a heartbeat (status) says a sensor was working: the same rules as for its detections
+    def beat(sensor: str, source: str, position: list[float], n: int) -> dict[str, Any]:
+        return {"id": f"beat-{n}", "type": "status", "source": source, "sensor": sensor,
+                "time": "2026-03-01T03:00:00Z", "position": position, "state": "up",
+                "interval_s": 600.0}  # fmt: skip
+
+    other = _sensor_position(svc.db, "AS-N1-0002")
+    own = _sensor_position(svc.db, "AS-N1-0001")
+    forged = beat("AS-N1-0002", "AS-N1-0001", other, 1)
+    res = svc.call("sensor", "POST", "/v1/observations", json=[forged])
+    assert res.status_code == 403 and "its own" in res.text
+    moved = beat("AS-N1-0001", "AS-N1-0001", [own[0] + 0.01, own[1]], 2)
+    res = svc.call("sensor", "POST", "/v1/observations", json=[moved])
+    assert res.status_code == 422 and "surveyed position" in res.text
+    assert (
+        svc.call(
+            "sensor", "POST", "/v1/observations", json=[beat("AS-N1-0001", "AS-N1-0001", own, 3)]
+        ).status_code
+        == 200
+    )
+    as_monitor = beat("AS-N1-0003", "mon-1", _sensor_position(svc.db, "AS-N1-0003"), 4)
+    assert svc.call("monitor", "POST", "/v1/observations", json=[as_monitor]).status_code == 403
+
+
 # -- hole 2 (the property test over hidden rows is tests/api/test_paging.py) -----------------
 
 

@@ -359,3 +359,29 @@ def test_every_sector_says_what_may_have_gone_undetected(day: tuple[Path, Path])
     md = (out / f"report-{DAY}.md").read_text()
     assert "### What may have gone undetected" in md and "firings missed, at most (95 %)" in md
     assert "Що могло залишитися не виявленим" in (out / f"report-{DAY}.uk.md").read_text()
+
+
+def test_heartbeats_say_when_a_quiet_sensor_was_working(agreement: Any) -> None:
+    # sensors that heard something only in hours 0-3, but whose heartbeats say they were
+    # working all day: the sectors were watched all day, not for four hours
+    acoustic = _sensors_along(agreement, lambda km: range(4))
+    sensors = {o["sensor"]: o["position"] for o in acoustic}
+    day0 = parse_time(f"{DAY}T00:00:00Z")
+    beats = [
+        {"sensor": s, "position": pos, "time": f"{DAY}T{h:02d}:00:00Z", "state": "up",
+         "interval_s": 3600.0}
+        for s, pos in sensors.items() for h in range(24)
+    ]  # fmt: skip
+    quiet = day_coverage(acoustic, agreement, day0, 25.0, {})
+    told = day_coverage(acoustic, agreement, day0, 25.0, {}, status=beats)
+    assert max(r["hours_able_to_locate"] for r in quiet.rows) <= 6
+    assert min(r["hours_able_to_locate"] for r in told.rows[1:-1]) == 24
+    assert all(r["observed"] for r in told.rows[1:-1]) and not any(
+        r["observed"] for r in quiet.rows
+    )
+    # a sensor that says it is down is down, whatever it seemed to hear
+    down = [dict(b, state="down") for b in beats]
+    assert max(r["hours_able_to_locate"] for r in day_coverage(
+        acoustic, agreement, day0, 25.0, {}, status=down).rows) == 0  # fmt: skip
+    rep = build_report(DAY, [], agreement, None, acoustic, status=beats)
+    assert rep.coverage.rows == told.rows

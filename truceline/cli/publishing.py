@@ -207,6 +207,7 @@ def _report_inputs(store: Any, run: int | None, days: list[str], quorum: int) ->
             "acoustic": store.observation_records("acoustic", start - KNOWN_DAYS * DAY_US, end),
             "observed": set(store.observation_days(start - 30 * DAY_US, end)),
             "calibration": store.run_calibration(run),
+            "status": store.observation_records("status", start - DAY_US, end),
         }
 
 
@@ -225,7 +226,7 @@ def _write_period(
     reps = period_reports(
         days, inputs["features"], inputs["ag"], inputs["head"], inputs["acoustic"], layer,
         observed_days=inputs["observed"], observed_share=observed_share,
-        calibration=inputs["calibration"],
+        calibration=inputs["calibration"], status=inputs["status"],
     )  # fmt: skip
     workers = min(len(days), os.cpu_count() or 1)  # PDFs render alongside the next day
     written: list[Path] = []

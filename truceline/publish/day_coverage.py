@@ -26,7 +26,7 @@ import shapely
 from .._time import format_time, parse_time
 from ..agreement import Agreement
 from ..confidence import default_model
-from ..coverage import locatable_area, n_sectors_of, sensor_gaps, up_matrix
+from ..coverage import heartbeat_up, locatable_area, n_sectors_of, sensor_gaps, up_matrix
 from ..detectability import (
     ClassDetectability,
     CountingRule,
@@ -91,6 +91,7 @@ def day_coverage(
     observed_share: float = OBSERVED_SHARE,
     rule: CountingRule | None = None,
     hours: Iterable[int] | None = None,
+    status: Iterable[dict[str, Any]] = (),
 ) -> DayCoverage:
     """Per sector of the line: the sensors that reported that day, their gaps, the hours in
     which the sector could locate events, its locatable area, and whether it was observed.
@@ -99,10 +100,15 @@ def day_coverage(
     shipped confidence model's, :func:`truceline.detectability.counting_threshold`), for
     the probability that
     a firing of each class would have been counted (:mod:`truceline.detectability`), over
-    the day's ``hours`` (default: all 24)."""
+    the day's ``hours`` (default: all 24). ``status``: the sensors' heartbeats (``status``
+    observations, from before the day too: one sent at 23:55 holds into it); a sensor that
+    sends them is up when they say so (less its gaps), not only from its first detection to
+    its last, and one that heard nothing all day is still known to have been working."""
     day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
     reporting = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
-    positions = known | reporting
+    beats = [b for b in status if parse_time(b["time"]) < day0 + DAY_US]
+    beating = {b["sensor"]: (b["position"][0], b["position"][1]) for b in beats}
+    positions = known | beating | reporting
     ids = np.array(sorted(positions))
     heard = np.array([s in reporting for s in ids], dtype=bool)
     if ids.size:
@@ -117,6 +123,15 @@ def day_coverage(
         np.minimum.at(first, det_s, det_t)
         np.maximum.at(last, det_s, det_t)
         up = up_matrix(ids, gaps, day0, HOURS, (first, last))
+        if beats:  # where a sensor says whether it works, its word replaces the inference
+            said, sent = heartbeat_up(
+                ids,
+                ((b["sensor"], parse_time(b["time"]), b["state"] == "up", float(b["interval_s"]))
+                 for b in beats),
+                day0,
+                HOURS,
+            )  # fmt: skip
+            up[sent] = said[sent] & up_matrix(ids, gaps, day0, HOURS)[sent]
         lon, lat = [positions[s][0] for s in ids], [positions[s][1] for s in ids]
         sector = sector_of(ag, lon, lat, sector_km)
     else:

@@ -220,6 +220,7 @@ def build_report(
     observed_days: Collection[str] | None = None,
     observed_share: float = OBSERVED_SHARE,
     calibration: dict[str, Any] | None = None,
+    status: list[dict[str, Any]] | None = None,
 ) -> DailyReport:
     """Everything the report says about ``date`` (YYYY-MM-DD), from a run's incidents (as
     reviewed: ``status`` is the analysts' where they gave one) and the day's acoustic
@@ -228,7 +229,8 @@ def build_report(
     days on which the mechanism received any observation (default: the days of the
     detections and incidents given); ``calibration`` is what the run measured of the
     sensors' clocks and surveys (:meth:`Store.run_calibration`), of which the report shows
-    the sensors that reported on the day."""
+    the sensors that reported on the day; ``status`` the sensors' heartbeats (from the day
+    before too), which say when a sensor was working."""
     day0 = parse_time(f"{date}T00:00:00Z")
     today = [f for f in features if _day(f["properties"]["time_start"]) == date]
     violating = [f for f in today if _violating(f["properties"])]
@@ -238,7 +240,9 @@ def build_report(
     if observed_days is None:
         observed_days = {o["time"][:10] for o in acoustic}
         observed_days |= {_day(f["properties"]["time_start"]) for f in features}
-    cov = day_coverage(acoustic, ag, day0, sector_km, known_sensors or {}, observed_share)
+    cov = day_coverage(
+        acoustic, ag, day0, sector_km, known_sensors or {}, observed_share, status=status or ()
+    )
     places = describe_features(today)
     return DailyReport(
         date=date,
@@ -398,11 +402,18 @@ def period_reports(
     observed_days: Collection[str] | None = None,
     observed_share: float = OBSERVED_SHARE,
     calibration: dict[str, Any] | None = None,
+    status: Iterable[dict[str, Any]] = (),
 ) -> Iterator[DailyReport]:
     """The report of each day of a period, in order, from one read of the store: its
     incidents, and the acoustic detections of the period and of the ``KNOWN_DAYS`` before
     it (the sensors known to exist, so that one silent all day is reported)."""
     by_day: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
+    beats: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
+    for b in status:  # a heartbeat counts on its day and the next (it holds past midnight)
+        t = parse_time(b["time"])
+        for day in {format_time(t)[:10], format_time(t + DAY_US)[:10]}:
+            if day in beats:
+                beats[day].append(b)
     last_seen: dict[str, tuple[int, tuple[float, float]]] = {}
     for body in acoustic:
         day = body["time"][:10]
@@ -427,6 +438,7 @@ def period_reports(
             observed_days=observed_days,
             observed_share=observed_share,
             calibration=calibration,
+            status=beats[d],
         )
         previous = d
 

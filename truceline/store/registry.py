@@ -10,7 +10,7 @@ from typing import Any
 from .. import evidence as ev
 from ..errors import InputError, InputErrors, NotFound, WitnessError
 from ..evidence.checkpoint import COSIGNATURE_V1, Checkpoint, NoteError, split_note
-from ..observations import Acoustic, Observation
+from ..observations import Acoustic, Observation, Status
 from ..sensors import Sensor, detection_problem
 from .log import LogStore, _now
 
@@ -59,14 +59,14 @@ class RegistryStore(LogStore):
         """Refuse a detection that names a registered sensor but is not from it (another
         source, or far from its surveyed position); with ``strict`` (a sensor's own token),
         also one that names a sensor nobody registered."""
-        acoustic = [o for o in rows if isinstance(o.model, Acoustic)]
+        acoustic = [o for o in rows if isinstance(o.model, Acoustic | Status)]
         if not acoustic:
             return
         registry = self.sensors()
         errors = []
         for o in acoustic:
             m = o.model
-            assert isinstance(m, Acoustic)
+            assert isinstance(m, Acoustic | Status)
             s = registry.get(m.sensor)
             if s is None:
                 if strict:
