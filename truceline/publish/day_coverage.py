@@ -82,6 +82,39 @@ def _clock(t_us: int, day0: int) -> str:
     return format_time(t_us)[11:19]
 
 
+def _gap_row(g: Any, sector: int, day0: int) -> dict[str, Any]:
+    return {
+        "sensor": g.sensor,
+        "sector": sector + 1,
+        "silent_from": _clock(g.start_us, day0),
+        "silent_to": _clock(g.end_us, day0),
+        "sounds_missed": g.missed,
+        "hit_rate": round(float(g.hit_rate), 2),
+    }
+
+
+def _up(
+    ids: np.ndarray[Any, Any],
+    gaps: list[Any],
+    day0: int,
+    heard: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]],
+    beats: list[dict[str, Any]],
+) -> np.ndarray[Any, Any]:
+    """Each sensor's hours up: from its first detection to its last, less its gaps; where
+    it sends heartbeats, its word replaces that inference (less its gaps still)."""
+    up = up_matrix(ids, gaps, day0, HOURS, heard)
+    if beats:
+        said, sent = heartbeat_up(
+            ids,
+            ((b["sensor"], parse_time(b["time"]), b["state"] == "up", float(b["interval_s"]))
+             for b in beats),
+            day0,
+            HOURS,
+        )  # fmt: skip
+        up[sent] = said[sent] & up_matrix(ids, gaps, day0, HOURS)[sent]
+    return up
+
+
 def day_coverage(
     acoustic: list[dict[str, Any]],
     ag: Agreement,
@@ -98,9 +131,8 @@ def day_coverage(
     ``known`` sensors (from earlier days) that did not report are tested for a day-long gap.
     ``rule``: how many sensors must hear a firing for it to be counted (default: the
     shipped confidence model's, :func:`truceline.detectability.counting_threshold`), for
-    the probability that
-    a firing of each class would have been counted (:mod:`truceline.detectability`), over
-    the day's ``hours`` (default: all 24). ``status``: the sensors' heartbeats (``status``
+    the chance that a firing of each class would have been counted
+    (:mod:`truceline.detectability`) over the day's ``hours`` (default: all 24). ``status``: the sensors' heartbeats (``status``
     observations, from before the day too: one sent at 23:55 holds into it); a sensor that
     sends them is up when they say so (less its gaps), not only from its first detection to
     its last, and one that heard nothing all day is still known to have been working."""
@@ -122,16 +154,7 @@ def day_coverage(
         last = np.full(ids.size, np.iinfo(np.int64).min)
         np.minimum.at(first, det_s, det_t)
         np.maximum.at(last, det_s, det_t)
-        up = up_matrix(ids, gaps, day0, HOURS, (first, last))
-        if beats:  # where a sensor says whether it works, its word replaces the inference
-            said, sent = heartbeat_up(
-                ids,
-                ((b["sensor"], parse_time(b["time"]), b["state"] == "up", float(b["interval_s"]))
-                 for b in beats),
-                day0,
-                HOURS,
-            )  # fmt: skip
-            up[sent] = said[sent] & up_matrix(ids, gaps, day0, HOURS)[sent]
+        up = _up(ids, gaps, day0, (first, last), beats)
         lon, lat = [positions[s][0] for s in ids], [positions[s][1] for s in ids]
         sector = sector_of(ag, lon, lat, sector_km)
     else:
@@ -157,17 +180,7 @@ def day_coverage(
                 "observed": area.hours_with(HOUR_SHARE) >= observed_share * HOURS,
             }
         )
-    gap_rows = [
-        {
-            "sensor": g.sensor,
-            "sector": gap_sector[g.sensor] + 1,
-            "silent_from": _clock(g.start_us, day0),
-            "silent_to": _clock(g.end_us, day0),
-            "sounds_missed": g.missed,
-            "hit_rate": round(float(g.hit_rate), 2),
-        }
-        for g in gaps
-    ]
+    gap_rows = [_gap_row(g, gap_sector[g.sensor], day0) for g in gaps]
     silent = [positions[s] for s in sorted({g.sensor for g in gaps})]
     classes = [DEFAULT_MODEL.classes[c] for c in FIRING_CLASSES]
     rule = rule or counting_threshold(default_model())
