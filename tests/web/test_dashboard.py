@@ -315,6 +315,13 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
     text = page.text_content("#dossier-body")
     assert f"Incident {ident}" in text and "1,024 fixed points" in text
     assert expected["properties"]["violations"][0] in text
+    # the dossier says what the location's uncertainty is made of
+    props = expected["properties"]
+    point = "origin" if props.get("origin_crlb_m") else "impact"
+    sigma, crlb = props.get(f"{point}_sigma_m"), props.get(f"{point}_crlb_m")
+    if sigma and crlb and sigma > 1.05 * crlb:
+        rest = (sigma**2 - crlb**2) ** 0.5
+        assert f"{crlb:.1f} m is the sensors' timing noise and {rest:.1f} m" in text
     # the browser's check can fail: a changed entry or path does not verify
     bundle = expected["evidence"][0]["proof"]
     verdicts = page.evaluate(

@@ -23,6 +23,17 @@ function where(point, sigma, cov, crlb) {
   const ax = axes(cov);
   if (ax) parts.push(`95 % ellipse ${ax[0].toFixed(0)} × ${ax[1].toFixed(0)} m`);
   if (crlb) parts.push(`physical limit (Cramér-Rao) ${crlb.toFixed(1)} m`);
+  if (sigma && crlb && sigma > 1.05 * crlb) {
+    // what the uncertainty is made of: the timing noise (the physical limit) and, in
+    // quadrature, the rest (the wind, clocks and surveys the network estimated, a salvo's
+    // spread, a fit worse than its noise)
+    const rest = Math.sqrt(sigma * sigma - crlb * crlb);
+    parts.push(
+      `of the ${sigma.toFixed(1)} m, ${crlb.toFixed(1)} m is the sensors' timing noise and ` +
+        `${rest.toFixed(1)} m (in quadrature) what the network estimated rather than knew: ` +
+        "the wind, its clocks and surveys, a salvo's spread, a fit worse than its noise",
+    );
+  }
   return parts.join(" · ");
 }
 
