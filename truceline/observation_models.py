@@ -182,16 +182,22 @@ class Acoustic(_Common):
     temperature_c: Annotated[StrictFloat, Field(ge=-80.0, le=60.0)] | None = None
 
 
+#: how far a heartbeat's ``time`` may be from when the API receives it (s)
+STATUS_SKEW_S = 300.0
+
+
 class Status(_Common):
     """A sensor's heartbeat: it is working (``up``) or knows it is not (``down``) from ``time``
-    until its next status, for at most twice ``interval_s`` (how often it sends one): a
-    sensor whose heartbeats stop is taken to be down, not silent."""
+    until its next status, for at most twice ``interval_s`` (how often it sends one, at
+    most hourly): a sensor whose heartbeats stop is taken to be down, not silent. Through
+    the API a heartbeat is accepted only when sent at the time it states (within
+    ``STATUS_SKEW_S``): a liveness claim made later, or ahead, is not one."""
 
     type: Literal["status"]
     sensor: Name
     position: LonLatElev
     state: Literal["up", "down"]
-    interval_s: Annotated[StrictFloat, Field(gt=0.0, le=86_400.0)]
+    interval_s: Annotated[StrictFloat, Field(ge=1.0, le=3_600.0)]
 
 
 def _confidence(v: Any) -> Any:

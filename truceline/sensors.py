@@ -5,7 +5,7 @@ A sensor is registered by an analyst (``truceline sensor add``, ``POST /v1/senso
 registration is an entry of the evidence log. A sensor's bearer token and signing key are
 bound to it: its observations' ``source`` is the sensor's id. A detection that names a
 registered sensor must come from that sensor's source and be reported at its surveyed
-position, within the registration's tolerance; otherwise it is refused, not corrected: the
+position, within the registration's tolerance (horizontally: the height is not checked); otherwise it is refused, not corrected: the
 log keeps what a source sent, byte for byte (its signature covers the position), and a
 detection whose position is wrong is evidence of a fault or a forgery, not of a sound.
 
@@ -13,7 +13,7 @@ detection whose position is wrong is evidence of a fault or a forgery, not of a 
 >>> detection_problem(s, "AS-1", [36.0003, 48.0001, 120.0]) is None
 True
 >>> detection_problem(s, "AS-1", [36.01, 48.0])
-'position [36.01, 48.0] is 744 m from the surveyed position of AS-1 (tolerance 50 m)'
+'position [36.01, 48.0] is not within the tolerance of the surveyed position of AS-1'
 >>> detection_problem(s, "AS-2", [36.0, 48.0])
 'sensor AS-1 reports under its own source AS-1, not AS-2'
 """
@@ -71,10 +71,8 @@ def detection_problem(sensor: Sensor, source: str, position: Sequence[float]) ->
     the sensor's, or its position is not the surveyed one), or None."""
     if source != sensor.id:
         return f"sensor {sensor.id} reports under its own source {sensor.id}, not {source}"
-    d = distance_m(position, sensor.position)
-    if d > sensor.tolerance_m:
-        return (
-            f"position {list(position)} is {d:.0f} m from the surveyed position of "
-            f"{sensor.id} (tolerance {sensor.tolerance_m:g} m)"
-        )
+    # the answer says neither how far off the position is nor the tolerance: the caller
+    # is not staff, and three refused distances would trilaterate the survey
+    if distance_m(position, sensor.position) > sensor.tolerance_m:
+        return f"position {list(position)} is not within the tolerance of the surveyed position of {sensor.id}"
     return None

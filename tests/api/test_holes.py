@@ -162,28 +162,45 @@ def test_hole_1_a_sensor_cannot_report_for_other_sensors(svc: Svc) -> None:
 
 
 def test_hole_1_a_sensor_cannot_keep_another_alive(svc: Svc) -> None:
-    # a heartbeat (status) says a sensor was working: the same rules as for its detections
-    def beat(sensor: str, source: str, position: list[float], n: int) -> dict[str, Any]:
+    # a heartbeat (status) says a sensor was working: the same rules as for its detections,
+    # and more (found by an adversarial review): only a registered sensor's count, whoever
+    # sends them, and only when sent at the time they state
+    from truceline._time import format_time
+
+    def beat(sensor: str, source: str, position: list[float], n: int, **kw: Any) -> dict[str, Any]:
         return {"id": f"beat-{n}", "type": "status", "source": source, "sensor": sensor,
-                "time": "2026-03-01T03:00:00Z", "position": position, "state": "up",
-                "interval_s": 600.0}  # fmt: skip
+                "time": format_time(svc.clock.now), "position": position, "state": "up",
+                "interval_s": 600.0, **kw}  # fmt: skip
+
+    def post(role: str, body: dict[str, Any]) -> Any:
+        return svc.call(role, "POST", "/v1/observations", json=[body])
 
     other = _sensor_position(svc.db, "AS-N1-0002")
     own = _sensor_position(svc.db, "AS-N1-0001")
-    forged = beat("AS-N1-0002", "AS-N1-0001", other, 1)
-    res = svc.call("sensor", "POST", "/v1/observations", json=[forged])
+    res = post("sensor", beat("AS-N1-0002", "AS-N1-0001", other, 1))
     assert res.status_code == 403 and "its own" in res.text
-    moved = beat("AS-N1-0001", "AS-N1-0001", [own[0] + 0.01, own[1]], 2)
-    res = svc.call("sensor", "POST", "/v1/observations", json=[moved])
-    assert res.status_code == 422 and "surveyed position" in res.text
-    assert (
-        svc.call(
-            "sensor", "POST", "/v1/observations", json=[beat("AS-N1-0001", "AS-N1-0001", own, 3)]
-        ).status_code
-        == 200
+    res = post("sensor", beat("AS-N1-0001", "AS-N1-0001", [own[0] + 0.01, own[1]], 2))
+    # refused without saying how far off or the tolerance (three answers would trilaterate)
+    assert res.status_code == 422 and "surveyed position" in res.text and " m " not in res.text
+    assert post("sensor", beat("AS-N1-0001", "AS-N1-0001", own, 3)).status_code == 200
+    res = post("monitor", beat("AS-N1-0003", "mon-1", _sensor_position(svc.db, "AS-N1-0003"), 4))
+    assert res.status_code == 403
+    # staff may not invent sensors, nor speak for a real one
+    res = post("analyst", beat("WATCH-01", "ana-1", own, 5))
+    assert res.status_code == 422 and "not a registered sensor" in res.text
+    res = post("analyst", beat("AS-N1-0003", "ana-1", _sensor_position(svc.db, "AS-N1-0003"), 6))
+    assert res.status_code == 422 and "own source" in res.text
+    # a liveness claim for another time (backdated, or ahead) is not one; nor one for a day
+    late = beat("AS-N1-0001", "AS-N1-0001", own, 7, time=format_time(svc.clock.now - 3_600_000_000))
+    assert post("sensor", late).status_code == 422
+    ahead = beat(
+        "AS-N1-0001", "AS-N1-0001", own, 8, time=format_time(svc.clock.now + 3_600_000_000)
     )
-    as_monitor = beat("AS-N1-0003", "mon-1", _sensor_position(svc.db, "AS-N1-0003"), 4)
-    assert svc.call("monitor", "POST", "/v1/observations", json=[as_monitor]).status_code == 403
+    assert post("sensor", ahead).status_code == 422
+    assert (
+        post("sensor", beat("AS-N1-0001", "AS-N1-0001", own, 9, interval_s=86_400.0)).status_code
+        == 422
+    )
 
 
 # -- hole 2 (the property test over hidden rows is tests/api/test_paging.py) -----------------

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from .._version import __version__
 from ..access import may_submit, may_submit_any, view_health
+from ..observation_models import STATUS_SKEW_S
 from ..observations import ObservationBatch, check_parties, parse_array, parse_lines, split_lines
 from .deps import Ctx, Who, locked
 from .errors import unprocessable
@@ -94,12 +95,19 @@ async def post_observations(request: Request, ctx: Ctx, who: Who) -> Observation
     text = await _body(request, ctx.settings.max_body_bytes)
     # parsing and validating a large batch takes a while: in a worker thread, unlocked
     batch = await anyio.to_thread.run_sync(_parse, text, request.headers.get("content-type", ""))
+    now = ctx.settings.now_us()
     for obs in batch.observations:
         m = obs.model
         party, sensor = getattr(m, "party", None), getattr(m, "sensor", None)
         reason = may_submit(who, m.type, m.source, party, sensor)
         if reason:
             raise HTTPException(403, f"body:{obs.line}: {reason}")
+        if m.type == "status" and abs(m.time - now) > STATUS_SKEW_S * 1e6:
+            raise unprocessable(
+                ["body", obs.line, "time"],
+                f"a heartbeat is sent when it says (within {STATUS_SKEW_S:g} s of the server's "
+                "clock): one stated for another time says nothing of whether the sensor works",
+            )
 
     def write() -> tuple[int, int, Any]:
         known = ctx.store.agreement_parties()

@@ -68,6 +68,7 @@ class DayCoverage:
     reporting: dict[str, tuple[float, float]]  # sensor -> (lon, lat), reporting that day
     silent: list[tuple[float, float]]  # positions of the sensors with a gap
     detectability: ClassDetectability | None = None  # P(a firing would be counted), per sector
+    heartbeating: int = 0  # sensors whose up-time their heartbeats gave
 
     @property
     def blind(self) -> list[dict[str, Any]]:
@@ -185,4 +186,4 @@ def day_coverage(
     classes = [DEFAULT_MODEL.classes[c] for c in FIRING_CLASSES]
     rule = rule or counting_threshold(default_model())
     det = sector_detectability(xy, up, ag.line_local, classes, rule, sector_km, hours=hours)
-    return DayCoverage(rows, gap_rows, reporting, silent, det)
+    return DayCoverage(rows, gap_rows, reporting, silent, det, len(beating))

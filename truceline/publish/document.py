@@ -161,6 +161,12 @@ def coverage_section(rep: DailyReport, lang: Language) -> list[Block]:
             len(rep.coverage.gaps),
         ).format(g=lang.number(len(rep.coverage.gaps)))
     )
+    if rep.coverage.heartbeating:
+        reporting += " " + lang.ngettext(
+            "{n} sensor sent heartbeats: its uptime is what they said, less its gaps.",
+            "{n} sensors sent heartbeats: their uptime is what they said, less their gaps.",
+            rep.coverage.heartbeating,
+        ).format(n=lang.number(rep.coverage.heartbeating))
     return [
         Block("h2", lang.gettext("Coverage")),
         Block("p", coverage_headline(rep, lang)),

@@ -221,12 +221,14 @@ class Store(ServiceStore):
 
     def observation_days(self, start_us: int, end_us: int) -> dict[str, int]:
         """How many observations each day (YYYY-MM-DD, UTC) in ``[start_us, end_us)`` holds;
-        a day with none is absent: the mechanism did not observe it."""
+        a day with none is absent: the mechanism did not observe it. Heartbeats do not count
+        (a sensor saying it works observes nothing of the line)."""
         from .._time import format_time
 
         cur = self._x(
             "SELECT time_us / 86400000000, count(*) FROM observations"
-            " WHERE time_us >= ? AND time_us < ? GROUP BY time_us / 86400000000",
+            " WHERE time_us >= ? AND time_us < ? AND type <> 'status'"
+            " GROUP BY time_us / 86400000000",
             (start_us, end_us),
         )
         return {format_time(int(d) * 86_400_000_000)[:10]: int(n) for d, n in cur}

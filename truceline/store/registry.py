@@ -56,9 +56,10 @@ class RegistryStore(LogStore):
         return out
 
     def _check_sensors(self, rows: list[Observation], strict: bool) -> None:
-        """Refuse a detection that names a registered sensor but is not from it (another
-        source, or far from its surveyed position); with ``strict`` (a sensor's own token),
-        also one that names a sensor nobody registered."""
+        """Refuse a detection or a heartbeat that names a registered sensor but is not from
+        it (another source, or far from its surveyed position); with ``strict`` (a sensor's
+        own token), also a detection that names a sensor nobody registered, and always a
+        heartbeat that does."""
         acoustic = [o for o in rows if isinstance(o.model, Acoustic | Status)]
         if not acoustic:
             return
@@ -69,7 +70,9 @@ class RegistryStore(LogStore):
             assert isinstance(m, Acoustic | Status)
             s = registry.get(m.sensor)
             if s is None:
-                if strict:
+                # a heartbeat says a sensor was working: only a registered sensor's counts
+                # (an invented one would make a dead sector look watched)
+                if strict or isinstance(m, Status):
                     errors.append(
                         InputError(
                             o.file, o.line, "sensor", f"{m.sensor} is not a registered sensor"
