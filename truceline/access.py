@@ -156,6 +156,8 @@ def may_submit(
     if source != who.name:
         return f"{who.name} writes only under its own source {who.name}, not {source}"
     if who.role == "analyst":
+        if kind == "status":
+            return "a heartbeat comes from its sensor's own token"
         return "allegations are filed by the parties" if kind == "allegation" else None
     if who.role == "sensor":
         if kind not in SENSOR_TYPES:

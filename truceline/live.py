@@ -228,7 +228,7 @@ def replay_role(o: Observation) -> str:
     ...     "description": "shelling"}, "x", 1))
     'party:N'
     """
-    if o.type == "acoustic":
+    if o.type in ("acoustic", "status"):
         return "sensor"
     if o.type == "allegation":
         return f"party:{o.model.party}"  # type: ignore[union-attr]

@@ -185,11 +185,20 @@ def test_hole_1_a_sensor_cannot_keep_another_alive(svc: Svc) -> None:
     assert post("sensor", beat("AS-N1-0001", "AS-N1-0001", own, 3)).status_code == 200
     res = post("monitor", beat("AS-N1-0003", "mon-1", _sensor_position(svc.db, "AS-N1-0003"), 4))
     assert res.status_code == 403
-    # staff may not invent sensors, nor speak for a real one
+    # staff may not send heartbeats at all (a heartbeat is its sensor's own word)
     res = post("analyst", beat("WATCH-01", "ana-1", own, 5))
-    assert res.status_code == 422 and "not a registered sensor" in res.text
+    assert res.status_code == 403 and "own token" in res.text
     res = post("analyst", beat("AS-N1-0003", "ana-1", _sensor_position(svc.db, "AS-N1-0003"), 6))
-    assert res.status_code == 422 and "own source" in res.text
+    assert res.status_code == 403
+    # nor turn its own token into a sensor (it would then write as one)
+    reg = {"id": "ana-1", "position": own[:2], "operator": "x", "tolerance_m": 50.0}
+    res = svc.call("analyst", "POST", "/v1/sensors", json=reg)
+    assert res.status_code == 422 and "token" in res.text
+    # a sensor's refused batch names its first refused row only: no map of the tolerance
+    probes = [beat("AS-N1-0001", "AS-N1-0001", [own[0] + d, own[1]], 20 + k)
+              for k, d in enumerate((0.0, 0.002, 0.01, 0.02))]  # fmt: skip
+    res = svc.call("sensor", "POST", "/v1/observations", json=probes)
+    assert res.status_code == 422 and len(res.json()["detail"]) == 1
     # a liveness claim for another time (backdated, or ahead) is not one; nor one for a day
     late = beat("AS-N1-0001", "AS-N1-0001", own, 7, time=format_time(svc.clock.now - 3_600_000_000))
     assert post("sensor", late).status_code == 422
@@ -584,3 +593,11 @@ def test_hole_10_a_large_ingest_does_not_block_other_requests(
     worker.join(30)
     assert other.get("code") == 200, "the service served nothing during the ingest"
     assert result.get("code") == 200
+
+
+def test_hole_12_no_token_of_another_role_bears_a_sensors_name(svc: Svc) -> None:
+    from truceline.errors import UsageError
+    from truceline.store.sqlite import SqliteStore
+
+    with SqliteStore(svc.db) as store, pytest.raises(UsageError, match="registered sensor"):
+        store.create_token("analyst", "AS-N1-0001")  # its holder would write as the sensor

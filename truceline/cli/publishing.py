@@ -192,6 +192,7 @@ def _report_inputs(store: Any, run: int | None, days: list[str], quorum: int) ->
     from .._time import parse_time
     from ..access import Disclosure
     from ..publish.audience import for_audience
+    from ..publish.day_coverage import registered_only
     from ..publish.report import DAY_US, KNOWN_DAYS, witnessed_head
 
     _check_run(store, run)
@@ -200,14 +201,19 @@ def _report_inputs(store: Any, run: int | None, days: list[str], quorum: int) ->
     with progress("reading the store", None):
         features = for_audience(store.incidents(run), store.reviews(), "internal", 0, Disclosure())
         ag = logged_agreement(store)
+        registry = set(store.sensors())  # coverage counts registered sensors, where any are
         return {
             "features": features,
             "head": witnessed_head(store.latest_head(), ag, store.cosigned_heads(quorum)),
             "ag": ag,
-            "acoustic": store.observation_records("acoustic", start - KNOWN_DAYS * DAY_US, end),
+            "acoustic": registered_only(
+                store.observation_records("acoustic", start - KNOWN_DAYS * DAY_US, end), registry
+            ),
             "observed": set(store.observation_days(start - 30 * DAY_US, end)),
             "calibration": store.run_calibration(run),
-            "status": store.observation_records("status", start - DAY_US, end),
+            "status": registered_only(
+                store.observation_records("status", start - DAY_US, end), registry
+            ),
         }
 
 

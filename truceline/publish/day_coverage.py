@@ -16,7 +16,7 @@ have been counted, and the report bounds what may have gone undetected with it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +35,40 @@ from ..detectability import (
 )
 from ..weapons import DEFAULT_MODEL, FIRING_CLASSES
 
-__all__ = ["DAY_US", "OBSERVED_SHARE", "DayCoverage", "day_coverage", "sector_key", "sector_of"]
+__all__ = [
+    "DAY_US",
+    "OBSERVED_SHARE",
+    "DayCoverage",
+    "day_coverage",
+    "registered_only",
+    "sector_key",
+    "sector_of",
+]
 
 DAY_US = 86_400_000_000
 HOURS = 24
 OBSERVED_SHARE = 0.75
 HOUR_SHARE = 0.5  # an hour counts towards "observed" when half the sector's band could locate
+
+
+def registered_only(
+    records: list[dict[str, Any]], registry: Collection[str]
+) -> list[dict[str, Any]]:
+    """The detections or heartbeats that may count towards coverage: where the mission keeps
+    a sensor registry, only those of a registered sensor from its own source (a staff token
+    may post detections naming any sensor, and invented sensors would make a dead sector
+    look watched); with no registry, all.
+
+    >>> rows = [{"sensor": "AS-1", "source": "AS-1"}, {"sensor": "FK-1", "source": "ana"},
+    ...         {"sensor": "AS-1", "source": "ana"}]
+    >>> len(registered_only(rows, {"AS-1"})), len(registered_only(rows, set()))
+    (1, 3)
+    """
+    if not registry:
+        return records
+    return [
+        r for r in records if r.get("sensor") in registry and r.get("source") == r.get("sensor")
+    ]
 
 
 def sector_key(k: int, sector_km: float) -> str:

@@ -22,7 +22,16 @@ class RegistryStore(LogStore):
 
     # -- sensors --------------------------------------------------------------------------
     def register_sensor(self, sensor: Sensor) -> int:
-        """Register (or re-survey) a sensor; logged. Returns the entry's index."""
+        """Register (or re-survey) a sensor; logged. Returns the entry's index. A name that
+        a token of another role already bears is refused (its holder would write as the
+        sensor: a sensor's source is its id)."""
+        held = self._x(
+            "SELECT role FROM tokens WHERE name = ? AND role <> 'sensor'", (sensor.id,)
+        ).fetchone()
+        if held is not None:
+            raise InputError(
+                "sensor", 1, "id", f"{sensor.id} is the name of a {held[0]}'s token, not a sensor's"
+            )
         lon, lat, *elev = sensor.position
         entry = {"kind": "sensor", **sensor.as_dict()}
         with self._writing():
@@ -84,7 +93,9 @@ class RegistryStore(LogStore):
                 field = "source" if m.source != s.id else "position"
                 errors.append(InputError(o.file, o.line, field, problem))
         if errors:
-            raise InputErrors(errors)
+            # a sensor's own token learns of the first refused row only: a batch that named
+            # every refused probe position would map its tolerance circle in one request
+            raise InputErrors(errors[:1] if strict else errors)
 
     # -- witnesses and cosignatures ---------------------------------------------------------
     def log_public_key(self) -> bytes:

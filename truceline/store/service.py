@@ -47,6 +47,11 @@ class ServiceStore(RegistryStore):
             raise UsageError(
                 "--name", f"{name} is not a registered sensor (truceline sensor add first)"
             )
+        if role != "sensor" and name in self.sensors():
+            # whoever holds it would write as that sensor (its source is the sensor's id)
+            raise UsageError(
+                "--name", f"{name} is a registered sensor's name: only its token may bear it"
+            )
         token = "tl_" + secrets.token_urlsafe(32)
         digest = hashlib.sha256(token.encode()).hexdigest()
         entry = {
