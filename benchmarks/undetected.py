@@ -148,7 +148,10 @@ def main() -> None:
     out["all"] = s
     print(f"all: {json.dumps(s)}")
     if a.out:
-        a.out.write_text(json.dumps(out, indent=1) + "\n")
+        rows = out.pop("rows")
+        head = json.dumps(out, indent=1)[:-2]
+        body = ",\n".join("  " + json.dumps(r, separators=(",", ":")) for r in rows)
+        a.out.write_text(head + ',\n "rows": [\n' + body + "\n ]\n}\n")
 
 
 if __name__ == "__main__":
