@@ -5,9 +5,10 @@ A sensor is registered by an analyst (``truceline sensor add``, ``POST /v1/senso
 registration is an entry of the evidence log. A sensor's bearer token and signing key are
 bound to it: its observations' ``source`` is the sensor's id. A detection that names a
 registered sensor must come from that sensor's source and be reported at its surveyed
-position, within the registration's tolerance (horizontally: the height is not checked); otherwise it is refused, not corrected: the
-log keeps what a source sent, byte for byte (its signature covers the position), and a
-detection whose position is wrong is evidence of a fault or a forgery, not of a sound.
+position, within the registration's tolerance (horizontally: the height is not checked);
+otherwise it is refused, not corrected: the log keeps what a source sent, byte for byte (its
+signature covers the position), and a detection whose position is wrong is evidence of a
+fault or a forgery, not of a sound.
 
 >>> s = Sensor("AS-1", (36.0, 48.0, 120.0), "ops-north")
 >>> detection_problem(s, "AS-1", [36.0003, 48.0001, 120.0]) is None
@@ -71,8 +72,9 @@ def detection_problem(sensor: Sensor, source: str, position: Sequence[float]) ->
     the sensor's, or its position is not the surveyed one), or None."""
     if source != sensor.id:
         return f"sensor {sensor.id} reports under its own source {sensor.id}, not {source}"
-    # the answer says neither how far off the position is nor the tolerance: the caller
-    # is not staff, and three refused distances would trilaterate the survey
+    # the answer says neither how far off the position is nor the tolerance: the caller may
+    # be the sensor's token, not staff, and three refused distances would trilaterate it
     if distance_m(position, sensor.position) > sensor.tolerance_m:
-        return f"position {list(position)} is not within the tolerance of the surveyed position of {sensor.id}"
+        where = f"the surveyed position of {sensor.id}"
+        return f"position {list(position)} is not within the tolerance of {where}"
     return None
