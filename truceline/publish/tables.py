@@ -152,7 +152,7 @@ def calibration_table(rep: DailyReport, lang: Language) -> Table:
     ]
     cal = rep.calibration
     rows = [
-        [r["sensor"], lang.number(1000 * r["clock_offset_s"], 0),
+        [r["sensor"], lang.number(round(1000 * r["clock_offset_s"]) or 0, 0),
          lang.number(1000 * r["clock_sd_s"], 0),
          lang.number(float(r["position_error_m"][0] ** 2 + r["position_error_m"][1] ** 2) ** 0.5, 1),
          lang.number(r["position_sd_m"], 1), lang.number(r["residuals"])]
