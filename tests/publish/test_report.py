@@ -343,6 +343,10 @@ def test_a_re_timed_sensor_is_named_with_its_correction(agreement: Any) -> None:
     assert "Sensor calibration" not in render_markdown(
         build_report(DAY, [], agreement, None, acoustic)
     )
+    # a sensor re-surveyed but not re-timed shows a clock correction of 0, never "-0"
+    moved = dict(rec, clock_offset_s=-0.0003)
+    rep = build_report(DAY, [], agreement, None, acoustic, calibration=dict(cal, sensors=[moved]))
+    assert f"| {sensors[3]} | 0 | 6 |" in render_markdown(rep)
 
 
 def test_every_sector_says_what_may_have_gone_undetected(day: tuple[Path, Path]) -> None:
