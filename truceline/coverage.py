@@ -55,6 +55,7 @@ __all__ = [
     "MIN_SENSORS",
     "Gap",
     "SectorCoverage",
+    "band_grid",
     "heartbeat_up",
     "locatable_area",
     "n_sectors_of",
@@ -299,6 +300,26 @@ def n_sectors_of(line: shapely.LineString, sector_km: float) -> int:
     return max(1, int(np.ceil(line.length / (sector_km * 1000.0) - 1e-9)))
 
 
+def band_grid(
+    line: shapely.LineString, sector_km: float, band_km: float, grid_km: float
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The centres (P, 2) of a ``grid_km`` grid over the band within ``band_km`` of ``line``
+    (metres), and the sector (0-based, by the foot of each point on the line) of each."""
+    step = grid_km * 1000.0
+    band = line.buffer(band_km * 1000.0, cap_style="flat")
+    minx, miny, maxx, maxy = band.bounds
+    mx, my = np.meshgrid(
+        np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step)
+    )
+    gx, gy = mx.ravel(), my.ravel()
+    inside = shapely.contains_xy(band, gx, gy)
+    gx, gy = gx[inside], gy[inside]
+    along = shapely.line_locate_point(line, shapely.points(gx, gy))
+    n = n_sectors_of(line, sector_km)
+    sector = np.minimum((along // (sector_km * 1000)).astype(np.int64), n - 1)
+    return np.column_stack([gx, gy]), sector
+
+
 def locatable_area(
     xy: NDArray[np.float64],
     up: NDArray[np.bool_],
@@ -322,21 +343,10 @@ def locatable_area(
     [(0, 0.82, 2), (1, 0.47, 1)]
     """
     n_sectors = n_sectors_of(line, sector_km)
-    step = grid_km * 1000.0
-    band = line.buffer(band_km * 1000.0, cap_style="flat")
-    minx, miny, maxx, maxy = band.bounds
-    mx, my = np.meshgrid(
-        np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step)
-    )
-    gx, gy = mx.ravel(), my.ravel()
-    inside = shapely.contains_xy(band, gx, gy)
-    gx, gy = gx[inside], gy[inside]
-    along = shapely.line_locate_point(line, shapely.points(gx, gy))
-    sector = np.minimum((along // (sector_km * 1000)).astype(int), n_sectors - 1)
+    grid, sector = band_grid(line, sector_km, band_km, grid_km)
     cell = grid_km * grid_km
     n_hours = up.shape[1]
     located = np.zeros((n_sectors, n_hours))
-    grid = np.column_stack([gx, gy])
     for h in range(n_hours):
         live = xy[up[:, h]]
         if len(live) < min_sensors:

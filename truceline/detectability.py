@@ -53,7 +53,6 @@ __all__ = [
     "SENSOR_SD_DB",
     "ClassDetectability",
     "CountingRule",
-    "band_grid",
     "bounds_by_sector",
     "count_distribution",
     "counted_probability",
@@ -247,30 +246,6 @@ def counting_threshold(model: Any, sigma_m: float = SIGMA_M, most: int = 40) -> 
     return CountingRule(first(0.0), max(first(1.0), 8))
 
 
-def band_grid(
-    line: shapely.LineString, sector_km: float, band_km: float, grid_km: float
-) -> tuple[FloatArray, NDArray[np.int64], FloatArray]:
-    """The centres (P, 2) of a ``grid_km`` grid over the band within ``band_km`` of ``line``,
-    the sector (0-based, by the foot of each point on the line) of each, and its distance
-    from the line (m)."""
-    from .coverage import n_sectors_of
-
-    step = grid_km * 1000.0
-    band = line.buffer(band_km * 1000.0, cap_style="flat")
-    minx, miny, maxx, maxy = band.bounds
-    mx, my = np.meshgrid(
-        np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step)
-    )
-    gx, gy = mx.ravel(), my.ravel()
-    inside = shapely.contains_xy(band, gx, gy)
-    gx, gy = gx[inside], gy[inside]
-    pts = shapely.points(gx, gy)
-    along = shapely.line_locate_point(line, pts)
-    n = n_sectors_of(line, sector_km)
-    sector = np.minimum((along // (sector_km * 1000)).astype(np.int64), n - 1)
-    return np.column_stack([gx, gy]), sector, np.asarray(shapely.distance(line, pts), float)
-
-
 @dataclass(frozen=True)
 class ClassDetectability:
     """Per sector: the probability that a firing of each class would have been counted
@@ -313,10 +288,11 @@ def sector_detectability(
     would be counted (:func:`counted_probability`, its launch and impact each heard by the
     sensors working in that hour; both taken at the point, as a firing's two points are
     both near the line at that depth)."""
-    from .coverage import n_sectors_of
+    from .coverage import band_grid, n_sectors_of
 
     classes = list(classes)
-    grid, sector, depth = band_grid(line, sector_km, band_km, grid_km)
+    grid, sector = band_grid(line, sector_km, band_km, grid_km)
+    depth = np.asarray(shapely.distance(line, shapely.points(grid[:, 0], grid[:, 1])), float)
     n_sectors = n_sectors_of(line, sector_km)
     hs = list(range(up.shape[1])) if hours is None else list(hours)
     cap = max(rule.alone, rule.together)
