@@ -16,6 +16,7 @@ have been counted, and the report bounds what may have gone undetected with it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,12 @@ def _clock(t_us: int, day0: int) -> str:
     return format_time(t_us)[11:19]
 
 
+@functools.cache
+def _shipped_rule() -> CountingRule:
+    """The shipped confidence model's counting rule (read once, not once per report day)."""
+    return counting_threshold(default_model())
+
+
 def _gap_row(g: Any, sector: int, day0: int) -> dict[str, Any]:
     return {
         "sensor": g.sensor,
@@ -161,10 +168,11 @@ def day_coverage(
     ``rule``: how many sensors must hear a firing for it to be counted (default: the
     shipped confidence model's, :func:`truceline.detectability.counting_threshold`), for
     the chance that a firing of each class would have been counted
-    (:mod:`truceline.detectability`) over the day's ``hours`` (default: all 24). ``status``: the sensors' heartbeats (``status``
-    observations, from before the day too: one sent at 23:55 holds into it); a sensor that
-    sends them is up when they say so (less its gaps), not only from its first detection to
-    its last, and one that heard nothing all day is still known to have been working."""
+    (:mod:`truceline.detectability`) over the day's ``hours`` (default: all 24).
+    ``status``: the sensors' heartbeats (``status`` observations, from before the day too:
+    one sent at 23:55 holds into it); a sensor that sends them is up when they say so (less
+    its gaps), not only from its first detection to its last, and one that heard nothing
+    all day is still known to have been working."""
     day = [o for o in acoustic if day0 <= parse_time(o["time"]) < day0 + DAY_US]
     reporting = {o["sensor"]: (o["position"][0], o["position"][1]) for o in day}
     beats = [b for b in status if parse_time(b["time"]) < day0 + DAY_US]
@@ -212,6 +220,6 @@ def day_coverage(
     gap_rows = [_gap_row(g, gap_sector[g.sensor], day0) for g in gaps]
     silent = [positions[s] for s in sorted({g.sensor for g in gaps})]
     classes = [DEFAULT_MODEL.classes[c] for c in FIRING_CLASSES]
-    rule = rule or counting_threshold(default_model())
+    rule = rule or _shipped_rule()
     det = sector_detectability(xy, up, ag.line_local, classes, rule, sector_km, hours=hours)
     return DayCoverage(rows, gap_rows, reporting, silent, det, len(beating))
