@@ -46,6 +46,7 @@ from truceline._time import parse_time
 from truceline.agreement import Agreement, load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.evaluate import evaluate
+from truceline.evaluate.days import seed_list
 from truceline.incidents import Incident
 from truceline.simulate import simulate
 from truceline.simulate.world import load_world
@@ -55,13 +56,6 @@ from truceline.tracking import BEARING, POSITION, Detections, track
 DRONE_TYPES = ("radar", "rf", "drone_acoustic")
 MATCH_M = 1000.0
 PURE_M = 500.0
-
-
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(s) for s in text.split(",")]
 
 
 def _truth_paths(rows: list[dict[str, Any]], ag: Agreement) -> list[dict[str, Any]]:
@@ -303,7 +297,7 @@ def main() -> None:
     args = ap.parse_args()
     result: dict[str, Any] = {"accuracy": [], "speed": []}
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in _seeds(args.seeds):
+        for seed in seed_list(args.seeds):
             result["accuracy"].append(accuracy(seed, args.hours, Path(tmp)))
             print(
                 json.dumps(

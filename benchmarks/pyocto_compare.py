@@ -68,6 +68,7 @@ except ImportError:
     sys.exit("PyOcto is not installed: pip install pyocto")
 
 from truceline.cluster import dask_map
+from truceline.evaluate.days import seed_list
 from truceline.localize.association import Partitioning, associate
 from truceline.simulate.acoustic_field import AcousticField, acoustic_field
 
@@ -274,13 +275,6 @@ def run_one(
     return {"associator": name, "seed": seed, **score(field, groups, x, y), **info}
 
 
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def _git_state() -> dict[str, Any]:
     src = ROOT / "truceline" / "localize" / "association.py"
     state: dict[str, Any] = {
@@ -357,7 +351,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     ctx = multiprocessing.get_context("spawn")
     for name, cutoff in runs:
-        for seed in _seeds(args.seeds):
+        for seed in seed_list(args.seeds):
             with ProcessPoolExecutor(1, mp_context=ctx) as pool:
                 row = pool.submit(
                     run_one, name, seed, args.events, args.duration, cutoff, args.threads

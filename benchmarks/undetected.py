@@ -30,15 +30,13 @@ import shapely
 from rich.progress import track
 
 from truceline._time import parse_time
-from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.detectability import bounds_by_sector
 from truceline.evaluate import FIRE_KINDS
+from truceline.evaluate.days import simulated_day
 from truceline.evaluate.matching import match_fire
 from truceline.evaluate.truth import read_scored
 from truceline.publish.day_coverage import day_coverage, sector_of
-from truceline.simulate import simulate
-from truceline.sources import read_observations
 from truceline.weapons import FIRING_CLASSES
 
 BAND_M = 10_000.0
@@ -55,11 +53,8 @@ def _silenced(obs: list[Any], share: float, seed: int) -> list[Any]:
 def run_seed(world: str, seed: int, hours: float, share: float) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        simulate(d / "sc", seed=seed, hours=hours, world=world)
-        ag = load_agreement(d / "sc" / "agreement.yaml")
-        obs = _silenced(
-            read_observations([d / "sc" / "observations.jsonl"]).observations, share, seed
-        )
+        ag, observations = simulated_day(d, world, seed, hours)
+        obs = _silenced(observations, share, seed)
         write_outputs(analyze(obs, ag), ag, d / "out")
         truth, incs = read_scored(d / "sc" / "truth.jsonl", d / "out" / "incidents.geojson")
         acoustic = [json.loads(o.body) for o in obs if o.type == "acoustic"]

@@ -25,13 +25,11 @@ from typing import Any
 
 from rich.progress import track
 
-from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.calibration import calibrate, load_calibration, write_calibration
 from truceline.evaluate import evaluate
+from truceline.evaluate.days import figure, seed_list, simulated_day
 from truceline.reliability import max_gap
-from truceline.simulate import simulate
-from truceline.sources import read_observations
 
 FIGURES: tuple[tuple[str, str, str], ...] = (
     ("launch and impact joined (both heard)", "kinds.fire.joined", "high"),
@@ -47,27 +45,10 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _get(report: dict[str, Any], path: str) -> Any:
-    v: Any = report
-    for k in path.split("."):
-        if not isinstance(v, dict) or k not in v:
-            return None
-        v = v[k]
-    return v
-
-
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def _day(world: str, seed: int, hours: float, tmp: Path) -> tuple[Path, Any, Any]:
     d = tmp / f"{world}-{seed}"
-    simulate(d / "sc", seed=seed, hours=hours, world=world)
-    ag = load_agreement(d / "sc" / "agreement.yaml")
-    return d, ag, read_observations([d / "sc" / "observations.jsonl"]).observations
+    ag, observations = simulated_day(d, world, seed, hours)
+    return d, ag, observations
 
 
 def fit(world: str, seeds: list[int], hours: float, tmp: Path) -> tuple[Path, dict[str, Any]]:
@@ -124,7 +105,7 @@ def table(world: str, by_seed: dict[int, dict[str, Any]]) -> list[str]:
     for label, path, better in FIGURES:
         cells = []
         for name in ("A", "B"):
-            vals = [v for r in by_seed.values() if (v := _get(r[name], path)) is not None]
+            vals = [v for r in by_seed.values() if (v := figure(r[name], path)) is not None]
             if not vals:
                 cells += ["-", "-"]
                 continue
@@ -159,8 +140,8 @@ def main() -> None:
     for world in args.worlds.split(","):
         with tempfile.TemporaryDirectory() as t:
             tmp = Path(t)
-            path, cal = fit(world, _seeds(args.fit_seeds), args.hours, tmp)
-            seeds = _seeds(args.seeds)
+            path, cal = fit(world, seed_list(args.fit_seeds), args.hours, tmp)
+            seeds = seed_list(args.seeds)
             by_seed = {
                 s: score(world, s, args.hours, path, tmp)
                 for s in track(seeds, description=f"{world}: {len(seeds)} days, A and B")

@@ -30,14 +30,12 @@ from typing import Any
 from rich.progress import track
 
 from truceline._version import __version__
-from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.confidence import ConfidenceModel, features, fit
 from truceline.evaluate import published_matches
+from truceline.evaluate.days import seed_list, simulated_day
 from truceline.evaluate.truth import read_scored
 from truceline.reliability import max_gap, reliability_table
-from truceline.simulate import simulate
-from truceline.sources import read_observations
 from truceline.weapon_class import fit_recalibration, heard_firing, top_probability
 
 Labelled = tuple[list[tuple[dict[str, Any], bool]], list[tuple[float, bool]]]
@@ -48,10 +46,8 @@ def labelled(world: str, seed: int, hours: float) -> Labelled:
     class probability, right) for every real fire incident the network heard."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        simulate(root / "sc", seed=seed, hours=hours, world=world)
-        ag = load_agreement(root / "sc" / "agreement.yaml")
-        batch = read_observations([root / "sc" / "observations.jsonl"])
-        run = analyze(batch.observations, ag, confidence=ConfidenceModel.identity())
+        ag, observations = simulated_day(root, world, seed, hours)
+        run = analyze(observations, ag, confidence=ConfidenceModel.identity())
         write_outputs(run, ag, root / "an")
         truth, incs = read_scored(root / "sc" / "truth.jsonl", root / "an" / "incidents.geojson")
     matches = published_matches(truth, incs)
@@ -74,13 +70,6 @@ def _top(probs: Mapping[str, float]) -> str:
     return max(sorted(probs), key=lambda c: probs[c])
 
 
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--world", default="field")
@@ -89,7 +78,7 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    seeds = _seeds(a.seeds)
+    seeds = seed_list(a.seeds)
     rows: list[tuple[dict[str, Any], bool]] = []
     tops: list[tuple[float, bool]] = []
     for s in track(seeds, description=f"simulating and analysing {len(seeds)} days"):
