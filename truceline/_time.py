@@ -69,8 +69,12 @@ def parse_time(text: str) -> int:
 
 
 def format_time(us: int) -> str:
-    """Format microseconds since the epoch as RFC 3339 UTC (``Z``), microseconds if non-zero."""
+    """Format microseconds since the epoch as RFC 3339 UTC (``Z``), microseconds if non-zero;
+    the year always in four digits (``strftime``'s ``%Y`` writes the year 1 as ``1``).
+
+    >>> format_time(parse_time("0001-01-01T12:00:00Z")), format_time(1_500_000)
+    ('0001-01-01T12:00:00Z', '1970-01-01T00:00:01.500000Z')
+    """
     dt = EPOCH + timedelta(microseconds=int(us))
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fraction = f".{dt.microsecond:06d}" if dt.microsecond else ""
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}{fraction}Z"

@@ -255,3 +255,35 @@ def test_what_a_person_waits_for_shows_progress(
         code, out = run(*args)
         assert code == 0, out
         assert label in terminal.getvalue()[start:], label
+
+
+def test_the_first_and_last_days_of_the_calendar(scenario: Path, tmp_path: Path) -> None:
+    """Observations of the years 1 and 9999 are analysed (times keep four-digit years) and
+    reported; a report whose 30-day trend would begin before the year 1 is refused."""
+    lines = (scenario / "observations.jsonl").read_text().splitlines()
+    first = next(o for o in map(json.loads, lines) if o["type"] == "patrol")
+    edges = tmp_path / "edges.jsonl"
+    edges.write_text(
+        "".join(
+            json.dumps(first | {"id": f"edge-{k}", "time": t, "time_end": t}) + "\n"
+            for k, t in enumerate(("0001-01-01T12:00:00Z", "9999-12-31T12:00:00Z"))
+        )
+    )
+    db = tmp_path / "t.db"
+    code, text = run("ingest", "--db", db, edges)
+    assert code == 0, text
+    code, text = run(
+        "analyze", "--db", db, "--agreement", scenario / "agreement.yaml", "--out", tmp_path / "a"
+    )
+    assert code == 0, text
+    times = [
+        f["properties"]["time_start"]
+        for f in json.loads((tmp_path / "a" / "incidents.geojson").read_text())["features"]
+    ]
+    assert "0001-01-01T12:00:00Z" in times
+    code, text = run(
+        "report", "--date", "9999-12-31", "--db", db, "--out", tmp_path / "r", "--format", "md"
+    )
+    assert code == 0 and (tmp_path / "r" / "report-9999-12-31.md").exists(), text
+    code, text = run("report", "--date", "0001-01-01", "--db", db, "--out", tmp_path / "r")
+    assert code == 2 and "--date: must be on or after 0001-01-31" in text

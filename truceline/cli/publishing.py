@@ -275,6 +275,8 @@ def _days(first: str, through: str | None) -> list[str]:
         raise UsageError("--date", "--date and --through are YYYY-MM-DD")
     if b < a or (b - a).days > MAX_PERIOD_DAYS:
         raise UsageError("--through", "must be on or after --date, and within ten years of it")
+    if a < date.min + timedelta(days=30):  # the trend reads the 30 days before the first
+        raise UsageError("--date", f"must be on or after {date.min + timedelta(days=30)}")
     return [(a + timedelta(days=k)).isoformat() for k in range((b - a).days + 1)]
 
 
