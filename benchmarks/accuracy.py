@@ -27,13 +27,12 @@ from typing import Any
 
 from rich.progress import track
 
-from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
+from truceline.attribution import AttributionParams
 from truceline.confidence import ConfidenceModel
 from truceline.evaluate import evaluate
+from truceline.evaluate.days import figure, seed_list, simulated_day
 from truceline.reliability import max_gap
-from truceline.simulate import simulate
-from truceline.sources import read_observations
 
 # (label, path in the evaluate report, better: "high"/"low", target as text)
 FIGURES: tuple[tuple[str, str, str, str], ...] = (
@@ -47,6 +46,11 @@ FIGURES: tuple[tuple[str, str, str, str], ...] = (
     ("attribution accuracy (fire, with origin)", "kinds.fire.attribution_accuracy", "high", "≥ 0.99"),
     ("attribution coverage", "kinds.fire.coverage", "high", "≥ 0.9"),
     ("attribution Brier (fire, with origin)", "kinds.fire.brier", "low", "≤ 0.05"),
+    ("side stated, every published origin: Brier", "sides.published.brier", "low", ""),
+    ("side stated, every published origin: max gap", "sides.published.reliability_max_gap", "low", "≤ 0.05"),
+    ("side stated, published origins ≤ 1 km from the line: Brier", "sides.near_line.published.brier", "low", ""),
+    ("true firings ≤ 1 km from the line: P(true side), mean", "sides.near_line.mean_p_true_side", "high", ""),
+    ("true firings ≤ 1 km from the line: side right when named", "sides.near_line.named_accuracy", "high", "≥ 0.99"),
     ("origin error median, m", "kinds.fire.origin_location.median", "low", ""),
     ("origin error max, m", "kinds.fire.origin_location.max", "low", ""),
     ("origin median error / CRLB (still air)", "kinds.fire.origin_location.median_error_over_crlb", "low", "≤ 1.5 (field), ≤ 1.1 (matched)"),
@@ -65,31 +69,27 @@ FIGURES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def _get(report: dict[str, Any], path: str) -> Any:
-    v: Any = report
-    for k in path.split("."):
-        if not isinstance(v, dict) or k not in v:
-            return None
-        v = v[k]
+    v = figure(report, path)
     if path.endswith("median_abs_error_s") and v is not None:
         return v * 1000.0
     return v
 
 
-def run_seed(world: str, seed: int, hours: float, raw: bool) -> dict[str, Any]:
+def run_seed(
+    world: str, seed: int, hours: float, raw: bool, attribution: AttributionParams | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        simulate(d / "sc", seed=seed, hours=hours, world=world)
-        ag = load_agreement(d / "sc" / "agreement.yaml")
-        batch = read_observations([d / "sc" / "observations.jsonl"])
+        ag, observations = simulated_day(d, world, seed, hours)
         t = time.perf_counter()
-        result = analyze(batch.observations, ag)
+        result = analyze(observations, ag, attribution=attribution)
         elapsed = time.perf_counter() - t
         write_outputs(result, ag, d / "out")
         report = evaluate(d / "sc" / "truth.jsonl", d / "out" / "incidents.geojson")
         report["analyze_seconds"] = round(elapsed, 2)
-        report["observations"] = len(batch)
+        report["observations"] = len(observations)
         if raw:
-            result = analyze(batch.observations, ag, confidence=ConfidenceModel.identity())
+            result = analyze(observations, ag, confidence=ConfidenceModel.identity())
             write_outputs(result, ag, d / "raw")
             report["raw_confidence"] = evaluate(
                 d / "sc" / "truth.jsonl", d / "raw" / "incidents.geojson"
@@ -111,13 +111,6 @@ def pooled(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, flo
         for k, (n, p, o) in sorted(acc.items())
         if n
     }
-
-
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        a, b = text.split("-")
-        return list(range(int(a), int(b) + 1))
-    return [int(s) for s in text.split(",")]
 
 
 def _fmt(v: float | None) -> str:
@@ -180,13 +173,19 @@ def main() -> None:
     ap.add_argument("--seeds", default="1-10")
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--no-raw", action="store_true", help="skip the raw-score re-analysis")
+    ap.add_argument(
+        "--legacy-attribution",
+        action="store_true",
+        help="attribute as runs before the posterior did (the ellipse's share alone)",
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    seeds = _seeds(args.seeds)
+    attribution = AttributionParams.legacy() if args.legacy_attribution else None
+    seeds = seed_list(args.seeds)
     by_world: dict[str, dict[int, dict[str, Any]]] = {}
     for w in args.worlds.split(","):
         by_world[w] = {
-            s: run_seed(w, s, args.hours, not args.no_raw)
+            s: run_seed(w, s, args.hours, not args.no_raw, attribution)
             for s in track(seeds, description=f"{w}: {len(seeds)} days of {args.hours:g} h")
         }
     print("\n".join(figures_table(by_world)))
@@ -201,6 +200,19 @@ def main() -> None:
         )
         conf = pooled([r["by_confidence"]["bins"] for r in reports.values()])
         print(f"{w} confidence reliability (pooled): {json.dumps(conf)}")
+        for key, get in (
+            ("every published origin", lambda r: r["sides"]["published"]),
+            (
+                "published origins ≤ 1 km from the line",
+                lambda r: r["sides"]["near_line"]["published"],
+            ),
+        ):
+            tables = [get(r)["reliability"] for r in reports.values()]
+            side = pooled(tables)
+            gap = f"{_fmt(max_gap(side, min_n=100))}, bins of 30: {_fmt(max_gap(side, min_n=30))}"
+            print(
+                f"{w} side stated, {key} (pooled; max gap, bins of 100: {gap}): {json.dumps(side)}"
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(by_world, indent=1, sort_keys=True) + "\n")

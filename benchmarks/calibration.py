@@ -84,7 +84,13 @@ def main() -> None:
     fit = locate(px, py, pz, t, sigma, c, mask)
     ok = fit.converged & ~fit.ill_conditioned
     incidents = [
-        Fused("fire", 0, 0, origin=Point(float(fit.x[i]), float(fit.y[i]), fit.cov[i], 0))
+        Fused(  # a real launch (P(real) 1, no labels): the areas' shares alone are tested
+            "fire",
+            0,
+            0,
+            origin=Point(float(fit.x[i]), float(fit.y[i]), fit.cov[i], 0),
+            confidence=1.0,
+        )
         for i in np.flatnonzero(ok)
     ]
     attributions = attribute(incidents, ag)

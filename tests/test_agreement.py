@@ -90,6 +90,8 @@ def _edit_yaml(files: Path, path: list, value: object) -> None:
         (["clauses", 0, "rule", "kind"], "noise", "clauses[0].rule.kind", "not one of"),
         (["effective_from"], "tomorrow", "effective_from", "RFC 3339"),
         (["parties"], [{"id": "N"}], "parties", "at least two"),
+        (["line_of_contact_sigma_m"], -5, "line_of_contact_sigma_m", "not in [0, 10000]"),
+        (["line_of_contact_sigma_m"], "wide", "line_of_contact_sigma_m", "a number"),
     ],
 )
 def test_bad_yaml_fields(files: Path, path: list, value: object, field: str, words: str) -> None:
@@ -167,3 +169,9 @@ def test_names_and_texts_in_other_languages(files: Path) -> None:
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     with pytest.raises(AgreementError, match=r"clauses\[0\].texts.uk"):
         load_agreement(path)
+
+
+def test_the_lines_uncertainty_is_read(files: Path) -> None:
+    assert load_agreement(files / "agreement.yaml").line_sigma_m == 0.0
+    _edit_yaml(files, ["line_of_contact_sigma_m"], 250)
+    assert load_agreement(files / "agreement.yaml").line_sigma_m == 250.0

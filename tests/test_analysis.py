@@ -25,7 +25,11 @@ def test_accuracy_on_the_standard_scenario(
     assert fire["recall_locatable"] >= 0.92
     assert fire["precision"] >= 0.90
     assert fire["attribution_accuracy"] >= 0.98
-    assert fire["coverage"] >= 0.80
+    # a side is named only where P(real) × P(a launch) × the area's share reaches 0.95: the
+    # real firings the calibrated confidence doubts stay undetermined (0.80 before that rule)
+    assert fire["coverage"] >= 0.72
+    sides = report["sides"]["published"]  # every published origin's side, scored as stated
+    assert sides["brier"] <= 0.05
     assert fire["origin_error_m"]["median"] <= 15.0
     assert presence["recall"] >= 0.95 and presence["precision"] >= 0.95
     assert report["clauses"]["C1"]["f1"] >= 0.90

@@ -115,3 +115,27 @@ def test_incidents_below_the_threshold_are_scored_too(scenario: Path, tmp_path: 
     assert by["incidents"] == len(feats)
     assert by["below_threshold"] == 6
     assert by["below_threshold_real"] == round(5 / 6, 4)
+
+
+def test_a_side_stated_for_a_firing_that_never_happened_is_scored_wrong(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """Every published origin's side is scored, whatever its confidence: an incident that
+    matched no true firing stated its side wrongly, however sure it was."""
+    path = _perfect(scenario / "truth.jsonl", tmp_path)
+    doc = json.loads(path.read_text())
+    fire = [f for f in doc["features"] if f["properties"]["kind"] == "fire"]
+    sides = evaluate(scenario / "truth.jsonl", path)["sides"]
+    assert sides["published"]["brier"] == 0.0 and sides["published"]["incidents"] == len(fire)
+    ghost = json.loads(json.dumps(fire[0]))
+    ghost["properties"] |= {"id": "ghost", "confidence": 0.2, "time_start": "2026-03-01T00:00:00Z"}
+    ghost["properties"]["time_end"] = ghost["properties"]["time_start"]
+    ghost["properties"]["origin"] = [o + 0.5 for o in ghost["properties"]["origin"][:2]]
+    doc["features"].append(ghost)
+    path.write_text(json.dumps(doc))
+    sides = evaluate(scenario / "truth.jsonl", path)["sides"]
+    top = sides["published"]["reliability"]["0.9-1.0"]
+    assert top["n"] == len(fire) + 1 and top["observed"] < 1.0
+    near = sides["near_line"]  # the agreement beside the truth gives the line
+    assert near["within_m"] == 1000.0 and near["true_firings"] >= near["located"] > 0
+    assert near["named_accuracy"] == 1.0 and near["mean_p_true_side"] == 1.0

@@ -99,6 +99,9 @@ class Agreement:
     #: 32 bytes; optional ``log_key``): what `truceline log verify` and the witnesses pin
     log_key: str | None = None
     line_local: shapely.Geometry = field(default=None, repr=False)
+    #: how well the line of contact is known, 1 sigma across it in metres (optional
+    #: ``line_of_contact_sigma_m``: a front map's age and resolution; 0, the line as signed)
+    line_sigma_m: float = 0.0
 
     @property
     def party_ids(self) -> tuple[str, ...]:
@@ -197,6 +200,10 @@ def load_agreement(path: str | Path) -> Agreement:
         line_local = _shared_border(control_local, str(control_file))
         line = frame.to_lonlat(line_local)
 
+    line_sigma = r.get(doc, "", "line_of_contact_sigma_m", (int, float), required=False)
+    if line_sigma is not None and not 0 <= line_sigma <= 10_000:
+        raise r.error("line_of_contact_sigma_m", f"{line_sigma} is not in [0, 10000] metres")
+
     clauses = _clauses(r, doc, base, frame)
 
     return Agreement(
@@ -212,6 +219,7 @@ def load_agreement(path: str | Path) -> Agreement:
         control_local=control_local,
         line_local=line_local,
         log_key=log_key,
+        line_sigma_m=float(line_sigma or 0.0),
     )
 
 

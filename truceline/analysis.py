@@ -28,7 +28,7 @@ import numpy as np
 from ._time import format_time
 from ._version import __version__
 from .agreement import Agreement
-from .attribution import DEFAULT_THRESHOLD, allegation_verdicts, attribute
+from .attribution import DEFAULT_THRESHOLD, AttributionParams, allegation_verdicts, attribute
 from .confidence import ConfidenceModel, calibrated, default_model
 from .fusion import FusionParams, fuse
 from .incidents import COUNTED_CONFIDENCE, Incident, write_incidents
@@ -69,6 +69,7 @@ def analyze(
     model: WeaponModel | None = None,
     confidence: ConfidenceModel | None = None,
     partitions: Partitioning | None = None,
+    attribution: AttributionParams | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order.
 
@@ -77,8 +78,10 @@ def analyze(
     fusion's evidence into P(real) (default: the shipped one, :mod:`truceline.confidence`).
     ``partitions`` runs association by windows of time, by its map (a Dask cluster:
     :mod:`truceline.cluster`); the result is the same, and so is the summary (how a run was
-    computed is not part of what it found)."""
+    computed is not part of what it found). ``attribution`` is what attribution assumes
+    (default: :class:`truceline.attribution.AttributionParams`)."""
     prm = params or FusionParams()
+    ap = AttributionParams() if attribution is None else attribution
     wm = DEFAULT_MODEL if model is None else model
     cm = default_model() if confidence is None else confidence
     check_parties(observations, ag.party_ids)
@@ -89,7 +92,7 @@ def analyze(
     air = flights(observations, ag)
     found = calibrated(join_strikes(fused.incidents, air, lambda r: by_ref[r].leaf_hash), cm)
     weapons = classify(found, ag, wm, prm.weapon_threshold, cm.weapon_class)
-    attributions = attribute(found, ag, threshold)
+    attributions = attribute(found, ag, threshold, ap)
     judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
     verdicts = allegation_verdicts(found, attributions, threshold)
     incidents = [
@@ -110,6 +113,7 @@ def analyze(
         "parameters": {
             **prm.as_dict(),
             "attribution_threshold": threshold,
+            "attribution": ap.as_dict(),
             "weapon_model": wm.as_dict(),
             "confidence_model": cm.as_dict(),
         },

@@ -1,33 +1,60 @@
-"""Attribution: the probability that each party is responsible for an incident.
+"""Attribution: the probability that a firing position lies in each party's area.
 
-For a **fire** incident whose origin was located, the probability that party P fired is the
-probability that the origin lies in P's control area, integrated over the origin's
-uncertainty (a bivariate normal with the localisation covariance). The integral is computed
-by evaluating a fixed set of quasi-random points (an unscrambled Sobol sequence mapped
-through the normal quantile and completed with its mirror images, the same for every
-incident and every run, so results are reproducible to the last digit) placed along the
-covariance's principal axes, and counting the share that falls in each area. Because the
-point set is symmetric, mirroring the map mirrors every probability exactly. Points that fall
-in no control area (beyond the agreement's map) are "undetermined".
+For a **fire** incident whose origin was located, the probability that the firing position
+lies in party P's control area is the product of three things, each stated in the
+incident's ``attribution_basis``:
+
+1. **P(real)**: the incident's confidence (the calibrated probability that the firing
+   happened at all, :mod:`truceline.confidence`): a firing that did not happen was fired
+   from nowhere.
+2. **P(a launch)**: that the located origin is where a round was *fired*, not where one
+   *landed*. The origin is the end of the firing the sensors labelled "launch"; each
+   sensor's label is wrong with probability ``label_error`` (stated, 0.2 by default), so
+   with ``m`` more labels for "this end is the launch" than against (at both ends of a
+   paired firing) the odds are ((1 − ε)/ε)^m. A mislabelled impact would put the firing
+   position in the victim's area, so what is not a launch is undetermined, never the other
+   side.
+3. **The share of the origin's uncertainty in P's area**: the position's bivariate normal
+   (the localisation covariance, already scaled by the fit's χ²/dof where the fit is worse
+   than its noise), widened by the line's own uncertainty (``line_of_contact_sigma_m`` of
+   the agreement: a front map's age and resolution), weighted by the stated prior on where
+   weapons stand (``standoff_m``: the prior density rises as 1 − exp(−d/standoff) with the
+   distance d from the line, alike on both sides; 0, the default, is flat: no party's
+   doctrine is assumed). The integral is computed over a fixed set of quasi-random points
+   (an unscrambled Sobol sequence mapped through the normal quantile and completed with its
+   mirror images, the same for every incident and every run, so results are reproducible
+   to the last digit) placed along the covariance's principal axes. Because the point set
+   is symmetric, mirroring the map mirrors every probability exactly. Points that fall in
+   no control area (beyond the agreement's map) are "undetermined".
+
+An origin that rests on a single event of four arrivals is flagged: its fit has one degree
+of freedom, which no chi-square test can use, so one wrong pick would go unnoticed.
 
 For a fire incident known only by its **impact**, the direction of fire is unknown: no party
-is given any probability, and the incident says so.
+is given any probability, and the incident says so. An **air** incident's launch area is
+attributed like an origin, times its confidence (a track's score of its detections, not yet
+a calibrated probability, but what the incident states) and without labels (a track has
+none).
 
 For **presence**, the equipment's side is the control area it stands in (same integral over
 the position's uncertainty). For a **crossing**, the equipment's owner is the party its
 markings identified.
 
 ``attributed_to`` is set only when one party's probability reaches the threshold (0.95 by
-default): below it, the incident is published as undetermined.
+default): below it, the incident is published as undetermined. The wording everywhere is
+"the firing position lies in P's area with probability p", never "P fired".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 from scipy.stats import norm, qmc
 
 from .agreement import Agreement
@@ -36,13 +63,70 @@ from .incidents import Attribution, Fused
 __all__ = [
     "DEFAULT_THRESHOLD",
     "N_SAMPLES",
+    "AttributionParams",
     "allegation_verdicts",
     "attribute",
+    "p_launch",
     "standard_normal_points",
 ]
 
 DEFAULT_THRESHOLD = 0.95
 N_SAMPLES = 1024
+
+
+@dataclass(frozen=True)
+class AttributionParams:
+    """What attribution assumes, recorded in every run's parameters (``attribution``).
+
+    ``label_error``: the chance that one sensor labels a launch an impact or the reverse
+    (None: the labels are taken as certain); ``standoff_m``: the prior on where weapons
+    stand (0: flat); ``fold_confidence``: P(real) multiplies the probabilities;
+    ``line_band``: the agreement's ``line_of_contact_sigma_m`` widens every position;
+    ``flag_untestable``: an origin of four arrivals says so.
+
+    >>> AttributionParams.from_dict(AttributionParams().as_dict()) == AttributionParams()
+    True
+    """
+
+    label_error: float | None = 0.2
+    standoff_m: float = 0.0
+    fold_confidence: bool = True
+    line_band: bool = True
+    flag_untestable: bool = True
+
+    def __post_init__(self) -> None:
+        if self.label_error is not None and not 0.0 < self.label_error < 0.5:
+            raise ValueError(f"label_error {self.label_error} is not in (0, 0.5)")
+        if not 0.0 <= self.standoff_m <= 100_000.0:
+            raise ValueError(f"standoff_m {self.standoff_m} is not in [0, 100000]")
+
+    @classmethod
+    def legacy(cls) -> AttributionParams:
+        """The rule of runs logged before attribution was a posterior (their parameters
+        have no ``attribution``): the ellipse's share alone."""
+        return cls(None, 0.0, fold_confidence=False, line_band=False, flag_untestable=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> AttributionParams:
+        if d is None:
+            return cls.legacy()
+        err = d.get("label_error")
+        return cls(
+            label_error=None if err is None else float(err),
+            standoff_m=float(d.get("standoff_m", 0.0)),
+            fold_confidence=bool(d.get("fold_confidence", True)),
+            line_band=bool(d.get("line_band", True)),
+            flag_untestable=bool(d.get("flag_untestable", True)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label_error": self.label_error,
+            "standoff_m": self.standoff_m,
+            "fold_confidence": self.fold_confidence,
+            "line_band": self.line_band,
+            "flag_untestable": self.flag_untestable,
+        }
 
 
 @cache
@@ -64,9 +148,14 @@ def standard_normal_points(n: int = N_SAMPLES) -> NDArray[np.float64]:
 
 
 def _probabilities(
-    ag: Agreement, x: NDArray[np.float64], y: NDArray[np.float64], cov: NDArray[np.float64]
+    ag: Agreement,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    cov: NDArray[np.float64],
+    standoff_m: float = 0.0,
 ) -> NDArray[np.float64]:
-    """(N, parties) probability that each point lies in each party's control area."""
+    """(N, parties) probability that each point lies in each party's control area, under
+    the prior density 1 − exp(−d/standoff) of the distance d from the line (flat at 0)."""
     z = standard_normal_points()
     # principal axes: a mirrored covariance has mirrored axes, so the points mirror too
     values, vectors = np.linalg.eigh(cov)
@@ -75,17 +164,51 @@ def _probabilities(
     sx = x[:, None] + offsets[..., 0]
     sy = y[:, None] + offsets[..., 1]
     owner = ag.owner_index(sx.ravel(), sy.ravel()).reshape(sx.shape)
-    return np.stack([(owner == k).mean(axis=1) for k in range(len(ag.parties))], axis=1)
+    weight = np.ones(owner.shape)
+    mixed = np.flatnonzero((owner != owner[:, :1]).any(axis=1))
+    if standoff_m > 0 and mixed.size:  # an area's share moves only where the points straddle
+        d = ag.distance_to_line_m(sx[mixed].ravel(), sy[mixed].ravel()).reshape(-1, z.shape[0])
+        weight[mixed] = -np.expm1(-d / standoff_m)
+    total = np.maximum(weight.sum(axis=1), 1e-300)
+    return np.stack(
+        [np.where(owner == k, weight, 0.0).sum(axis=1) / total for k in range(len(ag.parties))],
+        axis=1,
+    )
+
+
+def p_launch(inc: Fused, label_error: float | None) -> float:
+    """P(the located origin is where the round was fired), from the sensors' labels.
+
+    >>> from truceline.incidents import FiringEvidence
+    >>> one = Fused("fire", 0, 0, firing=FiringEvidence(origin_labels=(5, 1)))
+    >>> round(p_launch(one, 0.2), 4)
+    0.9961
+    >>> p_launch(one, None)
+    1.0
+    """
+    f = inc.firing
+    if label_error is None or f is None or f.origin_labels is None:
+        return 1.0
+    margin = f.origin_labels[0] - f.origin_labels[1]
+    if f.impact_labels is not None:  # the other end's labels say the same of this one
+        margin += f.impact_labels[1] - f.impact_labels[0]
+    return float(expit(margin * np.log((1.0 - label_error) / label_error)))
 
 
 def attribute(
-    incidents: Sequence[Fused], ag: Agreement, threshold: float = DEFAULT_THRESHOLD
+    incidents: Sequence[Fused],
+    ag: Agreement,
+    threshold: float = DEFAULT_THRESHOLD,
+    params: AttributionParams | None = None,
 ) -> list[Attribution]:
     """The attribution of each incident, in order (probabilities, the party named when one
     reaches ``threshold``, and the basis in words)."""
+    prm = AttributionParams() if params is None else params
     parties = ag.party_ids
+    band = ag.line_sigma_m if prm.line_band else 0.0
     basis: list[str] = []
     probs: list[dict[str, float]] = [{} for _ in incidents]
+    factor = np.ones(len(incidents))
     todo: list[int] = []
     for k, inc in enumerate(incidents):
         if inc.kind == "crossing" and inc.marking:
@@ -93,10 +216,7 @@ def attribute(
             basis.append("owner identified from markings seen by UAV")
         elif inc.kind in ("fire", "air", "presence") and inc.origin is not None:
             todo.append(k)
-            what = "origin" if inc.kind != "presence" else "position"
-            basis.append(
-                f"P({what} in each control area) over its uncertainty, {N_SAMPLES} fixed points"
-            )
+            basis.append(_basis(inc, prm, band, factor, k))
         elif inc.kind in ("fire", "air"):
             basis.append(
                 "impact only: the origin was not located, so the direction of fire is undetermined"
@@ -107,10 +227,41 @@ def attribute(
         origins = [o for k in todo if (o := incidents[k].origin) is not None]
         x = np.array([o.x for o in origins])
         y = np.array([o.y for o in origins])
-        cov = np.array([o.cov for o in origins])
-        for k, p in zip(todo, _probabilities(ag, x, y, cov), strict=True):
+        cov = np.array([o.cov for o in origins]) + band**2 * np.eye(2)
+        shares = _probabilities(ag, x, y, cov, prm.standoff_m)
+        for k, p in zip(todo, shares * factor[todo, None], strict=True):
             probs[k] = {parties[j]: float(p[j]) for j in range(len(parties)) if p[j] > 0}
     return [Attribution(p, _named(p, threshold), b) for p, b in zip(probs, basis, strict=True)]
+
+
+def _basis(
+    inc: Fused, prm: AttributionParams, band: float, factor: NDArray[np.float64], k: int
+) -> str:
+    """The words of how incident ``k``'s attribution is computed; sets its ``factor`` (the
+    P(real) and P(a launch) that multiply its areas' shares)."""
+    what = "position" if inc.kind == "presence" else "origin"
+    words = f"P({what} in each control area) over its uncertainty"
+    if band > 0:
+        words += f" and the line's (± {band:g} m, 1 σ)"
+    if prm.standoff_m > 0:
+        words += f", prior rising over {prm.standoff_m:g} m from the line"
+    words += f", {N_SAMPLES} fixed points"
+    if inc.kind in ("fire", "air") and prm.fold_confidence:
+        words += _factors(inc, prm, factor, k)
+    if prm.flag_untestable and inc.firing is not None and inc.firing.origin_untestable:
+        words += "; the origin rests on four arrivals, which no test can check"
+    return words
+
+
+def _factors(inc: Fused, prm: AttributionParams, factor: NDArray[np.float64], k: int) -> str:
+    terms = [f"P(real) {inc.confidence:.4g}"]
+    factor[k] = inc.confidence
+    if inc.firing is not None and inc.firing.origin_labels is not None:
+        if prm.label_error is not None:
+            pl = p_launch(inc, prm.label_error)
+            terms.append(f"P(a launch, from the sensors' labels) {pl:.4g}")
+            factor[k] *= pl
+    return f", times {' and '.join(terms)}"
 
 
 def _named(probs: dict[str, float], threshold: float) -> str | None:

@@ -80,6 +80,13 @@ class FiringEvidence:
     likelihood: tuple[float, ...] | None = None
     launch_level_db: float | None = None  # how loud the launch was at its source
     impact_level_db: float | None = None
+    #: the sensors' own labels of the picks at the origin: (launch, impact) counts, and at
+    #: the impact; what says the origin is where it was *fired* (not where a round landed)
+    origin_labels: tuple[int, int] | None = None
+    impact_labels: tuple[int, int] | None = None
+    #: the origin rests on one event of four arrivals: one degree of freedom, which the
+    #: chi-square test cannot use (a wrong pick would go unnoticed)
+    origin_untestable: bool = False
 
 
 @dataclass(frozen=True)

@@ -232,10 +232,28 @@ def test_reproduce_a_simulated_day_from_the_log(scenario: Path, tmp_path: Path) 
     obs = str(scenario / "observations.jsonl")
     ag = str(scenario / "agreement.yaml")
     assert runner.invoke(app, ["ingest", "--db", db, obs]).exit_code == 0
+    # with a prior and a label error of its own: the run records them, and reproduce uses them
     res = runner.invoke(
-        app, ["analyze", "--db", db, "--agreement", ag, "--out", str(tmp_path / "a")]
+        app,
+        [
+            "analyze",
+            "--db",
+            db,
+            "--agreement",
+            ag,
+            "--out",
+            str(tmp_path / "a"),
+            "--standoff-m",
+            "400",
+            "--label-error",
+            "0.1",
+        ],
     )
     assert res.exit_code == 0, res.output
+    logged = json.loads((tmp_path / "a" / "summary.json").read_text())["parameters"]
+    assert (
+        logged["attribution"]["standoff_m"] == 400 and logged["attribution"]["label_error"] == 0.1
+    )
     res = runner.invoke(app, ["reproduce", "1", "--db", db, "--out", str(tmp_path / "b")])
     assert res.exit_code == 0, res.output
     assert "reproduced run 1" in res.output

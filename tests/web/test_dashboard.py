@@ -314,6 +314,10 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
     assert {r.split("\t")[0] for r in rows.all_inner_texts()} == sources
     text = page.text_content("#dossier-body")
     assert f"Incident {ident}" in text and "1,024 fixed points" in text
+    # the shares are multiplied by P(real) and P(a launch), and the dossier says so
+    assert "times P(real)" in expected["properties"]["attribution_basis"]
+    assert "the chance that the firing happened at all" in text
+    assert "in whose control area does the firing position lie?" in text
     assert expected["properties"]["violations"][0] in text
     # the dossier says what the location's uncertainty is made of
     props = expected["properties"]

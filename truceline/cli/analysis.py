@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..errors import UsageError
 from ._app import (
@@ -164,6 +163,25 @@ def ingest(
         out.print(f"evidence log: {head.tree_size} entries, root {head.root_hash[:16]}…")
 
 
+LabelErrorOption = Annotated[
+    float,
+    typer.Option(
+        help="Attribution: the chance that one sensor labels a launch an impact or back.",
+        min=0.01,
+        max=0.49,
+    ),
+]
+StandoffOption = Annotated[
+    float,
+    typer.Option(
+        help="Attribution's prior: weapons' density rises as 1 - exp(-d/standoff) with "
+        "the distance d from the line, alike on both sides (0: flat).",
+        min=0.0,
+        max=100_000.0,
+    ),
+]
+
+
 @app.command()
 def analyze(
     agreement: Annotated[Path, typer.Option(help="The agreement YAML.")],
@@ -193,6 +211,8 @@ def analyze(
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
     partition_minutes: PartitionOption = 60.0,
+    label_error: LabelErrorOption = 0.2,
+    standoff_m: StandoffOption = 0.0,
 ) -> None:
     """Localise, fuse, attribute and judge; write incidents.geojson and summary.json.
 
@@ -203,11 +223,22 @@ def analyze(
         db = DEFAULT_DB  # (unused: the PostgreSQL store is the store)
 
     def run() -> tuple[Any, int | None]:
+        from ..attribution import AttributionParams
+
         if not files and db is None:
             raise UsageError("--db", "give observation files, --db (or --database-url), or both")
         with engine_partitions(engine, scheduler, workers, partition_minutes) as parts:
             return _analyze(
-                agreement, out_dir, files, db, database_url, log_key, threshold, calibration, parts
+                agreement,
+                out_dir,
+                files,
+                db,
+                database_url,
+                log_key,
+                threshold,
+                calibration,
+                parts,
+                AttributionParams(label_error=label_error, standoff_m=standoff_m),
             )
 
     outputs, run_id = guard(run)
@@ -232,6 +263,7 @@ def _analyze(
     threshold: float,
     calibration: Path | None,
     partitions: Any = None,
+    attribution: Any = None,
 ) -> tuple[Any, int | None]:
     from ..agreement import agreement_files, load_agreement
     from ..analysis import analyze as run_analysis
@@ -252,6 +284,7 @@ def _analyze(
                 progress=tick,
                 model=model,
                 partitions=partitions,
+                attribution=attribution,
             )
         return write_outputs(result, ag, out_dir), None
     with open_store(db, database_url, log_key) as store:
@@ -274,6 +307,7 @@ def _analyze(
                 tick,
                 model,
                 partitions,
+                attribution,
             )
 
 
@@ -315,13 +349,14 @@ def evaluate(
 ) -> None:
     """Score incidents against ground truth: recall, precision, attribution, localisation."""
     from ..evaluate import evaluate as run
+    from .scores import clause_table, kind_table
 
     report = guard(lambda: run(truth, incidents, min_confidence))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    out.print(_kind_table(report))
-    out.print(_clause_table(report))
+    out.print(kind_table(report))
+    out.print(clause_table(report))
 
 
 @app.command()
@@ -408,70 +443,3 @@ def _frontline(
     title = f"{len(obs):,} thermal detections against {len(fronts)} front snapshots"
     fires_against_front(sided, summary, out_dir / "fires_vs_front.png", title)
     return summary
-
-
-def _fmt(v: Any) -> str:
-    return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
-
-
-def _m(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1f}"
-
-
-KIND_ROWS = (
-    ("true events", "truth"),
-    ("locatable true events", "truth_locatable"),
-    ("incidents", "incidents"),
-    ("matched", "matched"),
-    ("recall", "recall"),
-    ("recall (locatable)", "recall_locatable"),
-    ("precision", "precision"),
-    ("duplicates", "duplicates"),
-    ("launch paired with another's impact", "wrong_pairs"),
-    ("nothing true within the gate", "nothing_true_near"),
-    ("attributed", "attributed"),
-    ("attribution accuracy", "attribution_accuracy"),
-    ("coverage (attributed / true)", "coverage"),
-    ("Brier score", "brier"),
-    ("weapon class accuracy", "weapon_accuracy"),
-    ("weapon class named (share)", "weapon_named_share"),
-    ("weapon class accuracy when named", "weapon_named_accuracy"),
-)
-
-
-def _kind_table(report: dict[str, Any]) -> Table:
-    t = Table(title=f"Evaluation (incidents with confidence ≥ {report['min_confidence']})")
-    t.add_column("figure")
-    kinds = report["kinds"]
-    for k in kinds:
-        t.add_column(k, justify="right")
-    for label, key in KIND_ROWS:
-        t.add_row(label, *(_fmt(kinds[k].get(key)) for k in kinds))
-    for label, key in (("origin error m", "origin_error_m"), ("impact error m", "impact_error_m")):
-        cells = []
-        for k in kinds:
-            e = kinds[k].get(key) or {}
-            cells.append(f"{_m(e.get('median'))} / {_m(e.get('p90'))} / {_m(e.get('max'))}")
-        t.add_row(f"{label} (median / p90 / max)", *cells)
-    by = report["by_confidence"]
-    real = by["below_threshold_real"]
-    t.caption = (
-        f"{by['incidents']} incidents published; {by['below_threshold']} below the threshold"
-        + (f", of which {real:.0%} real" if real is not None else "")
-        + f"; gates {report['gates_m']['origin']:.0f} m (origin, impact), "
-        f"{report['gates_m']['presence']:.0f} m (presence), one incident per true event"
-    )
-    return t
-
-
-def _clause_table(report: dict[str, Any]) -> Table:
-    t = Table(title="Violations by clause")
-    for col in ("clause", "TP", "FP", "FN", "precision", "recall", "F1", "F1 locatable"):
-        t.add_column(col, justify="right" if col != "clause" else "left")
-    for clause, c in report["clauses"].items():
-        t.add_row(
-            clause,
-            *(str(c[k]) for k in ("tp", "fp", "fn")),
-            *(_fmt(c[k]) for k in ("precision", "recall", "f1", "f1_locatable")),
-        )
-    return t

@@ -18,7 +18,9 @@ confidence were real), so that what is published below the threshold is scored t
 by four sensors), precision, duplicates and wrong pairs; localisation of every point
 assigned to a true event, with its maximum and the share beyond 1 km; attribution accuracy,
 coverage, Brier score and reliability over the incidents with an origin; the weapon class;
-per-clause F1; withdrawal clauses on fire; the reliability of violation probabilities; and,
+per-clause F1; withdrawal clauses on fire; the reliability of violation probabilities; the
+sides stated by every published firing position and by those near the line (:mod:`.sides`,
+with the agreement beside the truth); and,
 where the simulator wrote ``network_truth.json`` and the run a summary, the wind and clocks
 the network measured (:mod:`.network`).
 """
@@ -41,6 +43,7 @@ from .matching import (
     match_presence,
 )
 from .network import score_network
+from .sides import line_distance, side_figures
 from .truth import read_truth
 
 __all__ = ["evaluate", "published_matches", "read_truth"]
@@ -81,6 +84,9 @@ def evaluate(truth_path: Path, incidents_path: Path, min_confidence: float = 0.5
         report["kinds"][kind] = figs
         found += pairs
     report["by_confidence"] = _by_confidence(truth, incs, min_confidence)
+    tk = [t for t in truth if t["kind"] == "fire"]
+    ik = [i for i in incs if i["kind"] in FIRE_KINDS]
+    report["sides"] = side_figures(tk, ik, match_fire(tk, ik), line_distance(truth_path))
     report["clauses"] = clause_figures(truth, counted, found)
     fire = [(t, i) for t, i in found if t["kind"] == "fire"]
     report["violation_reliability"] = violation_reliability(found)

@@ -118,6 +118,16 @@ class _Builder:
             d.add_many("acoustic", refs, acoustic_strength(n))
         return d
 
+    def labels(self, events: IntArray) -> tuple[int, int]:
+        """How many of the events' picks the sensors labelled a launch, and an impact."""
+        cls = self.picks.cls[np.concatenate([self.ev.picks[e] for e in events])]
+        return int((cls == 0).sum()), int((cls == 1).sum())
+
+    def untestable(self, events: IntArray) -> bool:
+        """A single event of four arrivals: its fit has one degree of freedom, too few for
+        the chi-square test (a salvo's rounds test each other)."""
+        return bool(events.size == 1 and int(self.ev.fit.dof[events[0]]) <= 1)
+
     def drafts(self, launch: _Groups, impact: _Groups, pairs: Pairs) -> list[Draft]:
         """A draft per pair, then per salvo of launches or of impacts left unpaired."""
         ref = self.picks.t_ref_us
@@ -142,6 +152,9 @@ class _Builder:
                 likelihood=tuple(float(v) for v in pairs.likelihood[j]),
                 launch_level_db=_level(self.ev, launch.members(a)),
                 impact_level_db=_level(self.ev, impact.members(b)),
+                origin_labels=self.labels(launch.members(a)),
+                impact_labels=self.labels(impact.members(b)),
+                origin_untestable=self.untestable(launch.members(a)),
             )
             out.append(self.support(self.support(d, launch.members(a)), impact.members(b)))
         for group, paired, is_launch in (
@@ -155,7 +168,12 @@ class _Builder:
                 if is_launch:
                     d.origin, d.firing = (
                         self.salvo_at(group, k),
-                        FiringEvidence(launches=n, launch_level_db=level),
+                        FiringEvidence(
+                            launches=n,
+                            launch_level_db=level,
+                            origin_labels=self.labels(group.members(k)),
+                            origin_untestable=self.untestable(group.members(k)),
+                        ),
                     )
                 else:
                     d.impact, d.firing = (

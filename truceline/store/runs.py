@@ -16,7 +16,7 @@ from typing import Any
 
 from ..agreement import Agreement, agreement_from_files
 from ..analysis import AnalysisResult, Outputs, analyze, write_outputs
-from ..attribution import DEFAULT_THRESHOLD
+from ..attribution import DEFAULT_THRESHOLD, AttributionParams
 from ..confidence import ConfidenceModel
 from ..evidence import entry_json
 from ..fusion import FusionParams
@@ -39,6 +39,7 @@ def analyze_logged(
     progress: Callable[[int], None] | None = None,
     model: WeaponModel | None = None,
     partitions: Partitioning | None = None,
+    attribution: AttributionParams | None = None,
 ) -> tuple[Outputs, int]:
     """Ingest ``new`` observations (if any), analyse every observation of the log's current
     tree head, write the outputs into ``out`` and keep them as a logged run (with the
@@ -58,6 +59,7 @@ def analyze_logged(
         evidence=evidence,
         model=model,
         partitions=partitions,
+        attribution=attribution,
     )
     outputs = write_outputs(result, ag, out)
     features = json.loads(outputs.text)["features"]
@@ -108,6 +110,7 @@ def reproduce(
     ag = agreement_from_files(files)
     params = dict(entry["parameters"])
     threshold = float(params.pop("attribution_threshold"))
+    attribution = AttributionParams.from_dict(params.pop("attribution", None))
     recorded = params.pop("weapon_model", None)
     model = DEFAULT_MODEL.with_calibration(recorded) if recorded else DEFAULT_MODEL
     cm = params.pop("confidence_model", None)  # runs before calibrated confidence: fusion's
@@ -123,6 +126,7 @@ def reproduce(
         model=model,
         confidence=confidence,
         partitions=partitions,
+        attribution=attribution,
     )
     if entry.get("incident_ids") != "leaf_hashes":
         result = _legacy_ids(result)

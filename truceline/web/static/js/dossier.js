@@ -54,17 +54,33 @@ function explain(p, agreement) {
       : "its uncertainty";
   const shares = probs.map(([k, v]) => `${pct(v)} in ${names[k] || k}'s area`).join(", ");
   const rest = 1 - probs.reduce((s, [, v]) => s + v, 0);
+  // the basis names what multiplies the shares: P(real) and P(a launch), where they apply
+  const factors = /, times (.*?)(;|$)/.exec(p.attribution_basis || "");
+  const band = /and the line's \((± [^)]*)\)/.exec(p.attribution_basis || "");
   const verdict = p.attributed_to
     ? `That reaches the 95 % threshold, so the incident is attributed to ${names[p.attributed_to] || p.attributed_to}.`
     : "No party reaches the 95 % threshold, so the incident is published as undetermined, with these probabilities.";
   return (
-    `The question is narrow: in whose control area does the origin lie? The origin is known ` +
-    `to ${sigma}, so Truceline placed 1,024 fixed points inside its uncertainty ellipse ` +
+    `The question is narrow: in whose control area does the firing position lie? The origin ` +
+    `is known to ${sigma}` +
+    (band ? `, and the line of contact to ${band[1]}` : "") +
+    `, so Truceline placed 1,024 fixed points inside its uncertainty ellipse ` +
     `(spread as a normal distribution, the same points for every incident) and counted ` +
-    `where they fall: ${shares}` +
-    (rest > 0.005 ? `, ${pct(rest)} outside every control area` : "") +
-    `. ${verdict} This says where the firing position was, not who gave the order ` +
-    `(docs/methods.md §3).`
+    `where they fall` +
+    (factors
+      ? `, then multiplied each share by the chance that the firing happened at all and that ` +
+        `the point located is where a round was fired, not where one landed (${factors[1]})`
+      : "") +
+    `: ${shares}` +
+    (rest > 0.005
+      ? `, ${pct(rest)} undetermined (${factors ? "not a firing from this point, or " : ""}outside every control area)`
+      : "") +
+    `. ${verdict}` +
+    (/four arrivals/.test(p.attribution_basis || "")
+      ? " The origin rests on four arrivals only: the fit cannot be tested, and one wrong " +
+        "pick would go unnoticed."
+      : "") +
+    ` This says where the firing position was, not who gave the order (docs/methods.md §3).`
   );
 }
 
@@ -313,8 +329,15 @@ export async function renderDossier(body, id, ctx) {
       ["Origin", where(p.origin, p.origin_sigma_m, p.origin_cov_m2, p.origin_crlb_m) || "not located"],
       ["Impact", where(p.impact, p.impact_sigma_m, p.impact_cov_m2, p.impact_crlb_m) || "not located"],
     ]),
-    el("h3", {}, "Who fired"),
-    el("p", {}, p.attributed_to ? `Attributed to ${p.attributed_to}.` : "Undetermined."),
+    el("h3", {}, "Where it was fired from"),
+    el(
+      "p",
+      {},
+      p.attributed_to
+        ? `The firing position lies in ${p.attributed_to}'s area with probability ` +
+            `${pct((p.attribution || {})[p.attributed_to] || 0)}.`
+        : "Undetermined: no party's area holds the firing position with 95 % probability.",
+    ),
     attributionBars(p, ctx.colours),
     el("p", { class: "explain" }, explain(p, ctx.agreement)),
     el("h3", {}, "Clause"),
