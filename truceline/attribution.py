@@ -32,8 +32,8 @@ of freedom, which no chi-square test can use, so one wrong pick would go unnotic
 
 For a fire incident known only by its **impact**, the direction of fire is unknown: no party
 is given any probability, and the incident says so. An **air** incident's launch area is
-attributed like an origin, times its confidence (a track's score of its detections, not yet
-a calibrated probability, but what the incident states) and without labels (a track has
+attributed like an origin, without P(real) (a track's confidence is not yet a calibrated
+probability: a clean three-source crossing can read 0.27) and without labels (a track has
 none).
 
 For **presence**, the equipment's side is the control area it stands in (same integral over
@@ -246,7 +246,7 @@ def _basis(
     if prm.standoff_m > 0:
         words += f", prior rising over {prm.standoff_m:g} m from the line"
     words += f", {N_SAMPLES} fixed points"
-    if inc.kind in ("fire", "air") and prm.fold_confidence:
+    if inc.kind == "fire" and prm.fold_confidence:
         words += _factors(inc, prm, factor, k)
     if prm.flag_untestable and inc.firing is not None and inc.firing.origin_untestable:
         words += "; the origin rests on four arrivals, which no test can check"

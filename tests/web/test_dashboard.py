@@ -529,6 +529,8 @@ def test_the_public_view_hides_what_it_must(browser: Any, served: Any) -> None:
     assert "Public view: location rounded to 0.05°" in body
     assert "The public view shows no raw observations" in body
     assert page.locator("table.evidence").count() == 0
+    # the basis is withheld, yet the public is told what multiplied a firing's shares
+    assert "the chance that the firing happened at all" in body
     page.keyboard.press("Escape")
     # the queue: no draft, no open case; a ruled case shows only its ruling in force
     page.click("#tab-cases")

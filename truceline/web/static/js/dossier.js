@@ -56,6 +56,8 @@ function explain(p, agreement) {
   const rest = 1 - probs.reduce((s, [, v]) => s + v, 0);
   // the basis names what multiplies the shares: P(real) and P(a launch), where they apply
   const factors = /, times (.*?)(;|$)/.exec(p.attribution_basis || "");
+  // the public is not shown the basis: a firing's shares are multiplied all the same
+  const folded = factors || (!p.attribution_basis && p.kind === "fire");
   const band = /and the line's \((± [^)]*)\)/.exec(p.attribution_basis || "");
   const verdict = p.attributed_to
     ? `That reaches the 95 % threshold, so the incident is attributed to ${names[p.attributed_to] || p.attributed_to}.`
@@ -67,13 +69,14 @@ function explain(p, agreement) {
     `, so Truceline placed 1,024 fixed points inside its uncertainty ellipse ` +
     `(spread as a normal distribution, the same points for every incident) and counted ` +
     `where they fall` +
-    (factors
+    (folded
       ? `, then multiplied each share by the chance that the firing happened at all and that ` +
-        `the point located is where a round was fired, not where one landed (${factors[1]})`
+        `the point located is where a round was fired, not where one landed` +
+        (factors ? ` (${factors[1]})` : "")
       : "") +
     `: ${shares}` +
     (rest > 0.005
-      ? `, ${pct(rest)} undetermined (${factors ? "not a firing from this point, or " : ""}outside every control area)`
+      ? `, ${pct(rest)} undetermined (${folded ? "not a firing from this point, or " : ""}outside every control area)`
       : "") +
     `. ${verdict}` +
     (/four arrivals/.test(p.attribution_basis || "")
