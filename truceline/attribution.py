@@ -48,7 +48,7 @@ default): below it, the incident is published as undetermined. The wording every
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
@@ -120,13 +120,7 @@ class AttributionParams:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "label_error": self.label_error,
-            "standoff_m": self.standoff_m,
-            "fold_confidence": self.fold_confidence,
-            "line_band": self.line_band,
-            "flag_untestable": self.flag_untestable,
-        }
+        return asdict(self)
 
 
 @cache
@@ -208,7 +202,7 @@ def attribute(
     band = ag.line_sigma_m if prm.line_band else 0.0
     basis: list[str] = []
     probs: list[dict[str, float]] = [{} for _ in incidents]
-    factor = np.ones(len(incidents))
+    factor = np.ones(len(incidents))  # P(real) × P(a launch), where they apply
     todo: list[int] = []
     for k, inc in enumerate(incidents):
         if inc.kind == "crossing" and inc.marking:
@@ -216,7 +210,8 @@ def attribute(
             basis.append("owner identified from markings seen by UAV")
         elif inc.kind in ("fire", "air", "presence") and inc.origin is not None:
             todo.append(k)
-            basis.append(_basis(inc, prm, band, factor, k))
+            words, factor[k] = _basis(inc, prm, band)
+            basis.append(words)
         elif inc.kind in ("fire", "air"):
             basis.append(
                 "impact only: the origin was not located, so the direction of fire is undetermined"
@@ -234,11 +229,9 @@ def attribute(
     return [Attribution(p, _named(p, threshold), b) for p, b in zip(probs, basis, strict=True)]
 
 
-def _basis(
-    inc: Fused, prm: AttributionParams, band: float, factor: NDArray[np.float64], k: int
-) -> str:
-    """The words of how incident ``k``'s attribution is computed; sets its ``factor`` (the
-    P(real) and P(a launch) that multiply its areas' shares)."""
+def _basis(inc: Fused, prm: AttributionParams, band: float) -> tuple[str, float]:
+    """The words of how an incident's attribution is computed, and the factor (its P(real)
+    and P(a launch)) that multiplies its areas' shares."""
     what = "position" if inc.kind == "presence" else "origin"
     words = f"P({what} in each control area) over its uncertainty"
     if band > 0:
@@ -246,22 +239,18 @@ def _basis(
     if prm.standoff_m > 0:
         words += f", prior rising over {prm.standoff_m:g} m from the line"
     words += f", {N_SAMPLES} fixed points"
+    factor = 1.0
     if inc.kind == "fire" and prm.fold_confidence:
-        words += _factors(inc, prm, factor, k)
-    if prm.flag_untestable and inc.firing is not None and inc.firing.origin_untestable:
-        words += "; the origin rests on four arrivals, which no test can check"
-    return words
-
-
-def _factors(inc: Fused, prm: AttributionParams, factor: NDArray[np.float64], k: int) -> str:
-    terms = [f"P(real) {inc.confidence:.4g}"]
-    factor[k] = inc.confidence
-    if inc.firing is not None and inc.firing.origin_labels is not None:
-        if prm.label_error is not None:
+        terms = [f"P(real) {inc.confidence:.4g}"]
+        factor = inc.confidence
+        if prm.label_error is not None and inc.firing and inc.firing.origin_labels is not None:
             pl = p_launch(inc, prm.label_error)
             terms.append(f"P(a launch, from the sensors' labels) {pl:.4g}")
-            factor[k] *= pl
-    return f", times {' and '.join(terms)}"
+            factor *= pl
+        words += f", times {' and '.join(terms)}"
+    if prm.flag_untestable and inc.firing is not None and inc.firing.origin_untestable:
+        words += "; the origin rests on four arrivals, which no test can check"
+    return words, factor
 
 
 def _named(probs: dict[str, float], threshold: float) -> str | None:
