@@ -83,10 +83,15 @@ def evaluate(truth_path: Path, incidents_path: Path, min_confidence: float = 0.5
             figs["impact_error_m"] = {k: impact.get(k) for k in ("n", "median", "p90", "max")}
         report["kinds"][kind] = figs
         found += pairs
-    report["by_confidence"] = _by_confidence(truth, incs, min_confidence)
-    tk = [t for t in truth if t["kind"] == "fire"]
-    ik = [i for i in incs if i["kind"] in FIRE_KINDS]
-    report["sides"] = side_figures(tk, ik, match_fire(tk, ik), line_distance(truth_path))
+    published = published_matches(truth, incs)  # every published incident, matched once
+    report["by_confidence"] = _by_confidence(published, min_confidence)
+    fired = [(i, m) for i, m in published if i["kind"] in FIRE_KINDS]
+    report["sides"] = side_figures(
+        [t for t in truth if t["kind"] == "fire"],
+        [i for i, _ in fired],
+        [m for _, m in fired],
+        line_distance(truth_path),
+    )
     report["clauses"] = clause_figures(truth, counted, found)
     fire = [(t, i) for t, i in found if t["kind"] == "fire"]
     report["violation_reliability"] = violation_reliability(found)
@@ -115,12 +120,11 @@ def published_matches(
 
 
 def _by_confidence(
-    truth: list[dict[str, Any]], incs: list[dict[str, Any]], min_confidence: float
+    pairs: list[tuple[dict[str, Any], Match]], min_confidence: float
 ) -> dict[str, Any]:
     """Every published incident, whatever its confidence: how often those stated at each
     confidence were real (right: a true event where and when it says), and how many below
     the counting threshold were published."""
-    pairs = published_matches(truth, incs)
     p = [float(inc["confidence"]) for inc, _ in pairs]
     real = [m.right for _, m in pairs]
     table = reliability_table(p, real)
