@@ -31,10 +31,11 @@ from .agreement import Agreement
 from .attribution import DEFAULT_THRESHOLD, AttributionParams, allegation_verdicts, attribute
 from .confidence import ConfidenceModel, calibrated, default_model
 from .fusion import FusionParams, fuse
-from .incidents import COUNTED_CONFIDENCE, Incident, write_incidents
+from .incidents import COUNTED_CONFIDENCE, Fused, Incident, write_incidents
 from .judge import judge
 from .localize.network import network_summary
 from .localize.partitions import Partitioning
+from .localize.picks import Picks, picks_from
 from .observations import Observation, check_parties
 from .sources.detections import current
 from .tracking.flights import flights, join_strikes
@@ -90,7 +91,15 @@ def analyze(
     )  # each detection once
     by_ref = {o.ref: o for o in observations}  # tracks of air objects, joined with strikes
     air = flights(observations, ag)
-    found = calibrated(join_strikes(fused.incidents, air, lambda r: by_ref[r].leaf_hash), cm)
+    found = calibrated(
+        join_strikes(
+            fused.incidents,
+            air,
+            lambda r: by_ref[r].leaf_hash,
+            leftover=_leftover_picks(observations, fused.incidents, ag) if air else None,
+        ),
+        cm,
+    )
     weapons = classify(found, ag, wm, prm.weapon_threshold, cm.weapon_class)
     attributions = attribute(found, ag, threshold, ap)
     judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
@@ -124,6 +133,20 @@ def analyze(
     if evidence is not None:
         summary["evidence"] = evidence
     return AnalysisResult(incidents, summary)
+
+
+def _leftover_picks(
+    observations: Sequence[Observation], incidents: Sequence[Fused], ag: Agreement
+) -> Picks:
+    """The acoustic picks (each detection once) that no incident rests on, with the
+    weather (``met``) the picks' sound speed is computed from."""
+    used = {r for f in incidents for r in f.support.get("acoustic", ())}
+    left = [
+        o
+        for o in current(observations)
+        if (o.type == "acoustic" and o.ref not in used) or o.type == "met"
+    ]
+    return picks_from(left, ag.frame)
 
 
 def _counts(incidents: list[Incident]) -> dict[str, Any]:

@@ -173,3 +173,51 @@ def test_a_flight_first_seen_flying_away_from_the_line_is_not_attributed(ag: Agr
     assert inc.origin is not None and inc.origin.sigma_m > 2_500.0
     (att,) = attribute([inc], ag)
     assert att.attributed_to is None and att.probabilities.get("S", 0.0) < 0.95
+
+
+def _impact_heard(ag: Agreement, at: np.ndarray, t_us: int, sensors: int) -> list[Observation]:
+    """``sensors`` acoustic picks (one source each) of an impact at ``at`` at ``t_us``."""
+    lines = []
+    for k in range(sensors):
+        a = 2 * np.pi * k / sensors + 0.4
+        sx, sy = at + np.array([np.sin(a), np.cos(a)]) * (2_500.0 + 900.0 * k)
+        lon, lat = ag.frame.inverse([sx], [sy])
+        arrival = t_us + int(np.hypot(sx - at[0], sy - at[1]) / 337.5 * 1e6)  # 10 °C
+        lines.append(
+            {
+                "id": f"imp{k}",
+                "type": "acoustic",
+                "source": f"AS-{k}",
+                "time": _rfc(arrival / 1e6),
+                "sensor": f"AS-{k}",
+                "position": [float(lon[0]), float(lat[0]), 0.0],
+                "class": "impact",
+                "sigma_s": 0.02,
+                "temperature_c": 10.0,
+            }
+        )
+    return parse_lines([json.dumps(r) for r in lines], "acoustic.jsonl").observations
+
+
+@pytest.mark.parametrize("late_s", [0.0, 1_800.0])
+def test_an_impact_three_sensors_heard_at_the_tracks_end_is_its_strike(
+    ag: Agreement, late_s: float
+) -> None:
+    """Three picks are too few to locate an event alone, but at a track's end, agreeing on
+    one emission where it was flying, they are its strike; half an hour later they are not."""
+    t, xy = _truth(ag, 8_000.0, -6_000.0)  # ends 6 km beyond the line
+    at = xy[-1] + (xy[-1] - xy[-2]) * 4.0  # 4 s on at its speed
+    when = T0 + int((t[-1] + 4.0 + late_s) * 1e6)
+    run = analyze(_observations(ag, t, xy) + _impact_heard(ag, at, when, 3), ag)
+    (air,) = (i for i in run.incidents if i.kind == "air")
+    assert air.flight is not None
+    if late_s:
+        assert "acoustic" not in air.support and air.flight.p_strike == 0.5
+        assert "C7" not in air.violations
+        return
+    assert len(air.support["acoustic"]) == 3 and air.impact is not None
+    assert np.hypot(air.impact.x - at[0], air.impact.y - at[1]) < 300.0
+    assert abs(air.impact.time_us - when) < 1_000_000
+    assert 20.0 < air.impact.sigma_m < 700.0  # three picks and the track's prediction
+    assert air.flight.p_strike > 0.95  # prior 0.5 (it ended beyond the line), odds x 45
+    assert "C7" in air.violations and air.attributed_to == "N"
