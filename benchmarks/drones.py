@@ -42,11 +42,11 @@ from stonesoup.measures import Euclidean
 from stonesoup.metricgenerator.ospametric import GOSPAMetric
 from stonesoup.types.state import State
 
-from truceline._time import parse_time
-from truceline.agreement import Agreement, load_agreement
+from truceline.agreement import load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.evaluate import evaluate
 from truceline.evaluate.days import seed_list
+from truceline.evaluate.flights import flights_of, position_at, truth_flights
 from truceline.incidents import Incident
 from truceline.simulate import simulate
 from truceline.simulate.world import load_world
@@ -54,42 +54,7 @@ from truceline.sources import read_observations
 from truceline.tracking import BEARING, POSITION, Detections, track
 
 DRONE_TYPES = ("radar", "rf", "drone_acoustic")
-MATCH_M = 1000.0
 PURE_M = 500.0
-
-
-def _truth_paths(rows: list[dict[str, Any]], ag: Agreement) -> list[dict[str, Any]]:
-    out = []
-    for r in rows:
-        t0 = parse_time(r["time"])
-        t1 = parse_time(r["time_end"])
-        p = np.array(r["path"], float)
-        x, y = ag.frame.forward(p[:, 0], p[:, 1])
-        t = np.append(t0 + np.arange(len(p) - 1) * 10_000_000, t1)[: len(p)]
-        out.append({**r, "t_us": t.astype(float), "x": x, "y": y, "t0": t0, "t1": t1})
-    return out
-
-
-def _at(f: dict[str, Any], t_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.interp(t_us, f["t_us"], f["x"]), np.interp(t_us, f["t_us"], f["y"])
-
-
-def _match(air: list[Incident], flights: list[dict[str, Any]]) -> list[int | None]:
-    out: list[int | None] = []
-    for inc in air:
-        assert inc.flight is not None
-        t = np.array(inc.flight.t_us, float)
-        best, best_d = None, MATCH_M
-        for k, f in enumerate(flights):
-            live = (t >= f["t0"]) & (t <= f["t1"])
-            if live.mean() < 0.5:
-                continue
-            x, y = _at(f, t[live])
-            d = float(np.mean(np.hypot(inc.flight.xy[live, 0] - x, inc.flight.xy[live, 1] - y)))
-            if d < best_d:
-                best, best_d = k, d
-        out.append(best)
-    return out
 
 
 def _track_figures(
@@ -111,7 +76,7 @@ def _track_figures(
             pure.append(0.0)
             continue
         t = np.array(inc.flight.t_us, float)
-        x, y = _at(flights[m], t)
+        x, y = position_at(flights[m], t)
         pure.append(
             float((np.hypot(inc.flight.xy[:, 0] - x, inc.flight.xy[:, 1] - y) < PURE_M).mean())
         )
@@ -170,7 +135,7 @@ def _gospa(air: list[Incident], flights: list[dict[str, Any]]) -> dict[str, floa
         truth = []
         for f in flights:
             if f["t0"] <= t <= f["t1"]:
-                x, y = _at(f, np.array([t]))
+                x, y = position_at(f, np.array([t]))
                 truth.append(State([[x[0]], [y[0]]], timestamp=when))
         est = []
         for inc in air:
@@ -222,9 +187,9 @@ def accuracy(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
         out[f"c7_{label}"] = rep.get("clauses", {}).get("C7")
         if label == "with":
             rows = [json.loads(s) for s in (day / "drones_truth.jsonl").read_text().splitlines()]
-            flights = _truth_paths(rows, ag)
+            flights = truth_flights(rows, ag)
             air = [i for i in run.incidents if i.flight is not None]
-            out |= _track_figures(air, flights, _match(air, flights))
+            out |= _track_figures(air, flights, flights_of(air, flights))
     return out
 
 

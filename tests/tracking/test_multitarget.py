@@ -116,3 +116,33 @@ def test_no_radar_no_track() -> None:
     keep = det.kind == BEARING
     only = Detections.of(**{n: getattr(det, n)[keep] for n in Detections.__dataclass_fields__})
     assert track(only) == []
+
+
+def _piece(t0: float, t1: float, x0: float, vx: float, vy: float, first_row: int) -> Track:
+    t = np.arange(t0, t1 + 0.5, 4.0)
+    mean = np.column_stack(
+        [x0 + vx * (t - t0), np.full(t.size, vx), vy * (t - t0), np.full(t.size, vy)]
+    )
+    rows = tuple(range(first_row, first_row + t.size))
+    return Track(-1, t, mean, np.repeat(np.eye(4)[None] * 100.0, t.size, axis=0), rows)
+
+
+@pytest.mark.parametrize("offset_m", [150.0, 2_000.0])
+def test_a_piece_started_before_another_ended_takes_the_flight_over(offset_m: float) -> None:
+    """A drone turns into its dive: the first filter runs on east for 30 s while a new track
+    starts on the drone where it then was, heading south. Started there, the new piece
+    continues the flight (one track, from the first's start to the second's end); started
+    2 km away, it is another object."""
+    from truceline.tracking.multitarget import TrackerParams, _stitch
+
+    a = _piece(0.0, 300.0, 0.0, 30.0, 0.0, 0)  # east at 30 m/s until 300 s
+    b = _piece(270.0, 400.0, 270.0 * 30.0, 0.0, -30.0, 1000)  # from where a was at 270 s
+    b.mean[:, 2] += offset_m
+    out = _stitch([a, b], TrackerParams())
+    if offset_m > 1_000.0:
+        assert len(out) == 2
+        return
+    (one,) = out
+    assert one.start_s == 0.0 and one.end_s == b.end_s
+    assert set(one.detections) == set(a.detections) | set(b.detections)
+    assert np.all(np.diff(one.t_s) > 0) and one.mean[-1, 2] < -3_000.0  # a's run-on is dropped

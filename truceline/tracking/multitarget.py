@@ -141,6 +141,10 @@ class TrackerParams:
     stitch_m: float = 500.0
     #: a piece starting this long after another ended may continue it (lost from view)
     stitch_gap_s: float = 300.0
+    #: a piece starting up to this long *before* another ended, where that one then was,
+    #: and outlasting it, takes the flight over (a manoeuvre the first filter could not
+    #: follow: it runs on a few updates while a new track starts on the object)
+    handover_s: float = 60.0
 
 
 class _Gated(DistanceHypothesiser):  # type: ignore[misc]
@@ -403,8 +407,9 @@ def track(det: Detections, params: TrackerParams | None = None) -> list[Track]:
 def _stitch(tracks: list[Track], prm: TrackerParams) -> list[Track]:
     """One object's pieces of track made one: a track that runs alongside another (within
     ``stitch_m`` on average where both exist, e.g. started from plots the other did not take)
-    is absorbed into it, and a track that starts within ``max_gap_s`` after another ended,
-    where the first could have flown at its speed (plus ``stitch_m``), continues it."""
+    is absorbed into it, a track that starts within ``max_gap_s`` after another ended,
+    where the first could have flown at its speed (plus ``stitch_m``), continues it, and
+    one that starts shortly before another ends, where that one was, takes over from it."""
     pieces = sorted(tracks, key=lambda r: (r.start_s, -len(r.t_s)))
     i = 0
     while i < len(pieces):
@@ -413,6 +418,10 @@ def _stitch(tracks: list[Track], prm: TrackerParams) -> list[Track]:
             a, b = pieces[i], pieces[j]
             if _alongside(a, b, prm) or _continues(a, b, prm):
                 pieces[i] = _joined(a, b)
+                del pieces[j]
+                j = i + 1  # the longer track may now meet one it did not
+            elif _takes_over(a, b, prm):
+                pieces[i] = _handed_over(a, b)
                 del pieces[j]
                 j = i + 1  # the longer track may now meet one it did not
             else:
@@ -450,6 +459,32 @@ def _continues(a: Track, b: Track, prm: TrackerParams) -> bool:
         return True
     near = math.hypot(x - b.mean[0, 0], y - b.mean[0, 2])
     return gap <= prm.max_gap_s and near < prm.stitch_m + speed * gap
+
+
+def _takes_over(a: Track, b: Track, prm: TrackerParams) -> bool:
+    """``b`` starts up to ``handover_s`` before ``a`` ends, within ``stitch_m`` of where
+    ``a`` then was, and ends after it (with updates enough not to be clutter)."""
+    overlap = a.end_s - b.start_s
+    if not 0.0 < overlap <= prm.handover_s or b.end_s <= a.end_s:
+        return False
+    if len(b.detections) < prm.min_updates:
+        return False
+    x = np.interp(b.start_s, a.t_s, a.mean[:, 0])
+    y = np.interp(b.start_s, a.t_s, a.mean[:, 2])
+    return bool(math.hypot(x - b.mean[0, 0], y - b.mean[0, 2]) < prm.stitch_m)
+
+
+def _handed_over(a: Track, b: Track) -> Track:
+    """``a`` until ``b`` starts, then ``b``; the detections of both."""
+    keep = a.t_s < b.start_s
+    rows = tuple(sorted(set(a.detections) | set(b.detections)))
+    return Track(
+        -1,
+        np.concatenate([a.t_s[keep], b.t_s]),
+        np.concatenate([a.mean[keep], b.mean]),
+        np.concatenate([a.cov[keep], b.cov]),
+        rows,
+    )
 
 
 def _joined(a: Track, b: Track) -> Track:
