@@ -109,3 +109,20 @@ def test_the_model_records_the_map_only_when_it_has_one(tmp_path: Path) -> None:
     path.write_text(json.dumps(new.as_dict() | {"weapon_class": {"slope": "steep"}}))
     with pytest.raises(InputError, match="weapon_class"):
         load_model(path)
+
+
+def test_a_class_published_at_the_threshold_is_named() -> None:
+    """The lowest evidence whose class is published at 0.9 (its unrounded probability just
+    below): what a reader sees at the threshold is named, never "unknown"."""
+    ag = demo_agreement()
+
+    def top(share: float) -> float:
+        (wc,) = classify([_firing(share)], ag)
+        return max(wc.probabilities.values())
+
+    lo, hi = 0.5, 0.999
+    for _ in range(60):  # the smallest share whose published top probability is 0.9
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if top(mid) >= 0.9 else (mid, hi)
+    (wc,) = classify([_firing(hi)], ag)
+    assert max(wc.probabilities.values()) == 0.9 and wc.weapon != "unknown"

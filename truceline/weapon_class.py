@@ -211,7 +211,8 @@ def _classify(
         post = recalibrate(post, recalibration)
     probs = {c: round(float(p), 4) for c, p in zip(classes, post, strict=True) if p >= 0.001}
     best = classes[int(np.argmax(post))]
-    named = best if post.max() >= threshold else "unknown"
+    # named by the probability as published: a class stated at 0.9 is named at 0.9
+    named = best if probs.get(best, 0.0) >= threshold else "unknown"
     said = [f"{kind} said {c}" for kind, c in inc.reports]
     note = ["top class recalibrated"] if done else []
     basis = "; ".join([*why, *said, *note]) or "prior only"
