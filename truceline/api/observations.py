@@ -21,6 +21,8 @@ from .errors import unprocessable
 __all__ = ["router"]
 
 router = APIRouter()
+#: how many refused rows a 403 lists (the count of the rest follows)
+MAX_REFUSED_LISTED = 20
 
 
 class ObservationsAccepted(BaseModel):
@@ -96,12 +98,19 @@ async def post_observations(request: Request, ctx: Ctx, who: Who) -> Observation
     # parsing and validating a large batch takes a while: in a worker thread, unlocked
     batch = await anyio.to_thread.run_sync(_parse, text, request.headers.get("content-type", ""))
     now = ctx.settings.now_us()
+    refused = []  # every row the caller may not submit, not the first only
     for obs in batch.observations:
         m = obs.model
         party, sensor = getattr(m, "party", None), getattr(m, "sensor", None)
         reason = may_submit(who, m.type, m.source, party, sensor)
         if reason:
-            raise HTTPException(403, f"body:{obs.line}: {reason}")
+            refused.append(f"body:{obs.line}: {reason}")
+    if refused:
+        more = len(refused) - MAX_REFUSED_LISTED
+        tail = [f"and {more} more rows refused"] if more > 0 else []
+        raise HTTPException(403, "; ".join(refused[:MAX_REFUSED_LISTED] + tail))
+    for obs in batch.observations:
+        m = obs.model
         if m.type == "status" and abs(m.time - now) > STATUS_SKEW_S * 1e6:
             raise unprocessable(
                 ["body", obs.line, "time"],
