@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,11 @@ from ._app import (
     out,
     progress,
 )
+
+if TYPE_CHECKING:  # the CLI imports the library lazily, to start fast
+    from ..analysis import Outputs
+    from ..attribution import AttributionParams
+    from ..localize.partitions import Partitioning
 
 __all__ = ["analyze", "calibrate", "evaluate", "frontline", "ingest", "read_files", "simulate"]
 
@@ -262,9 +267,9 @@ def _analyze(
     log_key: Path | None,
     threshold: float,
     calibration: Path | None,
-    partitions: Any = None,
-    attribution: Any = None,
-) -> tuple[Any, int | None]:
+    partitions: Partitioning | None = None,
+    attribution: AttributionParams | None = None,
+) -> tuple[Outputs, int | None]:
     from ..agreement import agreement_files, load_agreement
     from ..analysis import analyze as run_analysis
     from ..analysis import write_outputs
