@@ -81,6 +81,20 @@ def test_the_public_sees_a_published_incident_late_and_coarse_with_listed_fields
     assert "observations" not in p and "secret_field" not in p and "alleged_by" not in p
     assert p["origin"] == [36.025, 48.025] and p["origin_sigma_m"] >= 0.05 * 111_000 / 2
     assert "disclosure" in p
+    assert "attribution_basis" not in p and p["attribution_multiplied"] is False
+
+
+def test_the_public_is_told_whether_the_withheld_basis_multiplied_the_shares() -> None:
+    """The basis is withheld from the public, but not whether the shares were multiplied by
+    P(real): a run before that rule existed (no factor in its basis) is not said to have."""
+    later = NOW + 86_400_000_000
+    for basis, said in (
+        ("P(origin in each control area) ..., 1024 fixed points, times P(real) 0.97", True),
+        ("P(origin in each control area) ..., 1024 fixed points", False),
+    ):
+        f = _feature(time_end="2026-03-10T23:30:00Z", attribution_basis=basis)
+        seen = view_incident(PUBLIC, f, ("verified", True), later, Disclosure())
+        assert seen is not None and seen["properties"]["attribution_multiplied"] is said
 
 
 def test_a_party_sees_what_is_attributed_to_it_without_the_other_partys_allegations() -> None:

@@ -305,6 +305,11 @@ def view_incident(
         max(props.get("impact_sigma_m") or 0.0, sigma) if props.get("impact") else None
     )
     coarse["sources"] = props.get("sources")
+    # the basis is withheld, but not whether the shares were multiplied by P(real): without
+    # it the dossier cannot say what the undetermined rest means
+    from .attribution import multiplied
+
+    coarse["attribution_multiplied"] = multiplied(props.get("attribution_basis"))
     coarse["disclosure"] = (
         f"location rounded to {step:g}°, published after {policy.delay_hours:g} h"
     )

@@ -229,6 +229,23 @@ def attribute(
     return [Attribution(p, _named(p, threshold), b) for p, b in zip(probs, basis, strict=True)]
 
 
+#: the words of a basis that say its areas' shares were multiplied (by P(real) and P(a launch))
+MULTIPLIED_BY = ", times "
+
+
+def multiplied(basis: str | None) -> bool:
+    """Whether an attribution ``basis`` says the areas' shares were multiplied by the
+    incident's P(real) (and P(a launch)): then what is not any party's share includes the
+    chance that no firing happened there.
+
+    >>> multiplied("P(origin in each control area) over its uncertainty, 1024 fixed points")
+    False
+    >>> multiplied("..., 1024 fixed points, times P(real) 0.9")
+    True
+    """
+    return MULTIPLIED_BY in (basis or "")
+
+
 def _basis(inc: Fused, prm: AttributionParams, band: float) -> tuple[str, float]:
     """The words of how an incident's attribution is computed, and the factor (its P(real)
     and P(a launch)) that multiplies its areas' shares."""
@@ -247,7 +264,7 @@ def _basis(inc: Fused, prm: AttributionParams, band: float) -> tuple[str, float]
             pl = p_launch(inc, prm.label_error)
             terms.append(f"P(a launch, from the sensors' labels) {pl:.4g}")
             factor *= pl
-        words += f", times {' and '.join(terms)}"
+        words += f"{MULTIPLIED_BY}{' and '.join(terms)}"
     if prm.flag_untestable and inc.firing is not None and inc.firing.origin_untestable:
         words += "; the origin rests on four arrivals, which no test can check"
     return words, factor

@@ -56,8 +56,8 @@ function explain(p, agreement) {
   const rest = 1 - probs.reduce((s, [, v]) => s + v, 0);
   // the basis names what multiplies the shares: P(real) and P(a launch), where they apply
   const factors = /, times (.*?)(;|$)/.exec(p.attribution_basis || "");
-  // the public is not shown the basis: a firing's shares are multiplied all the same
-  const folded = factors || (!p.attribution_basis && p.kind === "fire");
+  // the public is not shown the basis, only whether it multiplied the shares
+  const folded = factors || p.attribution_multiplied === true;
   const band = /and the line's \((± [^)]*)\)/.exec(p.attribution_basis || "");
   const verdict = p.attributed_to
     ? `That reaches the 95 % threshold, so the incident is attributed to ${names[p.attributed_to] || p.attributed_to}.`
