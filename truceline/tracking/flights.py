@@ -50,7 +50,7 @@ from ..observations import Observation
 from .impact_sound import ImpactSearch, heard_impact
 from .multitarget import BEARING, POSITION, Detections, Track, TrackerParams, track
 
-__all__ = ["FlightParams", "detections_of", "flights", "join_strikes"]
+__all__ = ["FlightParams", "detections_of", "flights", "join_strikes", "last_velocity"]
 
 FloatArray = NDArray[np.float64]
 
@@ -76,10 +76,11 @@ class FlightParams:
     path_points: int = 200
     impact: ImpactSearch = field(default_factory=ImpactSearch)
     #: P(three sensors agree on an impact at the track's end | it struck there) over
-    #: P(the same | it did not). Measured on four simulated ``field`` days (seeds 1-4, 12 h,
-    #: recon flights on): the search found 13 of the 17 strikes whose impact no incident
-    #: located (0.76), and at the same track ends shifted by -1800, +900 and +1800 s found
-    #: 2-3 of 147 (0.017). The simulator's world, not the real one: see docs/methods.md §10.
+    #: P(the same | it did not), on simulated ``field`` days (seeds 1-4, 12 h, recon flights
+    #: on; ``benchmarks/impact_sound.py``): found at 12 of 15 strike ends (0.80) and at 6 of
+    #: 561 ends where no strike was (the same ends moved by -1800, +900, +1800 s; 0.011), a
+    #: ratio of 75 whose counts allow about 30-200. The shipped 45 is the lower of that and
+    #: a first measurement (13/17 against 2-3/147). The simulator's world, not the real one.
     heard_likelihood_ratio: float = 45.0
 
 
@@ -267,7 +268,7 @@ def join_strikes(
     for fl in air:
         assert fl.flight is not None and fl.impact is not None
         end = fl.impact
-        vx, vy = _last_velocity(fl.flight)
+        vx, vy = last_velocity(fl.flight)
         best, best_d = None, math.inf
         for k, f in strikes:
             loc = f.location
@@ -303,7 +304,7 @@ def _heard(
     for fl in sorted(air, key=lambda f: (f.time_end_us, f.id)):
         assert fl.flight is not None and fl.impact is not None
         end = fl.impact
-        vx, vy = _last_velocity(fl.flight)
+        vx, vy = last_velocity(fl.flight)
         t_end = (fl.time_end_us - p.t_ref_us) / 1e6
         fix = heard_impact(p, used, end.x, end.y, t_end, vx, vy, end.sigma_m, prm.impact)
         if fix is None:
@@ -328,7 +329,7 @@ def _heard(
     return out
 
 
-def _last_velocity(f: Flight) -> tuple[float, float]:
+def last_velocity(f: Flight) -> tuple[float, float]:
     """The velocity between the path's last point and the last before it at an earlier
     time (m/s; the path may hold several points at one time)."""
     t = np.asarray(f.t_us, dtype=np.int64)
