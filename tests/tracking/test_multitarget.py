@@ -133,12 +133,13 @@ def test_a_piece_started_before_another_ended_takes_the_flight_over(offset_m: fl
     starts on the drone where it then was, heading south. Started there, the new piece
     continues the flight (one track, from the first's start to the second's end); started
     2 km away, it is another object."""
-    from truceline.tracking.multitarget import TrackerParams, _stitch
+    from truceline.tracking.multitarget import TrackerParams
+    from truceline.tracking.pieces import stitch
 
     a = _piece(0.0, 300.0, 0.0, 30.0, 0.0, 0)  # east at 30 m/s until 300 s
     b = _piece(270.0, 400.0, 270.0 * 30.0, 0.0, -30.0, 1000)  # from where a was at 270 s
     b.mean[:, 2] += offset_m
-    out = _stitch([a, b], TrackerParams())
+    out = stitch([a, b], TrackerParams())
     if offset_m > 1_000.0:
         assert len(out) == 2
         return
