@@ -24,7 +24,7 @@
    (the track's launch area, the strike's impact, both sets of evidence;
    P(strike) = ``p_strike_joined``). A track that ends without one ended in a strike with
    ``p_strike_far`` if it ended beyond the line, ``p_strike_own`` on its own side.
-5. **The strike heard by too few to locate.** A track still without a strike is then
+5. **The strike heard by too few to locate.** A drone's track still without a strike is then
    listened for in the acoustic picks no incident used (:mod:`.impact_sound`): three sensors
    agreeing on one emission where the track, flying on, could have been are its impact,
    joined as above with the odds of its P(strike) multiplied by ``heard_likelihood_ratio``.
@@ -303,6 +303,9 @@ def _heard(
     out = []
     for fl in sorted(air, key=lambda f: (f.time_end_us, f.id)):
         assert fl.flight is not None and fl.impact is not None
+        if fl.weapon != "drone":  # an aircraft does not end in its own impact
+            out.append(fl)
+            continue
         end = fl.impact
         vx, vy = last_velocity(fl.flight)
         t_end = (fl.time_end_us - p.t_ref_us) / 1e6

@@ -12,7 +12,8 @@ that flight's impact; the same three picks anywhere else mean nothing.
    ``max(gate_m, 3σ_end)`` plus half the distance flown meanwhile of where the track, flying
    on at its last velocity, would then have been: the gate :func:`truceline.tracking.flights.
    join_strikes` uses for a located strike.
-2. **Search.** On a ``grid_m`` grid over that corridor, each unused pick of a sensor within
+2. **Search.** On a ``grid_m`` grid over that corridor (coarser where it would exceed
+   ``max_grid_points``), each unused pick of a sensor within
    ``range_m`` gives an emission time (its arrival less the travel time). Picks *agree* where
    their emission times differ by at most ``k_sigma`` standard deviations of the pick's
    timing, of the sound speed (``travel_error`` of the travel time: wind, temperature) and of
@@ -69,6 +70,9 @@ class ImpactSearch:
     travel_error: float = 0.02  # of the travel time: the sound speed's error (wind, temperature)
     min_sensors: int = 3
     iterations: int = 10
+    #: the grid is made coarser where the corridor would need more points than this (a
+    #: fast flight's long corridor), so that memory and time stay bounded
+    max_grid_points: int = 40_000
 
 
 @dataclass(frozen=True)
@@ -110,15 +114,17 @@ def heard_impact(
     if np.unique(p.sensor[sel]).size < prm.min_sensors:
         return None
     fx, fy = end_x + vx * prm.after_s, end_y + vy * prm.after_s
-    ax = np.arange(min(end_x, fx) - g0, max(end_x, fx) + g0 + prm.grid_m, prm.grid_m)
-    ay = np.arange(min(end_y, fy) - g0, max(end_y, fy) + g0 + prm.grid_m, prm.grid_m)
+    wide, high = abs(fx - end_x) + 2 * g0, abs(fy - end_y) + 2 * g0
+    step = max(prm.grid_m, math.sqrt(wide * high / prm.max_grid_points))
+    ax = np.arange(min(end_x, fx) - g0, max(end_x, fx) + g0 + step, step)
+    ay = np.arange(min(end_y, fy) - g0, max(end_y, fy) + g0 + step, step)
     gx, gy = (a.ravel() for a in np.meshgrid(ax, ay))
     sx, sy, st, ss, sc = p.x[sel], p.y[sel], p.t[sel], p.sigma[sel], p.c[sel]
     d = np.hypot(gx[:, None] - sx[None, :], gy[:, None] - sy[None, :])  # (grid, picks)
     heard = d < prm.range_m
     travel = d / sc[None, :]
     e = st[None, :] - travel  # the emission time each pick gives at each grid point
-    grid_s = prm.grid_m / (2.0 * float(np.median(sc)))
+    grid_s = step / (2.0 * float(np.median(sc)))
     tol = prm.k_sigma * np.sqrt(ss[None, :] ** 2 + (prm.travel_error * travel) ** 2 + grid_s**2)
     names, idx = np.unique(p.sensor[sel], return_inverse=True)
     onehot = np.zeros((sel.size, names.size))
