@@ -113,12 +113,7 @@ def heard_impact(
     sel = sel[np.hypot(p.x[sel] - end_x, p.y[sel] - end_y) < reach]
     if np.unique(p.sensor[sel]).size < prm.min_sensors:
         return None
-    fx, fy = end_x + vx * prm.after_s, end_y + vy * prm.after_s
-    wide, high = abs(fx - end_x) + 2 * g0, abs(fy - end_y) + 2 * g0
-    step = max(prm.grid_m, math.sqrt(wide * high / prm.max_grid_points))
-    ax = np.arange(min(end_x, fx) - g0, max(end_x, fx) + g0 + step, step)
-    ay = np.arange(min(end_y, fy) - g0, max(end_y, fy) + g0 + step, step)
-    gx, gy = (a.ravel() for a in np.meshgrid(ax, ay))
+    gx, gy, step = _corridor(end_x, end_y, vx * prm.after_s, vy * prm.after_s, g0, prm)
     sx, sy, st, ss, sc = p.x[sel], p.y[sel], p.t[sel], p.sigma[sel], p.c[sel]
     d = np.hypot(gx[:, None] - sx[None, :], gy[:, None] - sy[None, :])  # (grid, picks)
     heard = d < prm.range_m
@@ -159,9 +154,9 @@ def heard_impact(
         k = np.flatnonzero(agree_i & (idx == s))
         chosen.append(int(k[np.argmin(np.abs(e[i, k] - e[i, j]))]))
     rows = sel[np.array(chosen)]
-    ahead = max(float(e[i, j]) - end_t_s, 0.0)
-    gate = g0 + 0.5 * speed * ahead
-    prior = (end_x + vx * ahead, end_y + vy * ahead, gate / 3.0)
+    later = max(float(e[i, j]) - end_t_s, 0.0)
+    gate = g0 + 0.5 * speed * later
+    prior = (end_x + vx * later, end_y + vy * later, gate / 3.0)
     fix = _fit(p, rows, float(gx[i]), float(gy[i]), float(e[i, j]), prior, prm)
     if fix is None:
         return None
@@ -170,6 +165,19 @@ def heard_impact(
     if n < prm.min_sensors:
         return None
     return ImpactFix(fix[0], fix[1], fix[2], fix[3], rows.astype(np.int64), int(n))
+
+
+def _corridor(
+    x: float, y: float, dx: float, dy: float, margin: float, prm: ImpactSearch
+) -> tuple[FloatArray, FloatArray, float]:
+    """The grid over the box from (x, y) to (x + dx, y + dy) widened by ``margin``: its
+    points and its step (``grid_m``, or coarser to keep within ``max_grid_points``)."""
+    wide, high = abs(dx) + 2 * margin, abs(dy) + 2 * margin
+    step = max(prm.grid_m, math.sqrt(wide * high / prm.max_grid_points))
+    ax = np.arange(min(x, x + dx) - margin, max(x, x + dx) + margin + step, step)
+    ay = np.arange(min(y, y + dy) - margin, max(y, y + dy) + margin + step, step)
+    gx, gy = np.meshgrid(ax, ay)
+    return gx.ravel(), gy.ravel(), float(step)
 
 
 def _fit(
