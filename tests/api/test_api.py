@@ -565,10 +565,10 @@ def test_what_the_first_review_of_the_api_found_stays_fixed(svc: Service) -> Non
     as_sensor = dict(_allegation("N", "S", 91), source="AS-N1-0043")
     assert svc.call("party_n", "POST", "/v1/observations", json=[as_sensor]).status_code == 403
     # a refusal names every row refused, not the first only, and writes none of the batch
-    mine, theirs = _allegation("N", "S", 94), dict(_allegation("N", "S", 95), source="AS-N1-0044")
+    mine, theirs = _allegation("N", "S", 94), dict(_allegation("N", "S", 95), source="AS-N1-0042")
     res = svc.call("party_n", "POST", "/v1/observations", json=[as_sensor, mine, theirs])
     assert res.status_code == 403 and "body:1:" in res.text and "body:3:" in res.text
-    assert "body:2:" not in res.text
+    assert "body:2:" not in res.text and res.text.index("body:1:") < res.text.index("body:3:")
     assert svc.call("party_n", "POST", "/v1/observations", json=[mine]).json()["accepted"] == 1
     # an allegation must name the agreement's parties (else every later analysis fails)
     res = svc.call("party_n", "POST", "/v1/observations", json=[_allegation("N", "ZZ", 92)])

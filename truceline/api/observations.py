@@ -98,17 +98,19 @@ async def post_observations(request: Request, ctx: Ctx, who: Who) -> Observation
     # parsing and validating a large batch takes a while: in a worker thread, unlocked
     batch = await anyio.to_thread.run_sync(_parse, text, request.headers.get("content-type", ""))
     now = ctx.settings.now_us()
-    refused = []  # every row the caller may not submit, not the first only
+    refused: list[tuple[int, str]] = []  # every row the caller may not submit
     for obs in batch.observations:
         m = obs.model
         party, sensor = getattr(m, "party", None), getattr(m, "sensor", None)
         reason = may_submit(who, m.type, m.source, party, sensor)
         if reason:
-            refused.append(f"body:{obs.line}: {reason}")
+            refused.append((obs.line, reason))
     if refused:
+        refused.sort()  # in the order of the body's lines (the batch is sorted by key)
+        listed = [f"body:{line}: {why}" for line, why in refused[:MAX_REFUSED_LISTED]]
         more = len(refused) - MAX_REFUSED_LISTED
-        tail = [f"and {more} more rows refused"] if more > 0 else []
-        raise HTTPException(403, "; ".join(refused[:MAX_REFUSED_LISTED] + tail))
+        tail = [f"and {more} more {'row' if more == 1 else 'rows'} refused"] if more > 0 else []
+        raise HTTPException(403, "; ".join(listed + tail))
     for obs in batch.observations:
         m = obs.model
         if m.type == "status" and abs(m.time - now) > STATUS_SKEW_S * 1e6:
