@@ -42,18 +42,20 @@ from stonesoup.measures import Euclidean
 from stonesoup.metricgenerator.ospametric import GOSPAMetric
 from stonesoup.types.state import State
 
-from truceline.agreement import load_agreement
+from truceline.agreement import Agreement, load_agreement
 from truceline.analysis import analyze, write_outputs
 from truceline.evaluate import evaluate
 from truceline.evaluate.days import seed_list
-from truceline.evaluate.flights import flights_of, position_at, truth_flights
+from truceline.evaluate.flights import flights_of, position_at, read_flights
 from truceline.incidents import Incident
+from truceline.observations import Observation
 from truceline.simulate import simulate
 from truceline.simulate.world import load_world
 from truceline.sources import read_observations
 from truceline.tracking import BEARING, POSITION, Detections, track
 
 DRONE_TYPES = ("radar", "rf", "drone_acoustic")
+RECON_PER_HOUR = 2.0
 PURE_M = 500.0
 
 
@@ -165,14 +167,20 @@ def _c7(report: dict[str, Any]) -> float | None:
     return None if c is None else c.get("f1")
 
 
-def accuracy(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
+def recon_day(seed: int, hours: float, day: Path) -> tuple[Agreement, list[Observation]]:
+    """One ``field`` day with reconnaissance flights on (``RECON_PER_HOUR``; ``field.yaml``
+    has them off), simulated into ``day`` and read back."""
     field = load_world("field")
     assert field.drones is not None
-    world = replace(field, drones=replace(field.drones, recon_per_hour=2.0))
-    day = tmp / f"s{seed}"
+    world = replace(field, drones=replace(field.drones, recon_per_hour=RECON_PER_HOUR))
     simulate(day, seed=seed, hours=hours, world=world)
     ag = load_agreement(day / "agreement.yaml")
-    obs = read_observations([day / "observations.jsonl"]).observations
+    return ag, read_observations([day / "observations.jsonl"]).observations
+
+
+def accuracy(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
+    day = tmp / f"s{seed}"
+    ag, obs = recon_day(seed, hours, day)
     out: dict[str, Any] = {"seed": seed, "hours": hours}
     for label, batch in (
         ("without", [o for o in obs if o.type not in DRONE_TYPES]),
@@ -186,8 +194,7 @@ def accuracy(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
         out[f"c7_f1_{label}"] = _c7(rep)
         out[f"c7_{label}"] = rep.get("clauses", {}).get("C7")
         if label == "with":
-            rows = [json.loads(s) for s in (day / "drones_truth.jsonl").read_text().splitlines()]
-            flights = truth_flights(rows, ag)
+            flights = read_flights(day / "drones_truth.jsonl", ag)
             air = [i for i in run.incidents if i.flight is not None]
             out |= _track_figures(air, flights, flights_of(air, flights))
     return out

@@ -26,22 +26,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.progress import track as progress
 
-from truceline.agreement import load_agreement
+sys.path.insert(0, str(Path(__file__).parent))
+from drones import recon_day  # the same days as the drones benchmark
+
+from truceline.analysis import leftover_picks
 from truceline.evaluate.days import seed_list
 from truceline.evaluate.flights import flights_of, read_flights
 from truceline.fusion import fuse
-from truceline.localize.picks import picks_from
-from truceline.simulate import simulate
-from truceline.simulate.world import load_world
-from truceline.sources import read_observations
 from truceline.sources.detections import current
 from truceline.tracking.flights import FlightParams, flights, join_strikes, last_velocity
 from truceline.tracking.impact_sound import heard_impact
@@ -51,24 +50,15 @@ NEAR_M, NEAR_S = 2000.0, 300.0
 
 
 def day(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
-    field = load_world("field")
-    assert field.drones is not None
-    world = replace(field, drones=replace(field.drones, recon_per_hour=2.0))
     d = tmp / f"s{seed}"
-    simulate(d, seed=seed, hours=hours, world=world)
-    ag = load_agreement(d / "agreement.yaml")
-    obs = read_observations([d / "observations.jsonl"]).observations
+    ag, obs = recon_day(seed, hours, d)
     fused = fuse(current(obs), ag)
     by_ref = {o.ref: o for o in obs}
     air = flights(obs, ag)
     joined = join_strikes(fused.incidents, air, lambda r: by_ref[r].leaf_hash)
     unjoined = {id(f) for f in air}  # join_strikes passes a flight it joined nothing to on
     alone = [f for f in joined if id(f) in unjoined]
-    used = {r for f in fused.incidents for r in f.support.get("acoustic", ())}
-    left = [
-        o for o in current(obs) if (o.type == "acoustic" and o.ref not in used) or o.type == "met"
-    ]
-    picks = picks_from(left, ag.frame)
+    picks = leftover_picks(obs, fused.incidents, ag)
     truth = read_flights(d / "drones_truth.jsonl", ag)
     of = flights_of(alone, truth)
     prm = FlightParams()

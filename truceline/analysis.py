@@ -42,7 +42,14 @@ from .tracking.flights import flights, join_strikes
 from .weapon_class import classify
 from .weapons import DEFAULT_MODEL, WeaponModel
 
-__all__ = ["AnalysisResult", "Outputs", "analyze", "inputs_digest", "write_outputs"]
+__all__ = [
+    "AnalysisResult",
+    "Outputs",
+    "analyze",
+    "inputs_digest",
+    "leftover_picks",
+    "write_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ def analyze(
             fused.incidents,
             air,
             lambda r: by_ref[r].leaf_hash,
-            leftover=_leftover_picks(observations, fused.incidents, ag) if air else None,
+            leftover=leftover_picks(observations, fused.incidents, ag) if air else None,
         ),
         cm,
     )
@@ -135,7 +142,7 @@ def analyze(
     return AnalysisResult(incidents, summary)
 
 
-def _leftover_picks(
+def leftover_picks(
     observations: Sequence[Observation], incidents: Sequence[Fused], ag: Agreement
 ) -> Picks:
     """The acoustic picks (each detection once) that no incident rests on, with the
