@@ -3,21 +3,26 @@
     python benchmarks/drones.py --seeds 1-4 --hours 12 --drones 10,50,100,200 \\
         [--out benchmarks/results/drones.json]
 
-**Accuracy.** Each seed of the ``field`` world (with reconnaissance flights turned on, 2 an
-hour) is simulated and analysed from its observations alone, then scored against
-``truth.jsonl`` (C7 by ``truceline evaluate``, with and without the drone sources: what
-tracking adds) and against ``drones_truth.jsonl`` (the benchmark's own reading: the
-analysis never sees it):
+**Accuracy.** Each seed of the ``field`` world (with reconnaissance flights, 2 an hour,
+one-way drones, 1 an hour, and aircraft, 0.5 an hour, turned on) is simulated and analysed
+from its observations alone, then scored against ``truth.jsonl`` (C7 by ``truceline
+evaluate``, without the drone sources, with them, and with them but without the air types'
+say in P(strike) (``UNTYPED``, the rule before them): what tracking and typing add) and
+against ``drones_truth.jsonl`` (the benchmark's own reading: the analysis never sees it):
 
 - a track is matched to the flight whose true position, at the track's own times, is
   nearest on average (under 1 km);
-- *completeness*: the share of each flight's time covered by the tracks matched to it
-  (averaged over flights, all flights, so coverage gaps count); *purity*: the share of a
+- *completeness*: the share of each flight's time within 30 km of the line covered by the
+  tracks matched to it (averaged over flights, all flights, so coverage gaps count);
+  *purity*: the share of a
   track's positions within 500 m of its flight's;
 - *GOSPA* (Stone Soup's ``GOSPAMetric``, p = 1, c = 1 km, alpha = 2) every 30 s between the
   live tracks and the flying drones, averaged over the times anything flew;
 - C8 (flight over the line) F1 per flight; attribution of drone strikes: the strikes joined
-  with a track, the share attributed and the accuracy of those that are.
+  with a track, the share attributed and the accuracy of those that are;
+- *types*: of each matched track, the stated type probabilities against the flight's true
+  type (:func:`type_figures`: right, asserted, Brier, reliability, confusion), per seed
+  and pooled.
 
 **Speed.** ``track`` alone on a synthetic 10 minutes of N drones flying at once over the
 300 km line (straight and turning, 15-50 m/s), radars every 40 km on both sides (a plot
@@ -53,24 +58,35 @@ from truceline.simulate import simulate
 from truceline.simulate.world import load_world
 from truceline.sources import read_observations
 from truceline.tracking import BEARING, POSITION, Detections, track
+from truceline.tracking.air_types import AIR_TYPES
+from truceline.tracking.flights import FlightParams
 
 DRONE_TYPES = ("radar", "rf", "drone_acoustic")
 RECON_PER_HOUR = 2.0
+ONE_WAY_PER_HOUR = 1.0
+AIRCRAFT_PER_HOUR = 0.5
+#: the rule before air types: a track lost beyond the line struck with P 0.5 whatever it was
+UNTYPED = FlightParams(strikes_here=dict.fromkeys(AIR_TYPES, 1.0))
 PURE_M = 500.0
+#: completeness counts a flight's time within this of the line (the radars, 8-15 km behind
+#: it with a 25 km reach, cover about that much; a one-way drone flies from far beyond)
+COVERED_M = 30_000.0
 
 
 def _track_figures(
-    air: list[Incident], flights: list[dict[str, Any]], match: list[int | None]
+    air: list[Incident], flights: list[dict[str, Any]], match: list[int | None], ag: Agreement
 ) -> dict[str, Any]:
     cover = []
     for k, f in enumerate(flights):
         mine = [inc for inc, m in zip(air, match, strict=True) if m == k]
         grid = np.arange(f["t0"], f["t1"], 5e6)
+        grid = grid[ag.distance_to_line_m(*position_at(f, grid)) < COVERED_M]
         seen = np.zeros(grid.size, bool)
         for inc in mine:
             assert inc.flight is not None
             seen |= (grid >= inc.flight.t_us[0]) & (grid <= inc.flight.t_us[-1])
-        cover.append(float(seen.mean()) if grid.size else 0.0)
+        if grid.size:
+            cover.append(float(seen.mean()))
     pure = []
     for inc, m in zip(air, match, strict=True):
         assert inc.flight is not None
@@ -167,27 +183,36 @@ def _c7(report: dict[str, Any]) -> float | None:
     return None if c is None else c.get("f1")
 
 
-def recon_day(seed: int, hours: float, day: Path) -> tuple[Agreement, list[Observation]]:
+def recon_day(
+    seed: int, hours: float, day: Path, others: bool = False
+) -> tuple[Agreement, list[Observation]]:
     """One ``field`` day with reconnaissance flights on (``RECON_PER_HOUR``; ``field.yaml``
-    has them off), simulated into ``day`` and read back."""
+    has them off), and with ``others`` one-way drones and aircraft too
+    (``ONE_WAY_PER_HOUR``, ``AIRCRAFT_PER_HOUR``), simulated into ``day`` and read back."""
     field = load_world("field")
     assert field.drones is not None
-    world = replace(field, drones=replace(field.drones, recon_per_hour=RECON_PER_HOUR))
-    simulate(day, seed=seed, hours=hours, world=world)
+    flying = replace(
+        field.drones,
+        recon_per_hour=RECON_PER_HOUR,
+        one_way_per_hour=ONE_WAY_PER_HOUR if others else 0.0,
+        aircraft_per_hour=AIRCRAFT_PER_HOUR if others else 0.0,
+    )
+    simulate(day, seed=seed, hours=hours, world=replace(field, drones=flying))
     ag = load_agreement(day / "agreement.yaml")
     return ag, read_observations([day / "observations.jsonl"]).observations
 
 
 def accuracy(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
     day = tmp / f"s{seed}"
-    ag, obs = recon_day(seed, hours, day)
+    ag, obs = recon_day(seed, hours, day, others=True)
     out: dict[str, Any] = {"seed": seed, "hours": hours}
-    for label, batch in (
-        ("without", [o for o in obs if o.type not in DRONE_TYPES]),
-        ("with", list(obs)),
+    for label, batch, fp in (
+        ("without", [o for o in obs if o.type not in DRONE_TYPES], None),
+        ("untyped", list(obs), UNTYPED),
+        ("with", list(obs), None),
     ):
         t = time.perf_counter()
-        run = analyze(batch, ag)
+        run = analyze(batch, ag, flight=fp)
         out[f"analysis_s_{label}"] = time.perf_counter() - t
         write_outputs(run, ag, day / label)
         rep = evaluate(day / "truth.jsonl", day / label / "incidents.geojson")
@@ -196,8 +221,60 @@ def accuracy(seed: int, hours: float, tmp: Path) -> dict[str, Any]:
         if label == "with":
             flights = read_flights(day / "drones_truth.jsonl", ag)
             air = [i for i in run.incidents if i.flight is not None]
-            out |= _track_figures(air, flights, flights_of(air, flights))
+            match = flights_of(air, flights)
+            out |= _track_figures(air, flights, match, ag)
+            out["types"] = [
+                [flights[m]["type"], inc.flight.types]
+                for inc, m in zip(air, match, strict=True)
+                if m is not None and inc.flight is not None
+            ]
+            out["type_figures"] = type_figures(out["types"])
     return out
+
+
+def type_figures(pairs: list[list[Any]]) -> dict[str, Any]:
+    """How right and how reliable the stated type probabilities of matched tracks are:
+    the share whose most probable type is the true one; the share asserted (a type at
+    0.9 or more) and how often that is right; the Brier score (sum over types of (p - 1
+    for the true type, else 0)^2, averaged; 0 is perfect, 0.8 is a uniform guess over
+    five); the reliability diagram over every (track, type) pair in tenths of stated P
+    (pairs, mean stated P, observed share true); and the confusion of most probable type
+    against the truth."""
+    if not pairs:
+        return {}
+    best = [max(p, key=p.__getitem__) for _, p in pairs]
+    sure = [(t, b) for (t, p), b in zip(pairs, best, strict=True) if p[b] >= 0.9]
+    brier = [sum((p.get(c, 0.0) - (c == t)) ** 2 for c in AIR_TYPES) for t, p in pairs]
+    bins: list[list[float]] = [[] for _ in range(10)]
+    hits: list[list[float]] = [[] for _ in range(10)]
+    for t, p in pairs:
+        for c in AIR_TYPES:
+            k = min(int(p.get(c, 0.0) * 10), 9)
+            bins[k].append(p.get(c, 0.0))
+            hits[k].append(float(c == t))
+    confusion: dict[str, dict[str, int]] = {}
+    for (t, _), b in zip(pairs, best, strict=True):
+        confusion.setdefault(t, {}).setdefault(b, 0)
+        confusion[t][b] += 1
+    return {
+        "tracks": len(pairs),
+        "most_probable_right": sum(t == b for (t, _), b in zip(pairs, best, strict=True))
+        / len(pairs),
+        "asserted": len(sure) / len(pairs),
+        "asserted_right": sum(t == b for t, b in sure) / len(sure) if sure else None,
+        "brier": statistics.fmean(brier),
+        "reliability": [
+            {
+                "stated": f"{k / 10:.1f}-{(k + 1) / 10:.1f}",
+                "pairs": len(b),
+                "mean_stated": statistics.fmean(b),
+                "observed": statistics.fmean(h),
+            }
+            for k, (b, h) in enumerate(zip(bins, hits, strict=True))
+            if b
+        ],
+        "confusion": confusion,
+    }
 
 
 def _scene(n: int, seconds: float, seed: int) -> Detections:
@@ -273,12 +350,18 @@ def main() -> None:
             result["accuracy"].append(accuracy(seed, args.hours, Path(tmp)))
             print(
                 json.dumps(
-                    {k: v for k, v in result["accuracy"][-1].items() if not k.startswith("c7_w")}
+                    {
+                        k: v
+                        for k, v in result["accuracy"][-1].items()
+                        if not k.startswith(("c7_w", "c7_u", "types"))
+                    }
                 ),
                 flush=True,
             )
     if args.drones:
         result["speed"] = speed([int(n) for n in args.drones.split(",")], args.seconds)
+    result["types"] = type_figures([p for a in result["accuracy"] for p in a.get("types", [])])
+    print(json.dumps({k: v for k, v in result["types"].items() if k != "confusion"}), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
 

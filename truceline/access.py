@@ -226,6 +226,8 @@ MAP_FIELDS = (
     "impact_cov_m2",
     "alleged_by",
     "disclosure",
+    "track",  # a tracked flight's path and where it crossed the line (not in the public view)
+    "crossing",
 )
 
 

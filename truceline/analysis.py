@@ -38,7 +38,7 @@ from .localize.partitions import Partitioning
 from .localize.picks import Picks, picks_from
 from .observations import Observation, check_parties
 from .sources.detections import current
-from .tracking.flights import flights, join_strikes
+from .tracking.flights import FlightParams, flights, join_strikes
 from .weapon_class import classify
 from .weapons import DEFAULT_MODEL, WeaponModel
 
@@ -78,6 +78,7 @@ def analyze(
     confidence: ConfidenceModel | None = None,
     partitions: Partitioning | None = None,
     attribution: AttributionParams | None = None,
+    flight: FlightParams | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline; deterministic for the same set of observations in any order.
 
@@ -87,7 +88,9 @@ def analyze(
     ``partitions`` runs association by windows of time, by its map (a Dask cluster:
     :mod:`truceline.cluster`); the result is the same, and so is the summary (how a run was
     computed is not part of what it found). ``attribution`` is what attribution assumes
-    (default: :class:`truceline.attribution.AttributionParams`)."""
+    (default: :class:`truceline.attribution.AttributionParams`), ``flight`` how air objects
+    are tracked, typed and joined with their strikes (default:
+    :class:`truceline.tracking.flights.FlightParams`)."""
     prm = params or FusionParams()
     ap = AttributionParams() if attribution is None else attribution
     wm = DEFAULT_MODEL if model is None else model
@@ -97,12 +100,14 @@ def analyze(
         current(observations), ag, prm, progress=progress, model=wm, partitions=partitions
     )  # each detection once
     by_ref = {o.ref: o for o in observations}  # tracks of air objects, joined with strikes
-    air = flights(observations, ag)
+    fp = FlightParams() if flight is None else flight
+    air = flights(observations, ag, fp)
     found = calibrated(
         join_strikes(
             fused.incidents,
             air,
             lambda r: by_ref[r].leaf_hash,
+            fp,
             leftover=leftover_picks(observations, fused.incidents, ag) if air else None,
         ),
         cm,
@@ -132,6 +137,7 @@ def analyze(
             "attribution": ap.as_dict(),
             "weapon_model": wm.as_dict(),
             "confidence_model": cm.as_dict(),
+            "flights": fp.as_dict(),
         },
         "fusion": {**fused.stats, "air_tracks": len(air)},
         "network": network_summary(fused.acoustic, ag.frame),

@@ -94,7 +94,10 @@ class Flight:
     """An air object's track (:mod:`truceline.tracking.flights`): its path (local metres,
     thinned) with times and 1-sigma radii, where it crossed the line of contact, the
     probability that it crossed it and that it ended in a strike, its class probabilities
-    and what they rest on (median speed, altitude from radar, engine tone)."""
+    (``classes``, of the weapon vocabulary: drone or aircraft) and type probabilities
+    (``types``: :data:`truceline.tracking.air_types.AIR_TYPES`), and what they rest on
+    (median speed, altitude from radar, engine tone, circles turned, how far behind the
+    line it was first seen)."""
 
     t_us: tuple[int, ...]
     xy: FloatArray
@@ -106,6 +109,9 @@ class Flight:
     speed_ms: float
     alt_m: float | None = None
     f0_hz: float | None = None
+    types: Mapping[str, float] = field(default_factory=dict)
+    turns: float | None = None
+    behind_m: float | None = None
 
 
 @dataclass(frozen=True)
@@ -368,6 +374,9 @@ def _flight(f: Flight, frame: LocalFrame) -> dict[str, Any]:
             "speed_ms": round(f.speed_ms, 1),
             "alt_m": None if f.alt_m is None else round(f.alt_m),
             "f0_hz": None if f.f0_hz is None else round(f.f0_hz, 1),
+            "types": {k: round(v, 4) for k, v in f.types.items()},
+            "turns": None if f.turns is None else round(f.turns, 2),
+            "first_seen_behind_m": None if f.behind_m is None else round(f.behind_m),
         },
     }
 

@@ -212,12 +212,13 @@ def test_an_impact_three_sensors_heard_at_the_tracks_end_is_its_strike(
     (air,) = (i for i in run.incidents if i.kind == "air")
     assert air.flight is not None
     if late_s:
-        assert "acoustic" not in air.support and air.flight.p_strike == 0.5
+        # 0.5 (it ended beyond the line) times the share of it its types allow: mostly FPV
+        assert "acoustic" not in air.support and 0.35 < air.flight.p_strike < 0.5
         assert "C7" not in air.violations
         return
     assert len(air.support["acoustic"]) == 3 and air.impact is not None
     assert np.hypot(air.impact.x - at[0], air.impact.y - at[1]) < 300.0
     assert abs(air.impact.time_us - when) < 1_000_000
     assert 20.0 < air.impact.sigma_m < 700.0  # three picks and the track's prediction
-    assert air.flight.p_strike > 0.95  # prior 0.5 (it ended beyond the line), odds x 45
+    assert air.flight.p_strike > 0.95  # prior about 0.45 (it ended beyond the line), odds x 45
     assert "C7" in air.violations and air.attributed_to == "N"

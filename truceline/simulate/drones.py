@@ -1,14 +1,8 @@
-"""Drones in flight, and the radars, radio direction finders and microphone arrays that see
-them (a world with ``drones:``, e.g. ``field``).
+"""The radars, radio direction finders and microphone arrays that see what flies (a world
+with ``drones:``, e.g. ``field``), and the truth of every flight.
 
-**Flights.** Every drone strike of the firing events flies from its launch point to its
-impact, over the whole time of flight the events gave it: at a cruise speed drawn in the
-world's range (15-50 m/s), along a path bent to one side (a waypoint off the straight line
-by up to a sixth of its length), at an altitude drawn in the world's range, diving over the
-last 30 s; a drone faster than the time of flight needs loiters over the target (circles
-of 300-800 m) until it strikes. Reconnaissance drones (``recon_per_hour``) take off 5-20 km
-behind the line, fly to a point up to 8 km beyond it (or, one in three, stay short of it),
-circle there for 5-20 minutes and fly home.
+**Flights** (:mod:`.air_traffic`): drone strikes (FPV drones and loitering munitions),
+reconnaissance drones, long-range one-way drones and aircraft.
 
 **Radars** stand every ``radar_spacing_km`` on each side, 8-15 km behind the line, and scan
 every ``radar_period_s``: a drone is plotted with probability ``radar_pd`` within
@@ -19,7 +13,8 @@ each scan adds ``clutter_per_scan`` false plots in the coverage on average.
 a link of that band within ``rf_range_km`` gives a bearing (σ 3°) with probability 0.7 every
 ``rf_period_s``. **Microphone arrays** (``array_share`` of the acoustic sensors) hear an
 engine within about ``engine_audible_m`` (less for electric FPV drones), over windows of
-``acoustic_window_s``, with a bearing (σ 6°) and the engine's tone.
+``acoustic_window_s``, with a bearing (σ 6°) and the engine's tone (an aircraft's noise,
+heard two and a half times as far, with no tone).
 
 The truth of every flight is written to ``drones_truth.jsonl`` (its path every 10 s, the
 crossing of the line and the clauses it broke); the analysis never reads it.
@@ -28,7 +23,6 @@ crossing of the line and the clauses it broke); the analysis never reads it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,118 +33,14 @@ from scipy.spatial import cKDTree
 
 from .._time import format_time
 from ..agreement import Agreement
-from .events import FireEvents
+from .air_traffic import BANDS, Flight, draw_flights
 from .observe import ObservationWriter
 from .world import Drones
 
 __all__ = ["Flight", "draw_flights", "observe_flights", "write_drones_truth"]
 
 FloatArray = NDArray[np.float64]
-BANDS = (900.0, 2400.0, 5800.0)
 EARTH_4_3_M = 4.0 / 3.0 * 6_371_000.0
-
-
-@dataclass
-class Flight:
-    """One drone's flight: constant speed along ``path`` (metres, scenario frame)."""
-
-    id: str
-    kind: str  # strike, recon
-    side: int
-    t0: float
-    t1: float
-    path: FloatArray  # (N, 2) polyline
-    speed: float
-    alt: float
-    band: float | None  # radio link band (MHz), None: no link
-    f0: float
-    event: int | None = None  # the firing event of a strike
-
-    def at(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """x, y, altitude at times ``t`` (clipped to the flight)."""
-        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(self.path, axis=0).T))])
-        s = np.clip((np.asarray(t, float) - self.t0) * self.speed, 0.0, cum[-1])
-        x = np.interp(s, cum, self.path[:, 0])
-        y = np.interp(s, cum, self.path[:, 1])
-        left = self.t1 - np.asarray(t, float)
-        alt = self.alt * np.clip(left / 30.0, 0.0, 1.0) if self.kind == "strike" else self.alt
-        return x, y, np.broadcast_to(alt, x.shape).astype(float)
-
-
-def _circle(cx: float, cy: float, r: float, length: float, phase: float) -> FloatArray:
-    turns = max(length / (2 * np.pi * r), 0.0)
-    a = phase + np.linspace(0.0, 2 * np.pi * turns, max(int(turns * 36), 2))
-    return np.column_stack([cx + r * np.cos(a), cy + r * np.sin(a)])
-
-
-def _length(p: FloatArray) -> float:
-    return float(np.hypot(*np.diff(p, axis=0).T).sum())
-
-
-def draw_flights(
-    rng: np.random.Generator, sc: Any, fire: FireEvents, hours: float, dr: Drones, seed: int
-) -> list[Flight]:
-    """The flights of the drone strikes and of reconnaissance drones."""
-    out: list[Flight] = []
-    for i in np.flatnonzero(fire.weapon == "drone"):
-        a = np.array([fire.ox[i], fire.oy[i]])
-        b = np.array([fire.ix[i], fire.iy[i]])
-        d = float(np.hypot(*(b - a)))
-        normal = np.array([-(b - a)[1], (b - a)[0]]) / max(d, 1.0)
-        mid = (a + b) / 2 + normal * rng.uniform(-d / 6, d / 6)
-        path = np.vstack([a, mid, b])
-        tof = max(float(fire.t_impact[i] - fire.t_launch[i]), 1.0)
-        speed = float(rng.uniform(*dr.speed_ms))
-        spare = speed * tof - _length(path)
-        if spare > 0:  # it loiters over the target, then strikes
-            r = float(rng.uniform(300.0, 800.0))
-            ring = _circle(b[0] - r, b[1], r, spare - 2 * r, 0.0)
-            path = np.vstack([path, ring, b])
-        speed = _length(path) / tof
-        electric = rng.random() < 0.6
-        out.append(
-            Flight(
-                f"D{seed}-{len(out) + 1:05d}",
-                "strike",
-                int(fire.side[i]),
-                float(fire.t_launch[i]),
-                float(fire.t_impact[i]),
-                path,
-                speed,
-                float(rng.uniform(*dr.alt_m)),
-                float(rng.choice(BANDS)) if rng.random() < dr.link_share else None,
-                float(rng.uniform(250, 400) if electric else rng.uniform(80, 160)),
-                int(i),
-            )
-        )
-    for _ in range(rng.poisson(dr.recon_per_hour * hours)):
-        side = int(rng.integers(2))
-        sign = 1.0 if side == 0 else -1.0  # the north party stands at +y
-        x0 = float(rng.uniform(-0.9, 0.9) * sc.half_length_m)
-        home = np.array([x0, float(sc.line_at(x0)) + sign * rng.uniform(5_000, 20_000)])
-        x1 = x0 + float(rng.normal(0, 4_000))
-        beyond = rng.uniform(0.5, 8_000) if rng.random() < 2 / 3 else -rng.uniform(1_000, 4_000)
-        target = np.array([x1, float(sc.line_at(x1)) - sign * beyond])
-        speed = float(rng.uniform(dr.speed_ms[0], min(35.0, dr.speed_ms[1])))
-        r = float(rng.uniform(300.0, 800.0))
-        ring = _circle(target[0] - r, target[1], r, speed * rng.uniform(300, 1200), 0.0)
-        path = np.vstack([home, target, ring, target, home])
-        t0 = float(rng.uniform(0, hours * 3600.0))
-        out.append(
-            Flight(
-                f"D{seed}-{len(out) + 1:05d}",
-                "recon",
-                side,
-                t0,
-                t0 + _length(path) / speed,
-                path,
-                speed,
-                float(rng.uniform(max(dr.alt_m[0], 300.0), dr.alt_m[1])),
-                float(rng.choice(BANDS)) if rng.random() < dr.link_share else None,
-                float(rng.uniform(80, 160)),
-            )
-        )
-    return out
 
 
 def _ring(
@@ -287,7 +177,8 @@ def _arrays(
     win = dr.acoustic_window_s
     n = 0
     for f in flights:
-        audible = dr.engine_audible_m * (0.6 if f.f0 > 200 else 1.0)  # electric motors are quieter
+        # electric motors are quieter than petrol engines, an aircraft louder than both
+        audible = dr.engine_audible_m * (2.5 if f.f0 is None else 0.6 if f.f0 > 200 else 1.0)
         t = np.arange(f.t0, f.t1 - win / 2, win)
         x, y, alt = f.at(t + win / 2)
         for j, near in enumerate(tree.query_ball_point(np.column_stack([x, y]), audible * 1.5)):
@@ -304,8 +195,9 @@ def _arrays(
                        "position": [float(lon[m]), float(lat[m]), float(s["z"][pick[m]])],
                        "bearing_deg": _bearing(sx, sy, x[j], y[j], 6.0, rng),
                        "bearing_sigma_deg": 6.0,
-                       "f0_hz": round(f.f0 * float(rng.normal(1, 0.03)), 1),
                        "snr_db": round(float(20 * np.log10(audible / max(d, 50.0)) + 6), 1)}  # fmt: skip
+                if f.f0 is not None:
+                    rec["f0_hz"] = round(f.f0 * float(rng.normal(1, 0.03)), 1)
                 w.add(int(w.time_us(t[j])), rec)
     return n
 
@@ -315,7 +207,7 @@ def write_drones_truth(
 ) -> list[dict[str, Any]]:
     """One line per flight: its path every 10 s (lon, lat, alt), the crossing of the line,
     and the clauses it broke (a strike: every fire and air rule, ``over_line`` ones if it
-    crossed; a reconnaissance flight: the ``over_line`` rules if it crossed)."""
+    crossed; any other flight: the ``over_line`` rules if it crossed)."""
     rows: list[dict[str, Any]] = []
     for f in flights:
         t = np.append(np.arange(f.t0, f.t1, 10.0), f.t1)
@@ -345,6 +237,7 @@ def write_drones_truth(
             {
                 "id": f.id,
                 "kind": f.kind,
+                "type": f.type,
                 "side": w.sc.parties[f.side],
                 "event": None if f.event is None else f"F{seed}-{f.event + 1:05d}",
                 "time": format_time(int(w.time_us(f.t0))),
@@ -352,7 +245,7 @@ def write_drones_truth(
                 "speed_ms": round(f.speed, 1),
                 "alt_m": round(f.alt, 1),
                 "band_mhz": f.band,
-                "f0_hz": round(f.f0, 1),
+                "f0_hz": None if f.f0 is None else round(f.f0, 1),
                 "launch": [float(lon[0]), float(lat[0])],
                 "end": [float(lon[-1]), float(lat[-1])],
                 "crossed": crossed,

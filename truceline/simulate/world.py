@@ -109,9 +109,21 @@ class Air:
 class Drones:
     """Drones in flight and the sensors that see them (:mod:`truceline.simulate.drones`)."""
 
+    #: strikes shorter than the first are FPV drones, longer than the second loitering
+    #: munitions (:mod:`truceline.simulate.air_traffic`)
+    fpv_range_m: tuple[float, float] = (8_000.0, 16_000.0)
+    fpv_alt_m: tuple[float, float] = (20.0, 300.0)
+    loitering_speed_ms: tuple[float, float] = (22.0, 36.0)
+    loitering_alt_m: tuple[float, float] = (500.0, 2_000.0)
     recon_per_hour: float = 2.0
-    speed_ms: tuple[float, float] = (15.0, 50.0)
-    alt_m: tuple[float, float] = (50.0, 1500.0)
+    recon_speed_ms: tuple[float, float] = (15.0, 35.0)
+    recon_alt_m: tuple[float, float] = (300.0, 1_500.0)
+    one_way_per_hour: float = 0.0
+    one_way_speed_ms: tuple[float, float] = (42.0, 52.0)
+    one_way_alt_m: tuple[float, float] = (600.0, 2_500.0)
+    aircraft_per_hour: float = 0.0
+    aircraft_speed_ms: tuple[float, float] = (70.0, 170.0)
+    aircraft_alt_m: tuple[float, float] = (300.0, 5_000.0)
     radar_spacing_km: float = 40.0
     radar_range_km: float = 25.0
     radar_period_s: float = 4.0

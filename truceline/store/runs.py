@@ -23,6 +23,7 @@ from ..fusion import FusionParams
 from ..incidents import legacy_incident_id
 from ..localize.partitions import Partitioning
 from ..observations import ObservationBatch, check_parties
+from ..tracking.flights import FlightParams
 from ..weapons import DEFAULT_MODEL, WeaponModel
 from .records import Store
 
@@ -115,6 +116,7 @@ def reproduce(
     model = DEFAULT_MODEL.with_calibration(recorded) if recorded else DEFAULT_MODEL
     cm = params.pop("confidence_model", None)  # runs before calibrated confidence: fusion's
     confidence = ConfidenceModel.from_dict(cm) if cm else ConfidenceModel.identity()
+    flight = FlightParams.from_dict(params.pop("flights", None))
     evidence = {"tree_size": entry["tree_size"], "root_hash": entry["root_hash"]}
     result = analyze(
         observations,
@@ -127,6 +129,7 @@ def reproduce(
         confidence=confidence,
         partitions=partitions,
         attribution=attribution,
+        flight=flight,
     )
     if entry.get("incident_ids") != "leaf_hashes":
         result = _legacy_ids(result)

@@ -12,8 +12,11 @@
    the path. *P(crossed)*: the launch area's side (the party whose control area most
    probably holds it) against each point of the path: the largest P(the point lies beyond
    the line, on another party's side) over the path, each point with its 1-sigma radius.
-   *Class*: an aircraft flies faster than 80 m/s, a drone slower (a logistic over the
-   median speed). Its location is the last position, unless a strike is joined.
+   *Type* (:mod:`.air_types`): FPV drone, loitering munition, one-way drone,
+   reconnaissance drone or aircraft, as probabilities from the speed, altitude, engine
+   tone, circling, how far behind the line it was first seen and whether a strike was
+   joined (again once one is); its weapon *classes* are drone (the four drone types) and
+   aircraft. Its location is the last position, unless a strike is joined.
    A track first seen flying *away* from the line, deeper into the side it is on, may
    have come across the line unseen: its launch area is stretched back along its heading to
    ``beyond_m`` past the line (so that attribution, which reads it, is not asserted).
@@ -23,7 +26,9 @@
    the track, flying on at its last velocity, would then have been, is that track's strike: joined into one incident
    (the track's launch area, the strike's impact, both sets of evidence;
    P(strike) = ``p_strike_joined``). A track that ends without one ended in a strike with
-   ``p_strike_far`` if it ended beyond the line, ``p_strike_own`` on its own side.
+   ``p_strike_far`` if it ended beyond the line, ``p_strike_own`` on its own side, times the
+   share of that which holds for its types (``strikes_here``, weighted by their
+   probabilities: a one-way drone flying out of view beyond the line strikes far away).
 5. **The strike heard by too few to locate.** A drone's track still without a strike is then
    listened for in the acoustic picks no incident used (:mod:`.impact_sound`): three sensors
    agreeing on one emission where the track, flying on, could have been are its impact,
@@ -34,8 +39,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from typing import Any
 
 import numpy as np
 import shapely
@@ -47,6 +53,7 @@ from ..incidents import Flight, Fused, Point, incident_id
 from ..localize.picks import Picks
 from ..observation_models import DroneAcoustic, Radar, Rf
 from ..observations import Observation
+from .air_types import AirTypeParams, TypeEvidence, classify, turns_of
 from .impact_sound import ImpactSearch, heard_impact
 from .multitarget import BEARING, POSITION, Detections, Track, TrackerParams, track
 
@@ -67,7 +74,19 @@ class FlightParams:
     p_strike_joined: float = 0.97
     p_strike_far: float = 0.5
     p_strike_own: float = 0.05
-    aircraft_speed_ms: float = 80.0
+    #: the share of those P(strike) that holds for each type: a one-way drone flies on to
+    #: targets far beyond the monitored area, a reconnaissance drone or an aircraft seldom
+    #: ends in a strike of its own
+    strikes_here: dict[str, float] = field(
+        default_factory=lambda: {
+            "fpv": 1.0,
+            "loitering_munition": 1.0,
+            "one_way_drone": 0.2,
+            "reconnaissance_drone": 0.04,
+            "aircraft": 0.1,
+        }
+    )
+    types: AirTypeParams = field(default_factory=AirTypeParams)
     #: a track first seen heading away from the line (its distance to the line growing by
     #: ``away_share`` of ``heading_step_m`` flown) may have come from across it
     heading_step_m: float = 1000.0
@@ -82,6 +101,33 @@ class FlightParams:
     #: ratio of 75 whose counts allow about 30-200. The shipped 45 is the lower of that and
     #: a first measurement (13/17 against 2-3/147). The simulator's world, not the real one.
     heard_likelihood_ratio: float = 45.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> FlightParams:
+        """The parameters as recorded by :meth:`as_dict` (None: the defaults), each value
+        given its default's type back (canonical JSON writes 600.0 as 600).
+
+        >>> FlightParams.from_dict({"strike_m": 1200, "tracker": {"gate_m": 2500}}).tracker.gate_m
+        2500.0
+        """
+        return cls() if d is None else _restore(cls(), d)
+
+
+def _restore(default: Any, value: Any) -> Any:
+    """``value`` (JSON) shaped as ``default``: dataclasses, dicts, tuples and numbers."""
+    if is_dataclass(default) and not isinstance(default, type):
+        return replace(default, **{k: _restore(getattr(default, k), v) for k, v in value.items()})
+    if isinstance(default, dict):
+        like = next(iter(default.values()), None)
+        return {k: _restore(default.get(k, like), v) for k, v in value.items()}
+    if isinstance(default, tuple):
+        return tuple(_restore(a, b) for a, b in zip(default, value, strict=True))
+    if isinstance(default, bool | int | float):
+        return type(default)(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -158,23 +204,32 @@ def _incident(trk: Track, table: _Table, ag: Agreement, prm: FlightParams) -> Fu
     )
     last = Point(float(xy[-1, 0]), float(xy[-1, 1]), pcov[-1], _us(table, trk.end_s))
     crossing, p_crossed, beyond_at_end = _crossing(trk, sig, launch, ag, table)
-    p_air = float(1.0 / (1.0 + math.exp(-(speed - prm.aircraft_speed_ms) / 10.0)))
     alts = [o.model.alt_m for o in obs if isinstance(o.model, Radar)]
     tones = [o.model.f0_hz for o in obs if isinstance(o.model, DroneAcoustic) and o.model.f0_hz]
     keep = np.unique(np.linspace(0, len(trk.t_s) - 1, min(prm.path_points, len(trk.t_s))))
     keep = keep.astype(int)
-    flight = Flight(
-        t_us=tuple(_us(table, float(t)) for t in trk.t_s[keep]),
-        xy=xy[keep],
-        sigma_m=sig[keep],
-        crossing=crossing,
-        p_crossed=p_crossed,
-        p_strike=prm.p_strike_far if beyond_at_end else prm.p_strike_own,
-        classes={"drone": round(1.0 - p_air, 4), "aircraft": round(p_air, 4)},
-        speed_ms=speed,
-        alt_m=float(np.median(alts)) if alts else None,
-        f0_hz=float(np.median(tones)) if tones else None,
+    base = prm.p_strike_far if beyond_at_end else prm.p_strike_own
+    flight = _typed(
+        Flight(
+            t_us=tuple(_us(table, float(t)) for t in trk.t_s[keep]),
+            xy=xy[keep],
+            sigma_m=sig[keep],
+            crossing=crossing,
+            p_crossed=p_crossed,
+            p_strike=base,
+            classes={},
+            speed_ms=speed,
+            alt_m=float(np.median(alts)) if alts else None,
+            f0_hz=float(np.median(tones)) if tones else None,
+            turns=turns_of(xy),
+            behind_m=float(ag.distance_to_line_m([xy[0, 0]], [xy[0, 1]])[0]),
+        ),
+        False,
+        prm,
     )
+    share = sum(p * prm.strikes_here.get(t, 1.0) for t, p in flight.types.items())
+    flight = replace(flight, p_strike=round(base * share, 4))
+    p_air = flight.classes["aircraft"]
     support: dict[str, list[str]] = {}
     for o in obs:
         support.setdefault(o.type, []).append(o.ref)
@@ -192,6 +247,18 @@ def _incident(trk: Track, table: _Table, ag: Agreement, prm: FlightParams) -> Fu
         status="corroborated" if len(support) > 1 else "automatic",
         id=incident_id(o.leaf_hash for o in obs),
         flight=flight,
+    )
+
+
+def _typed(f: Flight, struck: bool, prm: FlightParams) -> Flight:
+    """``f`` with its type probabilities (:func:`.air_types.classify`) and, from them, its
+    weapon classes (drone: any of the drone types)."""
+    types = classify(
+        TypeEvidence(f.speed_ms, f.alt_m, f.f0_hz, f.turns, f.behind_m, struck), prm.types
+    )
+    p_air = types.get("aircraft", 0.0)
+    return replace(
+        f, types=types, classes={"drone": round(1.0 - p_air, 4), "aircraft": round(p_air, 4)}
     )
 
 
@@ -286,7 +353,7 @@ def join_strikes(
             unjoined.append(fl)
             continue
         taken.add(best)
-        joined = _joined(fl, found[best], prm.p_strike_joined)
+        joined = _joined(fl, found[best], prm.p_strike_joined, prm)
         out.append(replace(joined, id=incident_id(leaf(r) for r in joined.refs)))
     out += _heard(unjoined, leftover, leaf, prm) if leftover is not None else unjoined
     out += [f for k, f in enumerate(found) if k not in taken]
@@ -327,7 +394,7 @@ def _heard(
         )
         prior = fl.flight.p_strike
         odds = prior / (1.0 - prior) * prm.heard_likelihood_ratio
-        joined = _joined(fl, strike, round(odds / (1.0 + odds), 4))
+        joined = _joined(fl, strike, round(odds / (1.0 + odds), 4), prm)
         out.append(replace(joined, id=incident_id(leaf(r) for r in joined.refs)))
     return out
 
@@ -344,7 +411,7 @@ def last_velocity(f: Flight) -> tuple[float, float]:
     return float((f.xy[-1, 0] - f.xy[k, 0]) / span), float((f.xy[-1, 1] - f.xy[k, 1]) / span)
 
 
-def _joined(fl: Fused, strike: Fused, p_strike: float) -> Fused:
+def _joined(fl: Fused, strike: Fused, p_strike: float, prm: FlightParams) -> Fused:
     assert fl.flight is not None
     support = {k: tuple(v) for k, v in fl.support.items()}
     for k, v in strike.support.items():
@@ -359,5 +426,5 @@ def _joined(fl: Fused, strike: Fused, p_strike: float) -> Fused:
         support=dict(sorted(support.items())),
         confidence=round(1.0 - (1.0 - fl.confidence) * (1.0 - strike.confidence), 4),
         status="corroborated",
-        flight=replace(fl.flight, p_strike=p_strike),
+        flight=_typed(replace(fl.flight, p_strike=p_strike), True, prm),
     )

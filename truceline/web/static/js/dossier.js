@@ -303,6 +303,51 @@ function actions(p, ctx, refresh) {
   return forms.length ? el("section", { class: "actions", "aria-label": "Actions" }, el("h3", {}, "Actions"), forms) : null;
 }
 
+const AIR_TYPES = {
+  fpv: "FPV drone",
+  loitering_munition: "loitering munition",
+  one_way_drone: "one-way long-range drone",
+  reconnaissance_drone: "reconnaissance drone",
+  aircraft: "aircraft",
+};
+
+/** A tracked flight: what it was (as probabilities) and what that rests on, where and when
+ * it crossed the line, and whether it ended in a strike. */
+function flightSection(p) {
+  const f = p.flight;
+  if (!f) return null;
+  const types = Object.entries(f.types || {}).sort((a, b) => b[1] - a[1]);
+  const times = f.times || [];
+  const flew = [`median ground speed ${f.speed_ms} m/s`];
+  if (f.alt_m !== null && f.alt_m !== undefined) flew.push(`altitude ${f.alt_m} m (radar)`);
+  if (f.f0_hz) flew.push(`engine tone ${f.f0_hz} Hz (${f.f0_hz > 200 ? "an electric motor's" : "a combustion engine's"})`);
+  if (f.turns !== null && f.turns !== undefined) flew.push(`turned through ${f.turns} circles`);
+  if (f.first_seen_behind_m !== null && f.first_seen_behind_m !== undefined) {
+    flew.push(`first seen ${(f.first_seen_behind_m / 1000).toFixed(1)} km from the line`);
+  }
+  const crossed = f.crossing_time
+    ? `at ${fmtTime(f.crossing_time)}, ${fmtPoint(p.crossing)} ± ${f.crossing_sigma_m} m (1 σ); ` +
+      `P(it flew over the line) ${pct(f.p_crossed)}`
+    : `no crossing of the line on its track; P(it flew over the line) ${pct(f.p_crossed)}`;
+  return [
+    el("h3", {}, "Flight"),
+    definitions([
+      ["Tracked", times.length ? `${fmtTime(times[0])} – ${fmtTime(times[times.length - 1])}` : null],
+      ["What it was", types.map(([k, v]) => `${AIR_TYPES[k] || k} ${pct(v)}`).join(", ") || "not typed"],
+      ["From", flew.join(" · ")],
+      ["Crossed the line", crossed],
+      ["Ended in a strike", pct(f.p_strike)],
+    ]),
+    el(
+      "p",
+      { class: "explain" },
+      "The type is a probability by Bayes' rule over five types, from how the object flew " +
+        "(speed, altitude, engine tone, circling, how far behind the line it was first seen) " +
+        "and whether a strike was found at its track's end: no single figure decides it.",
+    ),
+  ];
+}
+
 export async function renderDossier(body, id, ctx) {
   clear(body);
   body.append(el("p", { role: "status" }, "Loading…"));
@@ -332,7 +377,8 @@ export async function renderDossier(body, id, ctx) {
       ["Origin", where(p.origin, p.origin_sigma_m, p.origin_cov_m2, p.origin_crlb_m) || "not located"],
       ["Impact", where(p.impact, p.impact_sigma_m, p.impact_cov_m2, p.impact_crlb_m) || "not located"],
     ]),
-    el("h3", {}, "Where it was fired from"),
+    flightSection(p),
+    el("h3", {}, p.flight ? "Where it was launched from" : "Where it was fired from"),
     el(
       "p",
       {},

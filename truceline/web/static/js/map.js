@@ -336,16 +336,19 @@ export class IncidentMap {
     );
   }
 
-  /** Zoomed in: uncertainty ellipses and origin → impact lines of the incidents in view. */
+  /** Zoomed in: uncertainty ellipses and origin → impact lines of the incidents in view, and
+   * a tracked flight's path with its crossing of the line. */
   updateDetail() {
     this.detail.clearLayers();
+    this.tracksDrawn = 0;
     if (!this.features || this.map.getZoom() < DETAIL_ZOOM) return;
     const view = this.map.getBounds().pad(0.2);
     let n = 0;
     for (let i = 0; i < this.features.length && n < DETAIL_MAX; i++) {
       if (!this.shown[i]) continue;
       const p = this.features[i].properties;
-      const near = [[this.lon[i], this.lat[i]], p.origin, p.impact].some(
+      const track = p.track && p.track.coordinates && p.track.coordinates.length > 1 ? p.track.coordinates : null;
+      const near = [[this.lon[i], this.lat[i]], p.origin, p.impact, ...(track || [])].some(
         (q) => q && view.contains([q[1], q[0]]),
       );
       if (!near) continue;
@@ -364,7 +367,24 @@ export class IncidentMap {
           );
         }
       }
-      if (p.origin && p.impact) {
+      if (track) {
+        // a tracked flight: its path (solid), from the launch area to where it ended or
+        // struck, and where it crossed the line of contact (a ring)
+        L.polyline(
+          track.map(([x, y]) => [y, x]),
+          { ...opts, color: colour, opacity: 0.85, weight: 2 },
+        ).addTo(this.detail);
+        if (p.crossing) {
+          L.circleMarker([p.crossing[1], p.crossing[0]], {
+            ...opts,
+            radius: 5,
+            color: colour,
+            fillOpacity: 0,
+            weight: 2,
+          }).addTo(this.detail);
+        }
+        this.tracksDrawn++;
+      } else if (p.origin && p.impact) {
         L.polyline(
           [
             [p.origin[1], p.origin[0]],

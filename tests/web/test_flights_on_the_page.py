@@ -1,0 +1,106 @@
+"""Tracked flights on the dashboard, in Chromium: an analyst finds a drone's flight, reads
+what it was (the type probabilities and what they rest on), where it crossed the line and
+whether it struck, and sees its path drawn on the map. A `field` day of two hours with
+reconnaissance and one-way drones flying, stored and analysed by the command line.
+Skips, saying why, without Playwright or Chromium; fails under CI=true."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.web.browser import all_incidents, launch, missing, open_dashboard, serving, wait_until
+from truceline.cli import app as cli
+from truceline.simulate import simulate
+from truceline.simulate.world import load_world
+
+NAMES = {
+    "fpv": "FPV drone",
+    "loitering_munition": "loitering munition",
+    "one_way_drone": "one-way long-range drone",
+    "reconnaissance_drone": "reconnaissance drone",
+    "aircraft": "aircraft",
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    reason = missing()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[tuple[str, str]]:
+    tmp = tmp_path_factory.mktemp("flights")
+    field = load_world("field")
+    assert field.drones is not None
+    flying = replace(field.drones, recon_per_hour=3.0, one_way_per_hour=2.0)
+    simulate(tmp / "day", seed=7, hours=2, world=replace(field, drones=flying))
+    db = tmp / "t.db"
+    runner = CliRunner()
+    for args in (
+        ["ingest", "--db", str(db), str(tmp / "day" / "observations.jsonl")],
+        [
+            "analyze",
+            "--db",
+            str(db),
+            "--agreement",
+            str(tmp / "day" / "agreement.yaml"),
+            "--out",
+            str(tmp / "out"),
+        ],
+        ["token", "create", "--db", str(db), "--role", "analyst", "--name", "ana-1"],
+    ):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 0, res.output
+    token = res.output.split()[-1]
+    with serving(db) as base:
+        yield base, token
+
+
+def test_an_analyst_reads_a_flight_and_sees_its_path(browser: Any, served: Any) -> None:
+    base, token = served
+    air = [
+        f
+        for f in all_incidents(base, token)
+        if f["properties"]["kind"] == "air" and f["properties"].get("crossing")
+    ]
+    assert air, "the day's drones crossed the line: their flights are incidents"
+    f = max(air, key=lambda g: len(g["properties"]["track"]["coordinates"]))
+    props, flight = f["properties"], f["properties"]["flight"]
+    assert abs(sum(flight["types"].values()) - 1.0) < 2e-3
+    page = open_dashboard(browser, base, token)
+    assert page.errors == [] and page.outside == []
+    seq = page.evaluate("window.truceline.filterSeq")
+    page.select_option("#f-weapon", props["weapon"])
+    wait_until(page, f"window.truceline.filterSeq > {seq}")
+    page.click(f"#incident-list button[data-id='{props['id']}']")
+    page.wait_for_selector("#dossier:not([hidden]) table.evidence")
+    text = page.text_content("#dossier-body") or ""
+    best = max(flight["types"], key=flight["types"].__getitem__)
+    assert "Flight" in text and "What it was" in text and NAMES[best] in text
+    assert f"median ground speed {flight['speed_ms']} m/s" in text
+    assert "Where it was launched from" in text and "Crossed the line" in text
+    assert "no single figure decides it" in text
+    # zoomed in on where it crossed the line, its path is drawn with the crossing
+    lon, lat = props["crossing"]
+    page.evaluate(
+        "(c) => { window.truceline.map.map.setView([c[1], c[0]], 11, { animate: false }); }",
+        [lon, lat],
+    )
+    wait_until(page, "window.truceline.map.tracksDrawn >= 1")
+    assert page.errors == []
