@@ -92,6 +92,19 @@ def _edit_yaml(files: Path, path: list, value: object) -> None:
         (["parties"], [{"id": "N"}], "parties", "at least two"),
         (["line_of_contact_sigma_m"], -5, "line_of_contact_sigma_m", "not in [0, 10000]"),
         (["line_of_contact_sigma_m"], "wide", "line_of_contact_sigma_m", "a number"),
+        (
+            ["clauses", 0, "rule", "air_types"],
+            ["reconnaissance_drone"],
+            "clauses[0].rule.air_types",
+            "only an air rule",
+        ),
+        (
+            ["clauses", 6, "rule", "air_types"],
+            ["zeppelin"],
+            "clauses[6].rule.air_types[0]",
+            "one of fpv",
+        ),
+        (["clauses", 6, "rule", "air_types"], [], "clauses[6].rule.air_types", "forbids nothing"),
     ],
 )
 def test_bad_yaml_fields(files: Path, path: list, value: object, field: str, words: str) -> None:

@@ -81,6 +81,7 @@ def test_every_code_of_every_vocabulary_has_a_word_in_every_language() -> None:
         "kind": vocabulary.INCIDENT_KINDS,
         "status": vocabulary.INCIDENT_STATUSES,
         "source": vocabulary.OBSERVATION_TYPES,
+        "air_type": vocabulary.AIR_TYPES,
     }
     for table, codes in closed.items():
         assert set(codes) <= set(TABLES[table]), table

@@ -24,7 +24,7 @@ from ._geojson import read_lines, read_polygons
 from ._time import parse_time
 from .errors import AgreementError
 from .geo import LocalFrame, frame_for_bounds
-from .vocabulary import WEAPON_CLASSES
+from .vocabulary import AIR_TYPES, WEAPON_CLASSES
 from .yamltext import YamlLoader, YamlReader, lines_of
 
 __all__ = ["Agreement", "Clause", "Party", "Rule", "agreement_geojson", "load_agreement"]
@@ -53,7 +53,9 @@ class Rule:
       line, or inside ``area``.
     - ``crossing``: armed presence (of ``classes`` if given) on the far side of the line.
     - ``air``: strikes by ``drone`` or ``aircraft`` (or ``classes`` if given); with
-      ``over_line: true``, any flight of one over the line of contact from its own side.
+      ``over_line: true``, any flight of one over the line of contact from its own side;
+      with ``air_types``, only by air objects of those types (e.g. reconnaissance
+      overflights: ``air_types: [reconnaissance_drone]``).
     """
 
     kind: str
@@ -62,6 +64,7 @@ class Rule:
     area: shapely.Geometry | None = None  # lon/lat
     area_local: shapely.Geometry | None = None  # metres, in the agreement's frame
     over_line: bool = False  # an ``air`` rule: crossing the line is the violation
+    air_types: tuple[str, ...] | None = None  # an ``air`` rule: only these types
 
     def applies_to_weapon(self, weapon: str) -> bool:
         if self.classes is None:
@@ -304,8 +307,23 @@ def _rule(r: YamlReader, raw: dict[str, Any], where: str, base: Path, frame: Loc
             raise r.error(f"{where}.classes", "a presence rule needs the classes it restricts")
         if within is None and area is None:
             raise r.error(where, "a presence rule needs within_km or area")
+    air_types = _air_types(r, raw, where, kind)
     within_f = float(within) if within is not None else None
-    return Rule(kind, classes, within_f, area, area_local, bool(over_line))
+    return Rule(kind, classes, within_f, area, area_local, bool(over_line), air_types)
+
+
+def _air_types(r: YamlReader, raw: dict[str, Any], where: str, kind: str) -> tuple[str, ...] | None:
+    listed = r.get(raw, where, "air_types", list, required=False)
+    if listed is None:
+        return None
+    if kind != "air":
+        raise r.error(f"{where}.air_types", "only an air rule names the types of air objects")
+    if not listed:
+        raise r.error(f"{where}.air_types", "an empty list forbids nothing: leave it out")
+    for j, t in enumerate(listed):
+        if t not in AIR_TYPES:
+            raise r.error(f"{where}.air_types[{j}]", f"{t!r} is not one of {', '.join(AIR_TYPES)}")
+    return tuple(listed)
 
 
 def _control_areas(path: Path, parties: Sequence[str]) -> dict[str, shapely.Geometry]:

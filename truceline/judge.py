@@ -8,7 +8,10 @@ Given that the incident happened as described (its ``confidence`` says how likel
 - ``air`` rules: the probability that the weapon is a drone or an aircraft (or one of the
   rule's classes); for a tracked flight, times P(it ended in a strike), or, for a rule
   with ``over_line``, times P(it flew beyond the line from its launch side)
-  (:mod:`truceline.tracking.flights`). Only a tracked flight can breach ``over_line``.
+  (:mod:`truceline.tracking.flights`). Only a tracked flight can breach ``over_line``. A
+  rule with ``air_types`` (e.g. reconnaissance overflights) uses instead P(the object was
+  one of those types): a tracked flight's type probabilities; for a strike no track
+  followed, its P(drone) spread over the drone types by their priors (nothing says which).
 - ``crossing`` rules: 1 for a crossing (equipment whose markings name a party, standing in
   another's area), times P(its class is one the rule names).
 - ``presence`` rules (a withdrawal line ``within_km`` of the line of contact, or an ``area``):
@@ -35,6 +38,7 @@ from numpy.typing import NDArray
 from .agreement import Agreement, Rule
 from .attribution import standard_normal_points
 from .incidents import Fused, Judgement, WeaponClass
+from .tracking.air_types import AirTypeParams
 from .weapons import DEFAULT_MODEL, WeaponModel
 
 __all__ = ["DEFAULT_THRESHOLD", "judge"]
@@ -75,6 +79,19 @@ def _share(wc: WeaponClass, classes: Sequence[str] | None, default: Sequence[str
     return float(sum(p for c, p in wc.probabilities.items() if c in names))
 
 
+def _typed_share(types: Sequence[str], inc: Fused, wc: WeaponClass) -> float:
+    """P(the air object was one of ``types``): a tracked flight's type probabilities; for a
+    strike no track followed, P(drone) times the drone types' share of the types' priors
+    (nothing says which drone it was) plus P(aircraft) if ``aircraft`` is listed."""
+    if inc.flight is not None and inc.flight.types:
+        return float(sum(p for t, p in inc.flight.types.items() if t in types))
+    priors = {t: a.prior for t, a in AirTypeParams().types.items()}
+    drones = {t: p for t, p in priors.items() if t != "aircraft"}
+    listed = sum(p for t, p in drones.items() if t in types) / max(sum(drones.values()), 1e-12)
+    probs = wc.probabilities
+    return probs.get("drone", 0.0) * listed + probs.get("aircraft", 0.0) * ("aircraft" in types)
+
+
 def _probability(rule: Rule, inc: Fused, wc: WeaponClass, zone: dict[str, float] | None) -> float:
     kind = inc.kind
     if rule.kind == "fire":
@@ -82,6 +99,8 @@ def _probability(rule: Rule, inc: Fused, wc: WeaponClass, zone: dict[str, float]
         return fired * _share(wc, rule.classes, None) if kind in ("fire", "air") else 0.0
     if rule.kind == "air":
         share = _share(wc, rule.classes, AIR) if kind in ("fire", "air") else 0.0
+        if rule.air_types is not None:
+            share = _typed_share(rule.air_types, inc, wc) if kind in ("fire", "air") else 0.0
         if inc.flight is not None:
             return share * (inc.flight.p_crossed if rule.over_line else inc.flight.p_strike)
         return 0.0 if rule.over_line else share

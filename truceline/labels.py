@@ -23,6 +23,7 @@ from .i18n import N_, Language
 from .places import COMPASS, Place
 
 __all__ = [
+    "AIR_TYPE_WORDS",
     "COMPASS_WORDS",
     "KINDS",
     "NP_",
@@ -51,6 +52,13 @@ WEAPONS = {
     "aircraft": N_("aircraft"),
     "troops": N_("troops"),
     "unknown": N_("not determined"),
+}
+AIR_TYPE_WORDS = {
+    "fpv": N_("FPV drone"),
+    "loitering_munition": N_("loitering munition"),
+    "one_way_drone": N_("one-way long-range drone"),
+    "reconnaissance_drone": N_("reconnaissance drone"),
+    "aircraft": N_("aircraft"),
 }
 KINDS = {
     "fire": N_("firing"),
@@ -113,12 +121,13 @@ TABLES: dict[str, dict[str, str]] = {
     "status": STATUSES,
     "source": SOURCES,
     "compass": COMPASS_WORDS,
+    "air_type": AIR_TYPE_WORDS,
 }
 
 
 def label(table: str, code: str, lang: Language) -> str:
     """The word for ``code`` in ``table`` (``weapon``, ``kind``, ``status``, ``source``,
-    ``compass``), in ``lang``; an unknown code is shown as itself, in words."""
+    ``compass``, ``air_type``), in ``lang``; an unknown code is shown as itself, in words."""
     words = TABLES[table].get(code)
     if words is None:
         return code.replace("_", " ")

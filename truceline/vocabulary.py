@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACOUSTIC_CLASSES",
+    "AIR_TYPES",
     "EVENT_DATASETS",
     "INCIDENT_KINDS",
     "INCIDENT_STATUSES",
@@ -38,6 +39,15 @@ PATROL_EVENTS: tuple[str, ...] = (
     "aircraft",
 )
 ACOUSTIC_CLASSES: tuple[str, ...] = ("launch", "impact", "unknown")
+#: the types of a tracked air object (Truceline's, not FORMATS.md's: docs/formats.md); the
+#: first four are the weapon class ``drone``, the last is ``aircraft``
+AIR_TYPES: tuple[str, ...] = (
+    "fpv",
+    "loitering_munition",
+    "one_way_drone",
+    "reconnaissance_drone",
+    "aircraft",
+)
 OBSERVATION_TYPES: tuple[str, ...] = (
     "patrol",
     "acoustic",

@@ -13,10 +13,15 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import copy_store
+from tests.tracking.test_flights import _observations, _truth
 from truceline._time import parse_time
+from truceline.analysis import analyze
 from truceline.cli import app as cli
 from truceline.i18n import language
+from truceline.incidents import to_feature
+from truceline.labels import label
 from truceline.publish.day_coverage import day_coverage
+from truceline.publish.document import flights_section
 from truceline.publish.report import build_report, trend_means
 from truceline.publish.summary import coverage_headline
 from truceline.simulate.scenario import demo_agreement
@@ -389,3 +394,33 @@ def test_heartbeats_say_when_a_quiet_sensor_was_working(agreement: Any) -> None:
         acoustic, agreement, day0, 25.0, {}, status=down).rows) == 0  # fmt: skip
     rep = build_report(DAY, [], agreement, None, acoustic, status=beats)
     assert rep.coverage.rows == told.rows
+
+
+def test_the_report_lists_the_flights_with_their_type_launch_and_crossing() -> None:
+    """A drone tracked over the line (8 km on N's side to 6 km into S's): the Flights
+    section names what it most probably was, where it was launched from and where and when
+    it crossed the line, in every language; a day without flights has no such section."""
+    ag = demo_agreement(3)
+    t, xy = _truth(ag, 8_000.0, -6_000.0)
+    run = analyze(_observations(ag, t, xy), ag)
+    features = [json.loads(json.dumps(to_feature(i, ag.frame))) for i in run.incidents]
+    (air,) = [f["properties"] for f in features if f["properties"]["kind"] == "air"]
+    date = air["time_start"][:10]
+    rep = build_report(date, features, ag, None, [])
+    for code, title, crossed in (
+        ("en", "Flights", "crossed the line"),
+        ("uk", "Польоти", "перетнув лінію"),
+        ("ru", "Полёты", "пересёк линию"),
+    ):
+        lang = language(code)
+        blocks = flights_section(rep, lang)
+        assert [b.content for b in blocks if b.kind == "h2"] == [title]
+        (table,) = [b.content for b in blocks if b.kind == "table"]
+        assert crossed in table.headers and len(table.rows) == 1
+        row = table.rows[0]
+        assert row[-1] == air["id"] and "C8" in row[-2]
+        best = max(air["flight"]["types"], key=air["flight"]["types"].__getitem__)
+        assert row[1].startswith(label("air_type", best, lang))
+        assert air["flight"]["crossing_time"][11:19] in row[3]
+    quiet = [f for f in features if not f["properties"].get("flight")]
+    assert flights_section(build_report(date, quiet, ag, None, []), language("en")) == []

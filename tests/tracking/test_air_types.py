@@ -5,16 +5,19 @@ and a circling track through the tracker reads as a circling type."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from tests.tracking.test_flights import T0, _rfc
-from truceline.agreement import Agreement
+from tests.tracking.test_flights import T0, _observations, _rfc, _truth
+from truceline.agreement import Agreement, Clause, Rule
+from truceline.judge import judge
 from truceline.observations import parse_lines
 from truceline.simulate.scenario import demo_agreement
 from truceline.tracking.air_types import AIR_TYPES, TypeEvidence, classify, turns_of
 from truceline.tracking.flights import flights
+from truceline.weapon_class import classify as weapon_classes
 
 TYPICAL = {
     "fpv": TypeEvidence(27.0, 120.0, 320.0, 0.1, 6_000.0, True),
@@ -90,3 +93,24 @@ def test_a_circling_track_reads_as_a_circling_type(ag: Agreement) -> None:
     p = inc.flight.types
     assert p["loitering_munition"] + p["reconnaissance_drone"] > 0.9
     assert inc.flight.classes["drone"] > 0.99
+
+
+def test_a_clause_on_reconnaissance_overflights_weighs_the_type(ag: Agreement) -> None:
+    """An agreement that forbids reconnaissance flights over the line (and nothing else in
+    the air): a fast, low, straight crossing (most probably an FPV drone) breaches the
+    general over-the-line clause but not that one; its probability is P(reconnaissance
+    drone) x P(crossed), and a strike no track followed gets the drone types' prior share."""
+    recon = Clause(
+        "C9",
+        "No reconnaissance flights over the line.",
+        Rule("air", over_line=True, air_types=("reconnaissance_drone",)),
+    )
+    ag9 = replace(ag, clauses=(*ag.clauses, recon))
+    t, xy = _truth(ag, 8_000.0, -6_000.0)
+    (inc,) = flights(_observations(ag, t, xy), ag9)
+    assert inc.flight is not None
+    (j,) = judge([inc], weapon_classes([inc], ag9), ag9)
+    assert "C8" in j.violations and "C9" not in j.violations
+    expected = inc.flight.types["reconnaissance_drone"] * inc.flight.p_crossed
+    assert j.probabilities.get("C9", 0.0) == pytest.approx(expected, abs=1e-3)
+    assert inc.flight.types["fpv"] > 0.5

@@ -22,6 +22,7 @@ from .tables import (
     calibration_table,
     clause_table,
     coverage_table,
+    flight_table,
     gap_table,
     incident_table,
     key_table,
@@ -268,6 +269,24 @@ def incidents_section(rep: DailyReport, lang: Language) -> list[Block]:
     ]  # fmt: skip
 
 
+def flights_section(rep: DailyReport, lang: Language) -> list[Block]:
+    """The tracked flights (none in the public report: a path is not published)."""
+    table: Table = flight_table(rep, lang)
+    if not table.rows:
+        return []
+    return [
+        Block("open", "wide"),
+        Block("h2", lang.gettext("Flights")),
+        Block("small", lang.gettext(
+            "Every tracked flight of the day: what it most probably was (and the other types "
+            "it may have been, with their probabilities), where it was launched from, where "
+            "and when it crossed the line of contact, and the probability that it ended in a "
+            "strike.")),
+        Block("table", table),
+        Block("close"),
+    ]  # fmt: skip
+
+
 def method_section(rep: DailyReport, lang: Language) -> list[Block]:
     credit = lang.gettext(ATTRIBUTION) + "."
     return [
@@ -282,6 +301,7 @@ SECTIONS: list[Callable[[DailyReport, Language], list[Block]]] = [
     trend_section,
     coverage_section,
     incidents_section,
+    flights_section,
     method_section,
 ]
 

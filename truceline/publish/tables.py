@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..i18n import Language
 from ..labels import label, place_label
+from ..places import describe
 from .report import DailyReport
 from .summary import party_name, region_name, sector_name
 
@@ -15,6 +16,7 @@ __all__ = [
     "calibration_table",
     "clause_table",
     "coverage_table",
+    "flight_table",
     "gap_table",
     "incident_table",
     "key_table",
@@ -239,3 +241,53 @@ def incident_table(rep: DailyReport, lang: Language) -> Table:
             ]
         )
     return Table(headers, rows, (6, 14, 18, 6, 12, 6, 8, 16, 14), "incidents", (3,))
+
+
+def _types_text(types: dict[str, float], lang: Language) -> str:
+    """The most probable type with its probability, then the others at 0.1 or more."""
+    ranked = sorted(types.items(), key=lambda kv: -kv[1])
+    shown = [kv for k, kv in enumerate(ranked) if k == 0 or kv[1] >= 0.1]
+    return lang.gettext(", ").join(
+        f"{label('air_type', t, lang)} {lang.number(p, 2)}" for t, p in shown
+    )
+
+
+def flight_table(rep: DailyReport, lang: Language) -> Table:
+    """Every tracked flight of the day: what it most probably was, where it was launched
+    from, where and when it crossed the line, P(it ended in a strike), its clauses."""
+    flights = [p for p in rep.incidents if isinstance(p.get("flight"), dict)]
+    launch = [p.get("origin") or [float("nan")] * 2 for p in flights]
+    cross = [p.get("crossing") or [float("nan")] * 2 for p in flights]
+    sig = [p.get("origin_sigma_m") or 0.0 for p in flights]
+    csig = [p["flight"].get("crossing_sigma_m") or 0.0 for p in flights]
+    at = describe([c[0] for c in launch], [c[1] for c in launch], sig) if flights else []
+    over = describe([c[0] for c in cross], [c[1] for c in cross], csig) if flights else []
+    rows = []
+    for p, place, where, s, cs in zip(flights, at, over, sig, csig, strict=True):
+        f = p["flight"]
+        when = f.get("crossing_time")
+        crossed = (
+            f"{place_label(where, lang, cs) or lang.gettext('not located')}\n{when[11:19]}"
+            if when
+            else lang.gettext("did not cross")
+        )
+        rows.append([
+            p["time_start"][11:19],
+            _types_text(f.get("types") or {}, lang) or label("weapon", p["weapon"], lang),
+            f"{place_label(place, lang, s) or lang.gettext('not located')}\n"
+            f"{place.mgrs if place is not None else ''}".strip(),
+            crossed,
+            lang.number(f.get("p_strike", 0.0), 2),
+            ", ".join(p["violations"]) or "–",
+            p["id"],
+        ])  # fmt: skip
+    headers = [
+        lang.gettext("time (UTC)"),
+        lang.gettext("what"),
+        lang.gettext("launched from"),
+        lang.gettext("crossed the line"),
+        lang.gettext("ended in a strike"),
+        lang.gettext("clauses"),
+        lang.gettext("incident"),
+    ]
+    return Table(headers, rows, (7, 22, 20, 18, 8, 9, 16), "incidents", (4,))

@@ -155,9 +155,9 @@ def simulate(
         drng = np.random.default_rng([seed, 10])
         flown = draw_flights(drng, sc, fire, hours, wd.drones, seed)
         observe_flights(drng, w, flown, hours, wd.drones)
-        over = {c.id for c in ag.clauses if c.rule.over_line}
+        over = {c.id for c in ag.clauses if c.rule.over_line or c.rule.air_types is not None}
         for row in write_drones_truth(out / "drones_truth.jsonl", w, flown, ag, seed):
-            if row["event"] is not None:  # a strike that crossed the line breaks over_line too
+            if row["event"] is not None:  # a strike's over_line and air_types clauses
                 k = int(row["event"].split("-")[1]) - 1
                 fire.violations[k] = fire.violations[k] + [
                     v for v in row["violations"] if v in over

@@ -221,8 +221,10 @@ def write_drones_truth(
         for c in ag.clauses:
             rule = c.rule
             strike_rule = rule.kind in ("fire", "air") and not rule.over_line
-            if (rule.over_line and crossed) or (
-                f.kind == "strike" and strike_rule and rule.applies_to_weapon("drone")
+            typed = rule.air_types is None or f.type in rule.air_types
+            if typed and (
+                (rule.over_line and crossed)
+                or (f.kind == "strike" and strike_rule and rule.applies_to_weapon("drone"))
             ):
                 violations.append(c.id)
         first = None

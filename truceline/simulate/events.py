@@ -315,7 +315,7 @@ def fire_violations(sc: Scenario, ag: Agreement, ev: FireEvents) -> list[list[st
         rule = clause.rule
         for i in range(len(ev)):
             w = str(ev.weapon[i])
-            if rule.over_line:  # drones' flights: truceline.simulate.drones decides
+            if rule.over_line or rule.air_types is not None:  # truceline.simulate.drones decides
                 continue
             if (rule.kind == "fire" and rule.applies_to_weapon(w)) or (
                 rule.kind == "air" and w in ("drone", "aircraft") and rule.applies_to_weapon(w)

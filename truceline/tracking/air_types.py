@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["AIR_TYPES", "AirType", "AirTypeParams", "TypeEvidence", "classify", "turns_of"]
+from ..vocabulary import AIR_TYPES
 
-AIR_TYPES = ("fpv", "loitering_munition", "one_way_drone", "reconnaissance_drone", "aircraft")
+__all__ = ["AIR_TYPES", "AirType", "AirTypeParams", "TypeEvidence", "classify", "turns_of"]
 
 
 @dataclass(frozen=True)
