@@ -17,7 +17,8 @@ against ``drones_truth.jsonl`` (the benchmark's own reading: the analysis never 
   *purity*: the share of a
   track's positions within 500 m of its flight's;
 - *GOSPA* (Stone Soup's ``GOSPAMetric``, p = 1, c = 1 km, alpha = 2) every 30 s between the
-  live tracks and the flying drones, averaged over the times anything flew;
+  live tracks and the flying drones within 30 km of the line, averaged over the times
+  anything flew there;
 - C8 (flight over the line) F1 per flight; attribution of drone strikes: the strikes joined
   with a track, the share attributed and the accuracy of those that are;
 - *types*: of each matched track, the stated type probabilities against the flight's true
@@ -77,6 +78,7 @@ def _track_figures(
     air: list[Incident], flights: list[dict[str, Any]], match: list[int | None], ag: Agreement
 ) -> dict[str, Any]:
     cover = []
+    by_type: dict[str, list[float]] = {}
     for k, f in enumerate(flights):
         mine = [inc for inc, m in zip(air, match, strict=True) if m == k]
         grid = np.arange(f["t0"], f["t1"], 5e6)
@@ -87,6 +89,7 @@ def _track_figures(
             seen |= (grid >= inc.flight.t_us[0]) & (grid <= inc.flight.t_us[-1])
         if grid.size:
             cover.append(float(seen.mean()))
+            by_type.setdefault(f["type"], []).append(cover[-1])
     pure = []
     for inc, m in zip(air, match, strict=True):
         assert inc.flight is not None
@@ -124,6 +127,7 @@ def _track_figures(
         "tracks_matched": sum(m is not None for m in match),
         "completeness": statistics.fmean(cover) if cover else None,
         "flights_tracked": sum(c > 0 for c in cover) / len(cover) if cover else None,
+        "completeness_by_type": {t: [len(v), statistics.fmean(v)] for t, v in by_type.items()},
         "purity": statistics.fmean(pure) if pure else None,
         "c8": {
             "tp": tp,
@@ -139,11 +143,15 @@ def _track_figures(
             if asserted
             else None
         ),
-        "gospa": _gospa(air, flights),
+        "gospa": _gospa(air, flights, ag),
     }
 
 
-def _gospa(air: list[Incident], flights: list[dict[str, Any]]) -> dict[str, float | None]:
+def _gospa(
+    air: list[Incident], flights: list[dict[str, Any]], ag: Agreement
+) -> dict[str, float | None]:
+    """GOSPA every 30 s between the tracks and the flights, each where it is within
+    ``COVERED_M`` of the line (a one-way drone 60 km beyond the radars is not missed)."""
     metric = GOSPAMetric(p=1, c=1000.0, measure=Euclidean((0, 1)))
     t0 = min((f["t0"] for f in flights), default=0)
     t1 = max((f["t1"] for f in flights), default=0)
@@ -154,7 +162,8 @@ def _gospa(air: list[Incident], flights: list[dict[str, Any]]) -> dict[str, floa
         for f in flights:
             if f["t0"] <= t <= f["t1"]:
                 x, y = position_at(f, np.array([t]))
-                truth.append(State([[x[0]], [y[0]]], timestamp=when))
+                if ag.distance_to_line_m(x, y)[0] < COVERED_M:
+                    truth.append(State([[x[0]], [y[0]]], timestamp=when))
         est = []
         for inc in air:
             assert inc.flight is not None
@@ -162,7 +171,8 @@ def _gospa(air: list[Incident], flights: list[dict[str, Any]]) -> dict[str, floa
             if ft[0] <= t <= ft[-1]:
                 x = np.interp(t, ft, inc.flight.xy[:, 0])
                 y = np.interp(t, ft, inc.flight.xy[:, 1])
-                est.append(State([[x], [y]], timestamp=when))
+                if ag.distance_to_line_m([x], [y])[0] < COVERED_M:
+                    est.append(State([[x], [y]], timestamp=when))
         if not truth and not est:
             continue
         g, _ = metric.compute_gospa_metric(est, truth)

@@ -13,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from truceline.attribution import Attribution, allegation_verdicts
-from truceline.confidence import ConfidenceModel, default_model, features, fit, load_model
+from truceline.confidence import (
+    FEATURES,
+    ConfidenceModel,
+    default_model,
+    features,
+    fit,
+    load_model,
+    with_family,
+)
 from truceline.errors import InputError
 from truceline.evaluate import evaluate
 from truceline.fusion import FusionParams
@@ -99,6 +107,32 @@ def test_the_shipped_model_says_where_it_came_from() -> None:
     # a source the simulated world never made (news reports) keeps fusion's score
     report = {"family": "fire_unheard", "score": 0.0, "event_report": 1.0}
     assert not m.applies(report) and m.applies(report | {"event_report": 0.0, "thermal": 1.0})
+
+
+def test_tracked_flights_have_their_own_family_fitted_on_other_days() -> None:
+    """A tracked flight is calibrated as a flight (was it one?), not as a firing: its
+    family was fitted on days of its own, labelled by the flights flown, and a long track
+    seen by radar and radio is confident while a short radar-only one is not."""
+    m = default_model()
+    assert "flight" in m.coefficients
+    own = m.provenance["families"]["flight"]["fitted_on"]
+    assert own["world"] == "field" and own["flights"] and not set(own["seeds"]) & set(range(1, 11))
+    x = dict.fromkeys(FEATURES, 0.0) | {"family": "flight", "score": 2.0, "spread": 4.5}
+    long = x | {"radar": np.log1p(3), "rf": np.log1p(2), "drone_acoustic": np.log1p(2)}
+    short = x | {"radar": np.log1p(1), "score": 0.0, "spread": 5.5}
+    assert m.applies(long) and m.probability(long) > 0.8
+    assert m.probability(short) < m.probability(long)
+
+
+def test_one_family_is_refitted_and_the_others_kept() -> None:
+    base = ConfidenceModel("base", {"fire": {"intercept": 1.0}}, {"counts": {"fire": {"real": 1}}})
+    other = ConfidenceModel(
+        "new", {"flight": {"intercept": 2.0}}, {"counts": {"flight": {"real": 5}}, "seeds": [7]}
+    )
+    both = with_family(base, other, "flight")
+    assert both.coefficients == {"fire": {"intercept": 1.0}, "flight": {"intercept": 2.0}}
+    assert both.provenance["counts"] == {"fire": {"real": 1}, "flight": {"real": 5}}
+    assert both.provenance["families"] == {"flight": {"seeds": [7]}}
 
 
 def test_confidence_is_calibrated_on_a_day_it_was_not_fitted_on(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ fitted on labelled days, and says so in every run's parameters.
 
 **The model** is a logistic regression per family of incident (``fire``: fire and air heard
 by the acoustic network; ``fire_unheard``: fire seen only otherwise, from orbit or by a
-patrol; ``presence``: presence and crossing), over features a commission member can read:
+patrol; ``flight``: a tracked air object's flight, with or without the strike joined at its
+end, real when it was a flight that flew; ``presence``: presence and crossing), over
+features a commission member can read:
 
 - ``score``: the logit of fusion's own score (the hand-set strengths, as a starting point);
 - ``acoustic``, ``thermal``, ``uav``, ``patrol``, ``event_report``, and a drone's
@@ -62,6 +64,7 @@ __all__ = [
     "features",
     "fit",
     "load_model",
+    "with_family",
 ]
 
 FEATURES = (
@@ -83,13 +86,18 @@ MIN_SEEN = 30
 _EPS = 1e-4
 
 
-def family(kind: str, heard: bool = True) -> str | None:
+def family(kind: str, heard: bool = True, tracked: bool = False) -> str | None:
     """The model family of an incident (None: not calibrated, e.g. ``unlocated``): a fire the
-    acoustic network did not hear (seen from orbit, by a patrol) is a family of its own.
+    acoustic network did not hear (seen from orbit, by a patrol) is a family of its own, and
+    so is a tracked flight (whether or not a strike was joined with it).
 
-    >>> family("air"), family("fire", heard=False), family("unlocated")
-    ('fire', 'fire_unheard', None)
+    >>> family("air"), family("fire", heard=False), family("air", tracked=True)
+    ('fire', 'fire_unheard', 'flight')
+    >>> family("unlocated") is None
+    True
     """
+    if tracked:
+        return "flight"
     fam = FAMILIES.get(kind)
     return "fire_unheard" if fam == "fire" and not heard else fam
 
@@ -107,7 +115,7 @@ def features(f: Fused) -> dict[str, Any]:
     pts = [p for p in (f.origin, f.impact) if p is not None]
     sigma = max(min((p.sigma_m for p in pts), default=1.0), 1.0)
     return {
-        "family": family(f.kind, heard=n.get("acoustic", 0) > 0),
+        "family": family(f.kind, heard=n.get("acoustic", 0) > 0, tracked=f.flight is not None),
         "score": _logit(f.confidence),
         "acoustic": math.log1p(n.get("acoustic", 0)),
         "thermal": math.log1p(n.get("thermal", 0)),
@@ -251,6 +259,23 @@ def fit(
     return ConfidenceModel(name, coefficients, dict(provenance) | {"counts": counts})
 
 
+def with_family(base: ConfidenceModel, fitted: ConfidenceModel, fam: str) -> ConfidenceModel:
+    """``base`` with family ``fam``'s coefficients and counts taken from ``fitted`` (a model
+    fitted on other days), and where they came from under ``provenance["families"][fam]``;
+    the other families stay as they were."""
+    coefficients = {k: v for k, v in base.coefficients.items() if k != fam}
+    if fam in fitted.coefficients:
+        coefficients[fam] = fitted.coefficients[fam]
+    prov = dict(base.provenance)
+    counts = dict(prov.get("counts", {}))
+    if fam in fitted.provenance.get("counts", {}):
+        counts[fam] = fitted.provenance["counts"][fam]
+    own = {k: v for k, v in fitted.provenance.items() if k != "counts"}
+    prov["counts"] = counts
+    prov["families"] = dict(prov.get("families", {})) | {fam: own}
+    return replace(base, coefficients=coefficients, provenance=prov)
+
+
 def _penalised_nll(
     w: np.ndarray, xs: np.ndarray, ys: np.ndarray, pen: np.ndarray
 ) -> tuple[float, np.ndarray]:
@@ -272,7 +297,7 @@ def load_model(path: Path) -> ConfidenceModel:
             raise InputError(str(path), None, key, "required field is missing")
     for fam, coef in doc["coefficients"].items():
         unknown = set(coef) - {"intercept", *FEATURES}
-        if fam not in {*FAMILIES.values(), "fire_unheard"} or unknown:
+        if fam not in {*FAMILIES.values(), "fire_unheard", "flight"} or unknown:
             raise InputError(
                 str(path), None, f"coefficients.{fam}", f"unknown: {sorted(unknown) or fam}"
             )

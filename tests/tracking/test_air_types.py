@@ -12,6 +12,7 @@ import pytest
 
 from tests.tracking.test_flights import T0, _observations, _rfc, _truth
 from truceline.agreement import Agreement, Clause, Rule
+from truceline.incidents import Fused, Point, WeaponClass
 from truceline.judge import judge
 from truceline.observations import parse_lines
 from truceline.simulate.scenario import demo_agreement
@@ -114,3 +115,16 @@ def test_a_clause_on_reconnaissance_overflights_weighs_the_type(ag: Agreement) -
     expected = inc.flight.types["reconnaissance_drone"] * inc.flight.p_crossed
     assert j.probabilities.get("C9", 0.0) == pytest.approx(expected, abs=1e-3)
     assert inc.flight.types["fpv"] > 0.5
+
+
+def test_a_strike_no_track_followed_gets_the_drone_types_prior_share(ag: Agreement) -> None:
+    """Nothing says which drone struck: P(an FPV) is P(drone) x FPV's share of the drone
+    types' priors (0.30 of 0.90), and P(aircraft) counts only where aircraft are named."""
+    fpv_only = Clause("C9", "No FPV strikes.", Rule("air", air_types=("fpv",)))
+    ag9 = replace(ag, clauses=(*ag.clauses, fpv_only))
+    _, xy = _truth(ag, 8_000.0, 4_000.0)
+    at = Point(float(xy[-1, 0]), float(xy[-1, 1]), np.eye(2) * 100.0, T0)
+    strike = Fused(kind="fire", time_start_us=T0, time_end_us=T0, impact=at, weapon="drone")
+    wc = WeaponClass({"drone": 0.8, "aircraft": 0.2}, "unknown", "a patrol saw it")
+    (j,) = judge([strike], [wc], ag9)
+    assert j.probabilities["C9"] == pytest.approx(0.8 * 0.30 / 0.90, abs=1e-3)

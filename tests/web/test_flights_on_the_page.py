@@ -96,6 +96,9 @@ def test_an_analyst_reads_a_flight_and_sees_its_path(browser: Any, served: Any) 
     assert f"median ground speed {flight['speed_ms']} m/s" in text
     assert "Where it was launched from" in text and "Crossed the line" in text
     assert "no single figure decides it" in text
+    # its point is where it was last tracked unless a strike (heard or seen) was joined
+    struck = bool({"acoustic", "thermal"} & set(props.get("sources") or {}))
+    assert ("Last tracked" in text) != struck and "The launch area lies in" in text
     # zoomed in on where it crossed the line, its path is drawn with the crossing
     lon, lat = props["crossing"]
     page.evaluate(

@@ -15,9 +15,12 @@ True
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..agreement import Agreement, load_agreement
+
+if TYPE_CHECKING:
+    from ..simulate.world import World
 from ..observations import Observation
 
 __all__ = ["figure", "seed_list", "simulated_day"]
@@ -42,7 +45,7 @@ def figure(report: dict[str, Any], path: str) -> Any:
 
 
 def simulated_day(
-    root: Path, world: str, seed: int, hours: float, **options: Any
+    root: Path, world: str | World, seed: int, hours: float, **options: Any
 ) -> tuple[Agreement, list[Observation]]:
     """Simulate one day of ``world`` into ``root / "sc"`` (``options`` go to the
     simulator) and read back its agreement and observations, as a user's run would."""

@@ -23,7 +23,8 @@
 4. **The strike.** A fire incident (an impact heard or a thermal anomaly) whose impact
    came from ``strike_before_s`` before the track's end to ``strike_after_s`` after,
    within ``strike_m`` (or three sigmas, plus half the distance flown meanwhile) of where
-   the track, flying on at its last velocity, would then have been, is that track's strike: joined into one incident
+   the track, flying on at its last velocity, would then have been, or of where it ended
+   (a drone circling over its target strikes there), is that track's strike: joined into one incident
    (the track's launch area, the strike's impact, both sets of evidence;
    P(strike) = ``p_strike_joined``). A track that ends without one ended in a strike with
    ``p_strike_far`` if it ended beyond the line, ``p_strike_own`` on its own side, times the
@@ -71,6 +72,9 @@ class FlightParams:
     strike_m: float = 1_500.0
     strike_before_s: float = 60.0
     strike_after_s: float = 180.0
+    #: the gate grows by this share of the distance flown between the track's end and the
+    #: strike (the drone may have turned)
+    strike_grow: float = 0.5
     p_strike_joined: float = 0.97
     p_strike_far: float = 0.5
     p_strike_own: float = 0.05
@@ -346,8 +350,11 @@ def join_strikes(
                 continue
             ahead = max(dt_s, 0.0)  # where it would be, flying on, when the strike came
             d = math.hypot(loc.x - end.x - vx * ahead, loc.y - end.y - vy * ahead)
+            # or where it was last seen: a drone circling over its target (or hovering)
+            # strikes near where the track ended, not where a straight line would take it
+            d = min(d, math.hypot(loc.x - end.x, loc.y - end.y))
             gate = max(prm.strike_m, 3.0 * math.hypot(loc.sigma_m, end.sigma_m))
-            if d < gate + 0.5 * math.hypot(vx, vy) * ahead and d < best_d:
+            if d < gate + prm.strike_grow * math.hypot(vx, vy) * ahead and d < best_d:
                 best, best_d = k, d
         if best is None:
             unjoined.append(fl)

@@ -311,6 +311,12 @@ const AIR_TYPES = {
   aircraft: "aircraft",
 };
 
+/** Whether a strike was found at a flight's end (its impact then rests on the strike's own
+ * evidence: an acoustic or thermal source beside the drone sources). */
+function struck(p) {
+  return Object.keys(p.sources || {}).some((k) => k === "acoustic" || k === "thermal");
+}
+
 /** A tracked flight: what it was (as probabilities) and what that rests on, where and when
  * it crossed the line, and whether it ended in a strike. */
 function flightSection(p) {
@@ -375,7 +381,11 @@ export async function renderDossier(body, id, ctx) {
     el("h3", {}, "Where"),
     definitions([
       ["Origin", where(p.origin, p.origin_sigma_m, p.origin_cov_m2, p.origin_crlb_m) || "not located"],
-      ["Impact", where(p.impact, p.impact_sigma_m, p.impact_cov_m2, p.impact_crlb_m) || "not located"],
+      [
+        // a flight's point is its strike where one was found at its end, else where it was last tracked
+        p.flight && !struck(p) ? "Last tracked" : "Impact",
+        where(p.impact, p.impact_sigma_m, p.impact_cov_m2, p.impact_crlb_m) || "not located",
+      ],
     ]),
     flightSection(p),
     el("h3", {}, p.flight ? "Where it was launched from" : "Where it was fired from"),
@@ -383,9 +393,9 @@ export async function renderDossier(body, id, ctx) {
       "p",
       {},
       p.attributed_to
-        ? `The firing position lies in ${p.attributed_to}'s area with probability ` +
+        ? `The ${p.flight ? "launch area" : "firing position"} lies in ${p.attributed_to}'s area with probability ` +
             `${pct((p.attribution || {})[p.attributed_to] || 0)}.`
-        : "Undetermined: no party's area holds the firing position with 95 % probability.",
+        : `Undetermined: no party's area holds the ${p.flight ? "launch area" : "firing position"} with 95 % probability.`,
     ),
     attributionBars(p, ctx.colours),
     el("p", { class: "explain" }, explain(p, ctx.agreement)),
