@@ -332,3 +332,31 @@ def test_a_writer_that_loses_the_race_writes_nothing_twice(open_store: Any) -> N
     assert a.count_observations() == 2 and a.log_size() == 2
     a.close()
     b.close()
+
+
+def test_a_day_of_tracked_flights_reproduces_byte_for_byte(tmp_path: Path) -> None:
+    """Tracked flights carry type probabilities whose order comes from the air types'
+    parameters; the log's canonical JSON sorts keys, and reproduce must restore the
+    parameters in their own order, not the log's."""
+    from dataclasses import replace as with_
+
+    from truceline.simulate import simulate
+    from truceline.simulate.world import load_world
+
+    field = load_world("field")
+    assert field.drones is not None
+    flying = with_(field.drones, recon_per_hour=3.0, one_way_per_hour=2.0)
+    simulate(tmp_path / "day", seed=7, hours=1, world=with_(field, drones=flying))
+    db = str(tmp_path / "t.db")
+    obs, ag = str(tmp_path / "day" / "observations.jsonl"), str(tmp_path / "day" / "agreement.yaml")
+    assert runner.invoke(app, ["ingest", "--db", db, obs]).exit_code == 0
+    res = runner.invoke(
+        app, ["analyze", "--db", db, "--agreement", ag, "--out", str(tmp_path / "a")]
+    )
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "a" / "incidents.geojson").read_text()
+    assert '"types"' in text  # the day has tracked flights
+    res = runner.invoke(app, ["reproduce", "1", "--db", db, "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0 and "incidents identical" in res.output, res.output
+    for name in ("incidents.geojson", "summary.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -124,9 +124,10 @@ def _restore(default: Any, value: Any) -> Any:
     """``value`` (JSON) shaped as ``default``: dataclasses, dicts, tuples and numbers."""
     if is_dataclass(default) and not isinstance(default, type):
         return replace(default, **{k: _restore(getattr(default, k), v) for k, v in value.items()})
-    if isinstance(default, dict):
+    if isinstance(default, dict):  # in the default's order (the log's JSON sorts keys)
         like = next(iter(default.values()), None)
-        return {k: _restore(default.get(k, like), v) for k, v in value.items()}
+        keys = [k for k in default if k in value] + [k for k in value if k not in default]
+        return {k: _restore(default.get(k, like), value[k]) for k in keys}
     if isinstance(default, tuple):
         return tuple(_restore(a, b) for a, b in zip(default, value, strict=True))
     if isinstance(default, bool | int | float):
