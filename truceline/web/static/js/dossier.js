@@ -312,9 +312,11 @@ const AIR_TYPES = {
 };
 
 /** Whether a strike was found at a flight's end (its impact then rests on the strike's own
- * evidence: an acoustic or thermal source beside the drone sources). */
+ * evidence: an acoustic or thermal source beside the drone sources). A party's view of its
+ * own unpublished incident has no sources: there, P(strike) of at least even odds says it. */
 function struck(p) {
-  return Object.keys(p.sources || {}).some((k) => k === "acoustic" || k === "thermal");
+  if (!p.sources) return (p.flight?.p_strike ?? 0) >= 0.5;
+  return Object.keys(p.sources).some((k) => k === "acoustic" || k === "thermal");
 }
 
 /** A tracked flight: what it was (as probabilities) and what that rests on, where and when
