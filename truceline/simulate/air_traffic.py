@@ -96,6 +96,34 @@ def _link(rng: np.random.Generator, dr: Drones) -> float | None:
     return float(rng.choice(BANDS)) if rng.random() < dr.link_share else None
 
 
+def _side(rng: np.random.Generator) -> tuple[int, float]:
+    """A party drawn at random, and the sign of its side (the north party stands at +y)."""
+    side = int(rng.integers(2))
+    return side, 1.0 if side == 0 else -1.0
+
+
+def _leg(
+    rng: np.random.Generator,
+    hours: float,
+    kind: str,
+    type_: str,
+    side: int,
+    path: FloatArray,
+    speed: float,
+) -> dict[str, Any]:
+    """A flight along ``path`` at ``speed``, taking off at a time drawn in the day."""
+    t0 = float(rng.uniform(0, hours * 3600.0))
+    return {
+        "kind": kind,
+        "type": type_,
+        "side": side,
+        "t0": t0,
+        "t1": t0 + _length(path) / speed,
+        "path": path,
+        "speed": speed,
+    }
+
+
 def _strike(rng: np.random.Generator, fire: FireEvents, i: int, dr: Drones) -> dict[str, Any]:
     a = np.array([fire.ox[i], fire.oy[i]])
     b = np.array([fire.ix[i], fire.iy[i]])
@@ -129,8 +157,7 @@ def _strike(rng: np.random.Generator, fire: FireEvents, i: int, dr: Drones) -> d
 
 
 def _recon(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dict[str, Any]:
-    side = int(rng.integers(2))
-    sign = 1.0 if side == 0 else -1.0  # the north party stands at +y
+    side, sign = _side(rng)
     x0 = float(rng.uniform(-0.9, 0.9) * sc.half_length_m)
     home = np.array([x0, float(sc.line_at(x0)) + sign * rng.uniform(5_000, 20_000)])
     x1 = x0 + float(rng.normal(0, 4_000))
@@ -140,15 +167,7 @@ def _recon(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dict[
     r = float(rng.uniform(300.0, 800.0))
     ring = _circle(target[0] - r, target[1], r, speed * rng.uniform(300, 1200), 0.0)
     path = np.vstack([home, target, ring, target, home])
-    t0 = float(rng.uniform(0, hours * 3600.0))
-    return {
-        "kind": "recon",
-        "type": "reconnaissance_drone",
-        "side": side,
-        "t0": t0,
-        "t1": t0 + _length(path) / speed,
-        "path": path,
-        "speed": speed,
+    return _leg(rng, hours, "recon", "reconnaissance_drone", side, path, speed) | {
         "alt": float(rng.uniform(*dr.recon_alt_m)),
         "band": _link(rng, dr),
         "f0": _tone(rng, "reconnaissance_drone"),
@@ -156,8 +175,7 @@ def _recon(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dict[
 
 
 def _one_way(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dict[str, Any]:
-    side = int(rng.integers(2))
-    sign = 1.0 if side == 0 else -1.0
+    side, sign = _side(rng)
     x0 = float(rng.uniform(-0.8, 0.8) * sc.half_length_m)
     x1 = float(np.clip(x0 + rng.normal(0, 20_000), -sc.half_length_m, sc.half_length_m))
     xm = (x0 + x1) / 2 + float(rng.uniform(-15_000, 15_000))
@@ -165,15 +183,7 @@ def _one_way(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dic
     end = [x1, float(sc.line_at(x1)) - sign * rng.uniform(45_000, 70_000)]
     path = np.array([start, [xm, float(sc.line_at(xm))], end])
     speed = float(rng.uniform(*dr.one_way_speed_ms))
-    t0 = float(rng.uniform(0, hours * 3600.0))
-    return {
-        "kind": "transit",
-        "type": "one_way_drone",
-        "side": side,
-        "t0": t0,
-        "t1": t0 + _length(path) / speed,
-        "path": path,
-        "speed": speed,
+    return _leg(rng, hours, "transit", "one_way_drone", side, path, speed) | {
         "alt": float(rng.uniform(*dr.one_way_alt_m)),
         "band": None,
         "f0": _tone(rng, "one_way_drone"),
@@ -181,8 +191,7 @@ def _one_way(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dic
 
 
 def _aircraft(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> dict[str, Any]:
-    side = int(rng.integers(2))
-    sign = 1.0 if side == 0 else -1.0
+    side, sign = _side(rng)
     x0 = float(rng.uniform(-0.7, 0.7) * sc.half_length_m)
     x1 = x0 + float(rng.choice([-1.0, 1.0]) * rng.uniform(40_000, 120_000))
     back = float(rng.uniform(15_000, 35_000))
@@ -191,15 +200,7 @@ def _aircraft(rng: np.random.Generator, sc: Any, hours: float, dr: Drones) -> di
     b = [x1, float(sc.line_at(x1)) + sign * depth]
     path = np.array([a, b, a])
     speed = float(rng.uniform(*dr.aircraft_speed_ms))
-    t0 = float(rng.uniform(0, hours * 3600.0))
-    return {
-        "kind": "patrol",
-        "type": "aircraft",
-        "side": side,
-        "t0": t0,
-        "t1": t0 + _length(path) / speed,
-        "path": path,
-        "speed": speed,
+    return _leg(rng, hours, "patrol", "aircraft", side, path, speed) | {
         "alt": float(rng.uniform(*dr.aircraft_alt_m)),
         "band": None,
         "f0": None,
