@@ -112,33 +112,45 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., 
     return opener
 
 
+def store_day(day: Path, db: Path, out: Path) -> Path:
+    """A simulated ``day`` (its folder) ingested into the SQLite store ``db`` and analysed
+    (run 1, outputs in ``out``) by the command line; ``db``."""
+    from typer.testing import CliRunner
+
+    from truceline.cli import app
+
+    runner = CliRunner()
+    for args in (
+        ["ingest", "--db", str(db), str(day / "observations.jsonl")],
+        ["analyze", "--db", str(db), "--agreement", str(day / "agreement.yaml"), "--out", str(out)],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+    return db
+
+
+def flights_day(out: Path, hours: float) -> Path:
+    """A ``field`` day (seed 7) with reconnaissance (3 an hour) and one-way drones (2 an
+    hour) flying besides the strikes, simulated into ``out``; ``out``."""
+    from dataclasses import replace
+
+    from truceline.simulate import simulate
+    from truceline.simulate.world import load_world
+
+    field = load_world("field")
+    assert field.drones is not None
+    flying = replace(field.drones, recon_per_hour=3.0, one_way_per_hour=2.0)
+    simulate(out, seed=7, hours=hours, world=replace(field, drones=flying))
+    return out
+
+
 @pytest.fixture(scope="session")
 def stored_day(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The standard scenario ingested into a SQLite store and analysed (run 1) by the
     command line, once. Read it as it is; a test that writes to it takes a copy first
     (:func:`copy_store`)."""
-    from typer.testing import CliRunner
-
-    from truceline.cli import app
-
     tmp = tmp_path_factory.mktemp("stored")
-    db = tmp / "t.db"
-    runner = CliRunner()
-    for args in (
-        ["ingest", "--db", str(db), str(scenario / "observations.jsonl")],
-        [
-            "analyze",
-            "--db",
-            str(db),
-            "--agreement",
-            str(scenario / "agreement.yaml"),
-            "--out",
-            str(tmp / "out"),
-        ],
-    ):
-        res = runner.invoke(app, args)
-        assert res.exit_code == 0, res.output
-    return db
+    return store_day(scenario, tmp / "t.db", tmp / "out")
 
 
 def copy_store(db: Path, folder: Path) -> Path:

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from tests.conftest import flights_day, store_day
 from truceline.cli import app
 from truceline.errors import InputErrors, StoreError
 from truceline.evidence import (
@@ -338,22 +339,7 @@ def test_a_day_of_tracked_flights_reproduces_byte_for_byte(tmp_path: Path) -> No
     """Tracked flights carry type probabilities whose order comes from the air types'
     parameters; the log's canonical JSON sorts keys, and reproduce must restore the
     parameters in their own order, not the log's."""
-    from dataclasses import replace as with_
-
-    from truceline.simulate import simulate
-    from truceline.simulate.world import load_world
-
-    field = load_world("field")
-    assert field.drones is not None
-    flying = with_(field.drones, recon_per_hour=3.0, one_way_per_hour=2.0)
-    simulate(tmp_path / "day", seed=7, hours=1, world=with_(field, drones=flying))
-    db = str(tmp_path / "t.db")
-    obs, ag = str(tmp_path / "day" / "observations.jsonl"), str(tmp_path / "day" / "agreement.yaml")
-    assert runner.invoke(app, ["ingest", "--db", db, obs]).exit_code == 0
-    res = runner.invoke(
-        app, ["analyze", "--db", db, "--agreement", ag, "--out", str(tmp_path / "a")]
-    )
-    assert res.exit_code == 0, res.output
+    db = str(store_day(flights_day(tmp_path / "day", hours=1), tmp_path / "t.db", tmp_path / "a"))
     text = (tmp_path / "a" / "incidents.geojson").read_text()
     assert '"types"' in text  # the day has tracked flights
     res = runner.invoke(app, ["reproduce", "1", "--db", db, "--out", str(tmp_path / "b")])

@@ -4,7 +4,6 @@ stored day. Skips, saying why, without Playwright or Chromium; fails under CI=tr
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,6 @@ from tests.conftest import copy_store
 from tests.web.browser import (
     all_incidents,
     api,
-    launch,
-    missing,
     open_dashboard,
     serving,
     wait_until,
@@ -35,21 +32,6 @@ TOKENS = {
     "party_s": ("party:S", "party-S", None),
 }
 PROOF_OK = "checks against signed tree head of size"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,67 +6,26 @@ Skips, saying why, without Playwright or Chromium; fails under CI=true."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.web.browser import all_incidents, launch, missing, open_dashboard, serving, wait_until
+from tests.conftest import flights_day, store_day
+from tests.web.browser import all_incidents, open_dashboard, serving, wait_until
 from truceline.cli import app as cli
-from truceline.simulate import simulate
-from truceline.simulate.world import load_world
-
-NAMES = {
-    "fpv": "FPV drone",
-    "loitering_munition": "loitering munition",
-    "one_way_drone": "one-way long-range drone",
-    "reconnaissance_drone": "reconnaissance drone",
-    "aircraft": "aircraft",
-}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    reason = missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
+from truceline.i18n import language
+from truceline.labels import label
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("flights")
-    field = load_world("field")
-    assert field.drones is not None
-    flying = replace(field.drones, recon_per_hour=3.0, one_way_per_hour=2.0)
-    simulate(tmp / "day", seed=7, hours=2, world=replace(field, drones=flying))
-    db = tmp / "t.db"
-    runner = CliRunner()
-    for args in (
-        ["ingest", "--db", str(db), str(tmp / "day" / "observations.jsonl")],
-        [
-            "analyze",
-            "--db",
-            str(db),
-            "--agreement",
-            str(tmp / "day" / "agreement.yaml"),
-            "--out",
-            str(tmp / "out"),
-        ],
-        ["token", "create", "--db", str(db), "--role", "analyst", "--name", "ana-1"],
-    ):
-        res = runner.invoke(cli, args)
-        assert res.exit_code == 0, res.output
+    db = store_day(flights_day(tmp / "day", hours=2), tmp / "t.db", tmp / "out")
+    args = ["token", "create", "--db", str(db), "--role", "analyst", "--name", "ana-1"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
     token = res.output.split()[-1]
     with serving(db) as base:
         yield base, token
@@ -92,7 +51,11 @@ def test_an_analyst_reads_a_flight_and_sees_its_path(browser: Any, served: Any) 
     page.wait_for_selector("#dossier:not([hidden]) table.evidence")
     text = page.text_content("#dossier-body") or ""
     best = max(flight["types"], key=flight["types"].__getitem__)
-    assert "Flight" in text and "What it was" in text and NAMES[best] in text
+    assert (
+        "Flight" in text
+        and "What it was" in text
+        and label("air_type", best, language("en")) in text
+    )
     assert f"median ground speed {flight['speed_ms']} m/s" in text
     assert "Where it was launched from" in text and "Crossed the line" in text
     assert "no single figure decides it" in text
