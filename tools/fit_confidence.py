@@ -82,6 +82,13 @@ def labelled(world: World, seed: int, hours: float) -> Labelled:
     return [(features(i), real[i.id]) for i in run.incidents if i.id in real], tops
 
 
+def in_sample(model: ConfidenceModel, rows: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+    """The model's own reliability on the rows it was fitted on (those it applies to)."""
+    fitted = [(x, y) for x, y in rows if model.applies(x)]
+    table = reliability_table([model.probability(x) for x, _ in fitted], [y for _, y in fitted])
+    return {"incidents": len(fitted), "bins": table, "max_gap_bins_of_100": max_gap(table)}
+
+
 def _top(probs: Mapping[str, float]) -> str:
     return max(sorted(probs), key=lambda c: probs[c])
 
@@ -124,14 +131,8 @@ def main() -> None:
         fam_rows = [(x, y) for x, y in rows if x.get("family") == a.family]
         part = fit(fam_rows, f"{a.world}-logistic", provenance, l2=a.l2)
         model = with_family(load_model(a.base), part, a.family)
-        fitted = [(x, y) for x, y in fam_rows if model.applies(x)]
-        table = reliability_table([model.probability(x) for x, _ in fitted], [y for _, y in fitted])
         doc = model.as_dict()
-        doc["provenance"]["families"][a.family]["in_sample"] = {
-            "incidents": len(fitted),
-            "bins": table,
-            "max_gap_bins_of_100": max_gap(table),
-        }
+        doc["provenance"]["families"][a.family]["in_sample"] = in_sample(model, fam_rows)
         a.out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         json.dump(doc["provenance"]["families"][a.family]["in_sample"], sys.stdout, indent=1)
         sys.stdout.write(f"\nwrote {a.out} ({len(fam_rows)} {a.family} incidents)\n")
@@ -139,14 +140,8 @@ def main() -> None:
     model = fit(rows, f"{a.world}-logistic", provenance, l2=a.l2)
     recal = fit_recalibration([p for p, _ in tops], [y for _, y in tops])
     model = replace(model, weapon_class=recal)
-    fitted = [(x, y) for x, y in rows if model.applies(x)]
-    table = reliability_table([model.probability(x) for x, _ in fitted], [y for _, y in fitted])
     doc = model.as_dict()
-    doc["provenance"]["in_sample"] = {
-        "incidents": len(fitted),
-        "bins": table,
-        "max_gap_bins_of_100": max_gap(table),
-    }
+    doc["provenance"]["in_sample"] = in_sample(model, rows)
     stated = reliability_table([p for p, _ in tops], [y for _, y in tops])
     mapped = reliability_table(
         list(top_probability([p for p, _ in tops], recal)), [y for _, y in tops]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..i18n import Language
 from ..labels import label, place_label
-from ..places import describe
+from ..places import Place, describe
 from .report import DailyReport
 from .summary import party_name, region_name, sector_name
 
@@ -198,6 +198,13 @@ def _sigma(p: dict[str, object]) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _place_cell(place: Place | None, lang: Language, sigma_m: float | None) -> str:
+    """Where, from the nearest settlement, and the MGRS grid reference on a second line."""
+    if place is None:
+        return lang.gettext("not located")
+    return f"{place_label(place, lang, sigma_m)}\n{place.mgrs}".strip()
+
+
 def incident_table(rep: DailyReport, lang: Language) -> Table:
     headers = [
         lang.gettext("time (UTC)"),
@@ -217,18 +224,11 @@ def incident_table(rep: DailyReport, lang: Language) -> Table:
             for k, v in sorted((p.get("attribution") or {}).items())
             if v >= 0.005
         )
-        place = p.get("_place")
-        where = (
-            place_label(place, lang, _sigma(p))
-            if place is not None
-            else lang.gettext("not located")
-        )
-        grid = place.mgrs if place is not None else ""
         rows.append(
             [
                 p["time_start"][11:19],
                 f"{label('kind', p['kind'], lang)}\n{label('weapon', p.get('weapon', 'unknown'), lang)}",
-                f"{where}\n{grid}".strip(),
+                _place_cell(p.get("_place"), lang, _sigma(p)),
                 lang.number(p["confidence"], 2),
                 probs or lang.gettext("side not determined"),
                 ", ".join(p["violations"]) or "–",
@@ -274,8 +274,7 @@ def flight_table(rep: DailyReport, lang: Language) -> Table:
         rows.append([
             p["time_start"][11:19],
             _types_text(f.get("types") or {}, lang) or label("weapon", p["weapon"], lang),
-            f"{place_label(place, lang, s) or lang.gettext('not located')}\n"
-            f"{place.mgrs if place is not None else ''}".strip(),
+            _place_cell(place, lang, s),
             crossed,
             lang.number(f.get("p_strike", 0.0), 2),
             ", ".join(p["violations"]) or "–",
