@@ -79,15 +79,17 @@ def _share(wc: WeaponClass, classes: Sequence[str] | None, default: Sequence[str
     return float(sum(p for c, p in wc.probabilities.items() if c in names))
 
 
+#: the drone types' priors (what an untracked drone strike was, before any evidence)
+_DRONE_PRIORS = {t: a.prior for t, a in AirTypeParams().types.items() if t != "aircraft"}
+
+
 def _typed_share(types: Sequence[str], inc: Fused, wc: WeaponClass) -> float:
     """P(the air object was one of ``types``): a tracked flight's type probabilities; for a
     strike no track followed, P(drone) times the drone types' share of the types' priors
     (nothing says which drone it was) plus P(aircraft) if ``aircraft`` is listed."""
     if inc.flight is not None and inc.flight.types:
         return float(sum(p for t, p in inc.flight.types.items() if t in types))
-    priors = {t: a.prior for t, a in AirTypeParams().types.items()}
-    drones = {t: p for t, p in priors.items() if t != "aircraft"}
-    listed = sum(p for t, p in drones.items() if t in types) / max(sum(drones.values()), 1e-12)
+    listed = sum(p for t, p in _DRONE_PRIORS.items() if t in types) / sum(_DRONE_PRIORS.values())
     probs = wc.probabilities
     return probs.get("drone", 0.0) * listed + probs.get("aircraft", 0.0) * ("aircraft" in types)
 
