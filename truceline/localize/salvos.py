@@ -131,6 +131,7 @@ def ripple_positions(
 SHARED_ERROR = 0.5
 SALVO_ROUNDS = 4  # rounds of robust reweighting
 SALVO_Z2 = 9.21  # χ²₂ 99 %: a round this far from the others is down-weighted
+SPREAD_STEPS = 30  # bisections of the spread on a log scale (to a part in a million)
 
 
 def salvo_centre(x: FloatArray, y: FloatArray, cov: FloatArray) -> tuple[float, float, FloatArray]:
@@ -139,17 +140,26 @@ def salvo_centre(x: FloatArray, y: FloatArray, cov: FloatArray) -> tuple[float, 
 
     The rounds of a battery stand apart, those of a ripple land apart, and some rounds are
     located off (picks of two rounds mixed up): the centre is a random-effects mean — each
-    round weighted by its own uncertainty plus the salvo's spread ``S`` (estimated from how
-    far the rounds scatter beyond their uncertainties), with rounds the others contradict
-    down-weighted (Huber's weights). Its covariance is that of the mean, plus a share
-    (``SHARED_ERROR``) of the best round's own: errors shared by every round (the wind, a
-    clock) do not average out.
+    round weighted by its own uncertainty plus the salvo's spread ``s²`` (the same in every
+    direction: a battery's guns and a pattern's rounds have no preferred compass bearing),
+    with rounds the others contradict down-weighted (Huber's weights). ``s²`` is the
+    Paule-Mandel estimate: the spread at which the rounds scatter about their centre just as
+    much as their own uncertainties and the spread together say they should (``_spread``).
+    The centre's covariance is that of the mean, plus a share (``SHARED_ERROR``) of the best
+    round's own: errors shared by every round (the wind, a clock) do not average out.
 
     >>> import numpy as np
     >>> x = np.array([0.0, 100.0, -100.0, 0.0, 2_000.0]); y = np.array([100.0, 0.0, 0.0, -100.0, 0.0])
     >>> cx, cy, c = salvo_centre(x, y, np.tile(np.eye(2) * 25.0, (5, 1, 1)))
     >>> bool(abs(cx) < 100.0), round(cy), bool(40.0 < np.sqrt(np.trace(c)) < 150.0)  # the stray barely counts
     (True, 0, True)
+
+    Three guns that happen to stand in a row east-west still say the battery's spread, and
+    so the centre's uncertainty, north-south too:
+
+    >>> cx, cy, c = salvo_centre(np.array([-150.0, 0.0, 150.0]), np.zeros(3), np.tile(np.eye(2) * 25.0, (3, 1, 1)))
+    >>> bool(c[1, 1] > 0.5 * c[0, 0])
+    True
     """
     ok = np.isfinite(cov).all(axis=(1, 2)) & np.isfinite(x) & np.isfinite(y)
     if not ok.any():
@@ -159,22 +169,56 @@ def salvo_centre(x: FloatArray, y: FloatArray, cov: FloatArray) -> tuple[float, 
     best = c[int(np.argmin(np.trace(c, axis1=1, axis2=2)))]
     if xy.shape[0] == 1:
         return float(xy[0, 0]), float(xy[0, 1]), c[0]
-    # the salvo's spread beyond the rounds' own uncertainty, robustly (a stray round must
-    # not widen it until nothing is stray): from the median absolute deviations
-    med = np.median(xy, axis=0)
-    mad = 1.4826 * np.median(np.abs(xy - med), axis=0)
-    spread = np.diag(np.maximum(mad**2 - np.median(c[:, [0, 1], [0, 1]], axis=0), 0.0))
-    h = np.ones(xy.shape[0])
-    centre = med
-    total = np.linalg.inv(np.linalg.inv(c + spread).sum(0))
+    # a first, robust look (median, median absolute deviations) says which rounds are stray
+    # before any of them can widen the spread until nothing is stray
+    centre = np.median(xy, axis=0)
+    mad2 = (1.4826 * np.median(np.abs(xy - centre), axis=0)) ** 2
+    s2 = max(float(np.mean(mad2 - np.median(c[:, [0, 1], [0, 1]], axis=0))), 0.0)
+    total = c[0]
     for _ in range(SALVO_ROUNDS):
-        inv = np.linalg.inv(c + spread)
+        inv = np.linalg.inv(c + s2 * np.eye(2))
         d2 = np.einsum("ni,nij,nj->n", xy - centre, inv, xy - centre)
         h = np.minimum(1.0, SALVO_Z2 / np.maximum(d2, 1e-9))
-        w = inv * h[:, None, None]
-        total = np.linalg.inv(w.sum(0))
-        centre = total @ np.einsum("nij,nj->i", w, xy)
+        s2 = _spread(xy, c, h)
+        centre, total = _weighted_mean(xy, c, h, s2)
     return float(centre[0]), float(centre[1]), total + SHARED_ERROR * best
+
+
+def _weighted_mean(
+    xy: FloatArray, c: FloatArray, h: FloatArray, s2: float
+) -> tuple[FloatArray, FloatArray]:
+    """The rounds' mean weighted by ``h`` and by their uncertainty plus the spread ``s2``,
+    and its covariance."""
+    w = np.linalg.inv(c + s2 * np.eye(2)) * h[:, None, None]
+    total = np.linalg.inv(w.sum(0))
+    return total @ np.einsum("nij,nj->i", w, xy), total
+
+
+def _spread(xy: FloatArray, c: FloatArray, h: FloatArray) -> float:
+    """The salvo's spread (m², the same in each direction) beyond the rounds' own
+    uncertainties: the Paule-Mandel estimate, the ``s²`` at which the rounds' weighted
+    scatter about their mean, Σ hᵢ min(rᵢᵀ(Cᵢ + s²I)⁻¹rᵢ, z²), equals its expectation
+    2(Σ hᵢ − 1) (it falls as ``s²`` grows; bisected on a log scale). Each round's share is
+    capped at ``SALVO_Z2``, so a stray one cannot widen the spread until it no longer looks
+    stray. Zero where the rounds scatter no more than their own uncertainties say."""
+    target = 2.0 * (float(h.sum()) - 1.0)
+
+    def excess(s2: float) -> float:
+        centre, _ = _weighted_mean(xy, c, h, s2)
+        r = xy - centre
+        inv = np.linalg.inv(c + s2 * np.eye(2))
+        d2 = np.minimum(np.einsum("ni,nij,nj->n", r, inv, r), SALVO_Z2)
+        return float(h @ d2) - target
+
+    if target <= 0.0 or excess(0.0) <= 0.0:
+        return 0.0
+    lo, hi = 1e-2, 4.0 * float(np.ptp(xy, axis=0).max() ** 2) + 1.0
+    if excess(hi) > 0.0:
+        return hi
+    for _ in range(SPREAD_STEPS):
+        mid = float(np.sqrt(lo * hi))
+        lo, hi = (mid, hi) if excess(mid) > 0.0 else (lo, mid)
+    return hi
 
 
 #: events this close in time and space may be rounds of one salvo: their errors are shared
