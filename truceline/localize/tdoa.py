@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 from .closed_form import chan_ho
+from .outliers import worst_is_outlier
 from .still_air import System, collinear, position_covariance, solve, start, system
 from .wind import refine_rejecting
 
@@ -293,6 +294,17 @@ def _scatter(
     return out
 
 
+def _failing(
+    z: FloatArray, mask: BoolArray, cost: FloatArray, min_picks: int, p_outlier: float
+) -> BoolArray:
+    """The events whose whole fit fails the chi-square test at ``p_outlier``, or whose worst
+    arrival fails on its own (a pick made late: :mod:`truceline.localize.outliers`)."""
+    n = mask.sum(1)
+    limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
+    bad = ((cost > limit) & (n > min_picks)) | worst_is_outlier(z, mask, cost, min_picks)
+    return np.asarray(bad, bool)
+
+
 def _locate_padded(
     px: FloatArray,
     py: FloatArray,
@@ -336,15 +348,15 @@ def _locate_padded(
         else:
             for name, value in sub_state.__dict__.items():
                 getattr(state, name)[idx] = value
-        n = mask[sl].sum(1)
-        limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
-        bad = (sub_state.cost > limit) & (n > min_picks)
+        if p_outlier <= 0.0:
+            break
+        d = np.sqrt((x[sl, None] - px[sl]) ** 2 + (y[sl, None] - py[sl]) ** 2 + dz2[sl])
+        z = np.abs(t[sl] - t0[sl, None] - d / c[sl]) * np.sqrt(w[sl])
+        bad = _failing(z, mask[sl], sub_state.cost, min_picks, p_outlier)
         if not bad.any():
             break
         sub = idx[bad]
-        d = np.sqrt((x[sub, None] - px[sub]) ** 2 + (y[sub, None] - py[sub]) ** 2 + dz2[sub])
-        z = np.abs(t[sub] - t0[sub, None] - d / c[sub]) * np.sqrt(w[sub])
-        worst = np.argmax(np.where(mask[sub], z, -1.0), axis=1)  # the worst pick goes
+        worst = np.argmax(np.where(mask[sub], z[bad], -1.0), axis=1)  # the worst pick goes
         mask[sub, worst], w[sub, worst], rejected[sub, worst] = False, 0.0, True
         active[:] = False
         active[sub] = True

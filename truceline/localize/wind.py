@@ -31,6 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
+from .outliers import worst_is_outlier
+
 __all__ = ["WindFit", "refine_in_wind", "refine_rejecting"]
 
 FloatArray = NDArray[np.float64]
@@ -156,15 +158,21 @@ def refine_rejecting(
     for _ in range(max(1, int(mask.shape[1]) - min_picks + 1)):
         n = mask.sum(1)
         limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
-        bad = active & (fit.cost > limit) & (n > min_picks) & np.isfinite(fit.x)
+        cand = np.flatnonzero(active & (n > min_picks) & np.isfinite(fit.x))
+        if p_outlier <= 0.0 or cand.size == 0:
+            break
+        travel, *_ = _model(
+            px[cand], py[cand], dz2[cand], c[cand], fit.x[cand], fit.y[cand], fit.wind[cand]
+        )
+        z = np.abs(t[cand] - fit.t0[cand, None] - travel) / np.maximum(sigma[cand], 1e-6)
+        # the whole fit fails, or its worst arrival does on its own (a pick made late)
+        bad = (fit.cost[cand] > limit[cand]) | worst_is_outlier(
+            z, mask[cand], fit.cost[cand], min_picks
+        )
         if not bad.any():
             break
-        sub = np.flatnonzero(bad)
-        travel, *_ = _model(
-            px[sub], py[sub], dz2[sub], c[sub], fit.x[sub], fit.y[sub], fit.wind[sub]
-        )
-        z = np.abs(t[sub] - fit.t0[sub, None] - travel) / np.maximum(sigma[sub], 1e-6)
-        worst = np.argmax(np.where(mask[sub], z, -1.0), axis=1)
+        sub = cand[bad]
+        worst = np.argmax(np.where(mask[sub], z[bad], -1.0), axis=1)
         mask[sub, worst], rejected[sub, worst] = False, True
         again = refine_in_wind(
             px[sub],
