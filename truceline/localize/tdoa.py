@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from scipy.stats import chi2
 
 from .closed_form import chan_ho
+from .noise import noise_scale
 from .outliers import worst_is_outlier
 from .still_air import System, collinear, position_covariance, solve, start, system
 from .wind import refine_rejecting
@@ -38,7 +39,6 @@ __all__ = ["SOURCE_HEIGHT_M", "TdoaFit", "chan_ho", "locate", "sound_speed"]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-MIN_DOF_TO_SCALE = 2  # fits with fewer degrees of freedom cannot tell their noise
 SOURCE_HEIGHT_M = 0.0  # a source stands on the ground: height above the sensors' mean
 
 
@@ -180,10 +180,17 @@ def _in_wind(
     cov[ill] = np.nan
     chi2_ = np.where(keep, wf.cost, fit.chi2)
     dof = (mask.sum(1) - 3).astype(np.int64)
-    # arrivals that fit worse than their noise say the noise was understated: the position
-    # is known that much less well (the covariance scaled by χ²/dof, never shrunk; an event
-    # of four arrivals has one degree of freedom and cannot tell, so is left as it is)
-    scale = np.where(dof >= MIN_DOF_TO_SCALE, np.maximum(chi2_ / np.maximum(dof, 1), 1.0), 1.0)
+    # how well the arrivals fit says how noisy they were: each event's covariance is scaled
+    # by its chi-square per degree of freedom moderated towards its window's (an event of
+    # four arrivals cannot tell, and takes its window's), never below the pick noise's bound
+    # (:mod:`truceline.localize.noise`). The wind's share of the degrees of freedom is what
+    # the arrivals, not the prior, determined of it.
+    prior = 1.0 / np.maximum(np.asarray(wind_sigma, float), 1e-3) ** 2
+    wind_used = np.clip(2.0 - prior * np.trace(wf.wind_cov, axis1=1, axis2=2), 0.0, 2.0)
+    effective = np.where(keep, mask.sum(1) - 3 - np.nan_to_num(wind_used, nan=2.0), dof)
+    scale = noise_scale(chi2_, effective, t0, x, y)
+    floor = np.trace(bound, axis1=1, axis2=2) / np.trace(cov, axis1=1, axis2=2)
+    scale = np.maximum(scale, np.nan_to_num(floor, nan=0.0))
     cov = cov * np.nan_to_num(scale, nan=1.0)[:, None, None]
     return TdoaFit(
         x=x,
