@@ -95,3 +95,16 @@ def test_still_air_is_measured_as_still() -> None:
     assert ev.winds is not None
     busy = ev.winds.events >= 30
     assert np.hypot(*ev.winds.wind[busy].T).max() < 0.6
+
+
+def test_a_clock_plainly_off_is_found_from_a_few_bangs() -> None:
+    # twenty bangs (ten minutes): most sensors have fewer residuals than their four terms
+    # need (10), the late one five; it is re-timed, and no good clock is touched
+    ev = associate(_network(6, WIND, events=20), wind_sigma_ms=5.0)
+    t = ev.sensors
+    assert t is not None
+    assert 4 <= t.rows[5] < 10
+    assert t.flagged[5] and abs(t.clock_s[5] - 0.15) < 0.02
+    good = np.setdiff1d(np.arange(len(t)), [5, 20])
+    assert not t.flagged[good].any()
+    assert np.abs(t.clock_s[good][t.rows[good] < 10]).max() == 0.0

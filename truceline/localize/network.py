@@ -18,7 +18,6 @@ import numpy as np
 from .._time import format_time
 from ..geo import LocalFrame
 from .association import AcousticEvents
-from .self_calibration import MIN_ROWS
 
 __all__ = ["calibration_digest", "calibration_record", "network_summary", "sensor_history"]
 
@@ -49,7 +48,7 @@ def network_summary(ev: AcousticEvents | None, frame: LocalFrame) -> dict[str, A
             )
     t = ev.sensors
     if t is not None and t.names is not None:
-        for j in np.flatnonzero(t.rows >= MIN_ROWS):
+        for j in np.flatnonzero(t.known):
             rec = {
                 "sensor": str(t.names[j]),
                 "at": format_time(ev.t_ref_us + round(float(t.t_centre[j]) * 1e6)),

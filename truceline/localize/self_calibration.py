@@ -60,8 +60,15 @@ MAX_MISFIT = 3.0
 MAX_IN_TRAINS = 0.2  # (share of its picks in trains of arrivals: a salvo's rounds mix up)
 #: a residual farther than this from the prediction is another sound
 WINDOW_S = 0.6
-#: a sensor needs this many residuals before its terms are trusted
+#: a sensor needs this many residuals before its terms are trusted; from fewer (at least
+#: ``MIN_CLOCK_ROWS``) only a clock plainly off is believed (by ``FLAG_CLOCK_FEW_S`` or more,
+#: beyond ``FLAG_Z`` standard deviations, every residual agreeing): a quiet stretch of the
+#: line, whose sensors hear a few bangs an hour, still has its reset clocks found within
+#: the hour
 MIN_ROWS = 10
+MIN_CLOCK_ROWS = 5
+FLAG_CLOCK_FEW_S = 0.08
+MAX_ONE_SIDED = 0.85
 #: flagged when a term is off by more than this many standard deviations and this much
 FLAG_Z = 4.0
 FLAG_CLOCK_S = 0.02
@@ -88,6 +95,12 @@ class SensorTerms:
 
     def __len__(self) -> int:
         return int(self.clock_s.size)
+
+    @property
+    def known(self) -> NDArray[np.bool_]:
+        """The sensors whose terms are applied: fitted from enough residuals, or whose
+        clock a few residuals showed plainly off."""
+        return np.asarray((self.rows >= MIN_ROWS) | self.flagged, bool)
 
 
 def fit_terms(
@@ -174,6 +187,9 @@ def sensor_terms(
         FLAG_POSITION_M, FLAG_Z * sd["position_sd"]
     )
     flagged = (off_clock | off_pos) & fitted
+    for k, (b, b_sd, tc) in _plain_clocks(rows, count).items():
+        out["clock_s"][k], sd["clock_sd"][k], out["t_centre"][k] = b, b_sd, tc
+        flagged[k] = True
     # the network's sensors tell how far clocks and surveys usually are off: each sensor's
     # terms are shrunk towards none by that much (empirical Bayes), so a few noisy residuals
     # do not move a good clock further than it was
@@ -189,6 +205,39 @@ def sensor_terms(
     out["dy"][usual] *= k_pos
     sd["position_sd"][usual] *= np.sqrt(k_pos)
     return SensorTerms(**out, **sd, rows=count, flagged=flagged, names=p.sensor_names)
+
+
+def _plain_clocks(rows: tuple[Any, ...], count: IntArray) -> dict[int, tuple[float, float, float]]:
+    """The sensors with too few residuals for their four terms (at least ``MIN_CLOCK_ROWS``)
+    whose clock alone is plainly off: by ``FLAG_CLOCK_FEW_S`` or more and beyond ``FLAG_Z``
+    standard deviations of its robust mean (Huber's weights, the scatter beyond the stated
+    noise widening it), every residual agreeing with it, and the bangs heard from more than
+    one side (the mean of the unit vectors from them at most ``MAX_ONE_SIDED`` long: from
+    one side a clock, a survey error and a wind error along that side look the same).
+    Sensor index to (offset, its sd, the time it refers to)."""
+    sensor, r, t, ux, uy, sig, _c = rows
+    out: dict[int, tuple[float, float, float]] = {}
+    for j in np.flatnonzero((count >= MIN_CLOCK_ROWS) & (count < MIN_ROWS)):
+        mine = sensor == j
+        # bangs from one side cannot tell a clock from a survey or a wind along that side
+        if np.hypot(ux[mine].mean(), uy[mine].mean()) > MAX_ONE_SIDED:
+            continue
+        rj, sj = r[mine], sig[mine]
+        b, h = float(np.median(rj)), np.ones_like(rj)
+        for _ in range(ROUNDS):
+            z = (rj - b) / sj
+            h = np.where(np.abs(z) <= HUBER_K, 1.0, HUBER_K / np.maximum(np.abs(z), 1e-9))
+            w = h / sj**2
+            b = float(np.sum(w * rj) / np.sum(w))
+        z = (rj - b) / sj
+        scale = max(1.0, float(np.sum(h * z * z) / max(float(np.sum(h)) - 1.0, 1.0)))
+        b_sd = float(np.sqrt(scale / np.sum(h / sj**2)))
+        # every residual must say so (a late pick or another sound's, which the Huber mean
+        # of a few can follow, is not a clock)
+        agree = bool(np.all(np.abs(z) <= HUBER_K))
+        if agree and abs(b) >= max(FLAG_CLOCK_FEW_S, FLAG_Z * b_sd):
+            out[int(j)] = (b, b_sd, float(np.median(t[mine])))
+    return out
 
 
 def _shrinkage(est: FloatArray, sd: FloatArray) -> FloatArray:
@@ -314,7 +363,7 @@ def apply_terms(p: Picks, terms: SensorTerms) -> tuple[Picks, IntArray]:
     calibration could not settle shows in the located events' uncertainty); and, since
     re-timed picks may change places, each new pick's index in ``p``."""
     j = p.sensor
-    known = terms.rows[j] >= MIN_ROWS
+    known = terms.known[j]
     shift = terms.clock_s[j] + terms.drift_s_per_h[j] * (p.t - terms.t_centre[j]) / 3600.0
     t = np.where(known, p.t - shift, p.t)
     x = np.where(known, p.x - terms.dx[j], p.x)
