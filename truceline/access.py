@@ -254,10 +254,14 @@ def view_incident(
     review: tuple[str, bool] | None,
     now_us: int,
     policy: Disclosure,
+    concerned: bool = False,
 ) -> dict[str, Any] | None:
     """The incident as ``who`` may see it (a new feature), or None if it may not.
 
-    ``review`` is the analysts' (status, published) decision, if any.
+    ``review`` is the analysts' (status, published) decision, if any. ``concerned``: ``who``
+    is a party to a case over the incident (accused in it, or the filer of its allegation),
+    and is shown it as it would be were it attributed to it: a party cannot answer an
+    accusation it may not read. (A case's card asks this, not the incident's own routes.)
     """
     from ._time import parse_time
 
@@ -269,7 +273,7 @@ def view_incident(
         return full
     party = who.party
     public = published and status == "verified"
-    if party is not None and props.get("attributed_to") == party:
+    if party is not None and (props.get("attributed_to") == party or concerned):
         if public:
             return full
         # in full, but not the other party's unpublished allegations: who alleged, how many

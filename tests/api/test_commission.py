@@ -4,8 +4,14 @@ closed early once every party has replied."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 from tests.api import test_api
 from tests.api.test_api import Service, _pick
+from truceline.access import Disclosure, Principal
+from truceline.api.cases import _accused_view
+from truceline.store.sqlite import SqliteStore
 
 DAY_US = 86_400_000_000
 prepared = test_api.prepared  # the service's fixtures, shared
@@ -54,22 +60,84 @@ def test_a_case_says_what_is_alleged(svc: Service) -> None:
     assert "Mortar fire" not in str(svc.call("public", "GET", "/v1/cases").json())
 
 
-def test_an_allegations_case_shows_the_accused_only_the_summary(svc: Service) -> None:
-    """A case on an incident attributed to N, opened against S: S may not see the incident
-    (unpublished, not its own), so its card holds the summary and nothing of the incident."""
+def test_a_party_the_commission_accuses_over_the_others_incident_reads_the_accusation(
+    svc: Service,
+) -> None:
+    """A case the analysts open on an unpublished incident attributed to N, accusing S: S
+    reads what it is accused of (it was shown only the case's id and summary before), placed
+    to the kilometre, and counts of the support only what is not N's; never the incident's
+    dossier. N, not a party to the case, sees no case."""
     inc = _pick(svc.db, attributed="N")
+    assert inc["violations"]
     body = {"incident": inc["id"], "accused": "S", "summary": "Who fired from here?"}
     case = svc.call("analyst", "POST", "/v1/cases", json=body).json()
     got = svc.call("party_s", "GET", f"/v1/cases/{case['id']}").json()["accusation"]
-    assert got == {
-        "summary": "Who fired from here?",
-        "clauses": [],
-        "time_start": None,
-        "time_end": None,
-        "place": None,
-        "weapon": None,
-        "evidence_count": None,
+    staff = svc.call("analyst", "GET", f"/v1/cases/{case['id']}").json()["accusation"]
+    assert got["summary"] == "Who fired from here?"
+    assert [c["id"] for c in got["clauses"]] == inc["violations"]
+    assert (got["time_start"], got["weapon"]) == (staff["time_start"], staff["weapon"])
+    assert got["place"] and got["place"].split(" km ")[0].isdigit()  # "2 km SSE of X"
+    evidence = svc.call("analyst", "GET", f"/v1/incidents/{inc['id']}").json()["evidence"]
+    not_ns = [e for e in evidence if e["observation"].get("party") not in ("N",)]
+    assert got["evidence_count"] == len(not_ns)
+    assert svc.call("party_s", "GET", f"/v1/incidents/{inc['id']}").status_code == 404
+    assert svc.call("party_n", "GET", f"/v1/cases/{case['id']}").status_code == 404
+    assert "Who fired" not in str(svc.call("public", "GET", "/v1/cases").json())
+
+
+def test_a_party_cannot_read_the_others_incident_by_attaching_it_to_its_own_case(
+    svc: Service,
+) -> None:
+    """A party files an allegation and opens a case on it with the other party's incident
+    attached: its card shows no more of that incident than the party may see of it anyway
+    (here, unpublished: nothing), however the case was made."""
+    inc = _pick(svc.db, attributed="N")
+    svc.call("party_s", "POST", "/v1/observations", json=[test_api._allegation("S", "N", 71)])
+    ref = "party-S:a71"
+    body = {"allegation": ref, "accused": "N", "summary": "Theirs."}
+    opened = svc.call("party_s", "POST", "/v1/cases", json=body | {"incident": inc["id"]})
+    assert opened.status_code == 404  # an incident it may not see, as if there were none
+    # opened by the analysts on S's allegation, with N's incident: S is the filer, not the
+    # accused, and reads the incident only as it may see it (unpublished: nothing)
+    case = svc.call("analyst", "POST", "/v1/cases", json=body | {"incident": inc["id"]}).json()
+    got = svc.call("party_s", "GET", f"/v1/cases/{case['id']}").json()["accusation"]
+    assert (got["clauses"], got["time_start"], got["place"], got["evidence_count"]) == (
+        [],
+        None,
+        None,
+        None,
+    )
+
+
+def test_an_accusation_resting_only_on_the_others_allegations_does_not_describe_them(
+    svc: Service,
+) -> None:
+    """An incident made of N's allegations alone, a case accusing S: its time and place
+    would be the allegations', and a count of 0 would tell S that all the support is N's
+    withheld allegations. S reads nothing of it (the card's summary only); with one sensor's
+    detection beside them, the incident and a count of 1."""
+    inc = _pick(svc.db, attributed="N")
+    with SqliteStore(svc.db) as store:
+        feature = store.incident(inc["id"])
+    assert feature is not None
+    s = Principal("party-S", "party:S")
+    bodies = {
+        "party-N:a1": ({"type": "allegation", "party": "N"}, 1),
+        "party-N:a2": ({"type": "allegation", "party": "N"}, 2),
+        "AS-1:p1": ({"type": "acoustic"}, 3),
     }
+
+    def with_support(refs: list[str]) -> tuple[Any, Any, Any]:
+        f = {**feature, "properties": {**feature["properties"], "observations": refs}}
+        ctx = SimpleNamespace(
+            store=SimpleNamespace(observation_bodies=lambda r: {k: bodies[k] for k in r}),
+            settings=SimpleNamespace(disclosure=Disclosure()),
+        )
+        return _accused_view(ctx, s, f, None, 0)  # type: ignore[arg-type]
+
+    assert with_support(["party-N:a1", "party-N:a2"]) == (None, None, None)
+    seen, _, count = with_support(["party-N:a1", "party-N:a2", "AS-1:p1"])
+    assert seen is not None and seen["violations"] == inc["violations"] and count == 1
 
 
 def test_the_reply_window_closes_early_once_every_party_has_replied(svc: Service) -> None:

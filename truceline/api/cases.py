@@ -109,26 +109,67 @@ def _with_accusation(
     ctx: Context, who: Principal, case_id: int, state: dict[str, Any], out: dict[str, Any]
 ) -> dict[str, Any]:
     """``out`` with what the case alleges, for those :func:`may_see_accusation` allows: of
-    its incident only what ``who`` may see of it (:func:`view_incident`)."""
+    its incident what ``who`` may see of it (:func:`view_incident`). The party the
+    commission accuses over an incident it opened the case on reads it as if the incident
+    were attributed to it (it cannot answer what it may not read; :func:`_accused_view`)."""
     if not may_see_accusation(who, state):
         return out
     first = ctx.store.case_events(case_id)[0]
     seen, place, count = None, None, None
-    if state.get("incident"):
-        feature = ctx.store.incident(state["incident"])
-        if feature is not None:
-            rev = ctx.store.reviews([state["incident"]]).get(state["incident"])
-            now = ctx.settings.now_us()
-            view = view_incident(who, feature, rev, now, ctx.settings.disclosure)
-            if view is not None:
-                seen = view["properties"]
-                place = _place(view)
-                count = 0
-                if may_see_evidence(who, seen):
-                    refs = feature["properties"].get("observations") or []
-                    bodies = ctx.store.observation_bodies(refs)
-                    count = sum(may_see_observation(who, seen, b) for b, _ in bodies.values())
+    feature = ctx.store.incident(state["incident"]) if state.get("incident") else None
+    if feature is not None:
+        rev = ctx.store.reviews([state["incident"]]).get(state["incident"])
+        now = ctx.settings.now_us()
+        view = view_incident(who, feature, rev, now, ctx.settings.disclosure)
+        if view is not None:
+            seen, place = view["properties"], _place(view)
+            count = 0
+            if may_see_evidence(who, seen):
+                refs = feature["properties"].get("observations") or []
+                bodies = ctx.store.observation_bodies(refs)
+                count = sum(may_see_observation(who, seen, b) for b, _ in bodies.values())
+        elif _accused_by_the_commission(who, state):
+            seen, place, count = _accused_view(ctx, who, feature, rev, now)
     return {**out, "accusation": review.accusation(first, seen, _clauses(ctx), place, count)}
+
+
+def _accused_by_the_commission(who: Principal, state: dict[str, Any]) -> bool:
+    """Whether ``who`` is the party accused in a case the commission's staff opened on an
+    incident (not on an allegation: a party that files one may not thereby read an
+    incident it could not see)."""
+    return who.party is not None and who.party == state.get("accused") and not state.get("filed_by")
+
+
+#: the accused party reads an incident it may not otherwise see placed to this (m)
+ACCUSED_PLACE_M = 1_000.0
+
+
+def _accused_view(
+    ctx: Context,
+    who: Principal,
+    feature: dict[str, Any],
+    rev: tuple[str, bool] | None,
+    now: int,
+) -> tuple[dict[str, Any] | None, str | None, int | None]:
+    """What the accused reads of an incident it may not otherwise see: the card's fields
+    (clauses, times, weapon) as if it were attributed to it, the place to the kilometre
+    (not the 0.1 km the attributed party reads), and the count of the supporting
+    observations that are not the other party's allegations (whether or not those are
+    published: the count must not move with the analysts' review). An incident whose only
+    support is the other party's allegations is not described at all: its time and place
+    would be the allegation's."""
+    view = view_incident(who, feature, rev, now, ctx.settings.disclosure, concerned=True)
+    if view is None:
+        return None, None, None
+    refs = feature["properties"].get("observations") or []
+    bodies = ctx.store.observation_bodies(refs)
+    count = sum(
+        not (b.get("type") == "allegation" and b.get("party") != who.party)
+        for b, _ in bodies.values()
+    )
+    if count == 0:
+        return None, None, None
+    return view["properties"], _place(view, min_sigma_m=ACCUSED_PLACE_M), count
 
 
 def _clauses(ctx: Context) -> dict[str, str]:
@@ -144,9 +185,10 @@ def _clauses(ctx: Context) -> dict[str, str]:
     return dict(kept[key])
 
 
-def _place(feature: dict[str, Any]) -> str | None:
+def _place(feature: dict[str, Any], min_sigma_m: float = 0.0) -> str | None:
     """The incident's place label ("3.2 km SSW of Pokrovsk"), where the gazetteer (the
-    ``[places]`` extra) is installed and a settlement is near."""
+    ``[places]`` extra) is installed and a settlement is near; to the kilometre or coarser
+    where the location (or ``min_sigma_m``) is known to no better than 500 m."""
     from ..errors import MissingExtra
     from ..i18n import language
     from ..labels import place_label
@@ -154,6 +196,7 @@ def _place(feature: dict[str, Any]) -> str | None:
 
     p = feature["properties"]
     sigma = p.get("impact_sigma_m") if p.get("impact") else p.get("origin_sigma_m")
+    sigma = max(float(sigma or 0.0), min_sigma_m) or None
     try:
         place = describe_features([feature])[0]
     except MissingExtra:
