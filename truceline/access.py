@@ -259,9 +259,10 @@ def view_incident(
     """The incident as ``who`` may see it (a new feature), or None if it may not.
 
     ``review`` is the analysts' (status, published) decision, if any. ``concerned``: ``who``
-    is a party to a case over the incident (accused in it, or the filer of its allegation),
-    and is shown it as it would be were it attributed to it: a party cannot answer an
-    accusation it may not read. (A case's card asks this, not the incident's own routes.)
+    is the party the commission accuses over the incident in a case it opened on it, and is
+    shown it as it would be were it attributed to it: a party cannot answer an accusation
+    it may not read. (Only a case's card asks this, never the incident's own routes:
+    :func:`truceline.api.cases._accused_view`.)
     """
     from ._time import parse_time
 

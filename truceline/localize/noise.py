@@ -3,9 +3,9 @@
 Each event's ellipse is the bound for the timing noise the analysis assumes (the sensors'
 stated pick noise and a model error). How well the arrivals fit says how right that was:
 the fit's chi-square over its degrees of freedom is, on average, the ratio of the true
-noise variance to the assumed one. One event of six arrivals tells it badly (its
-chi-square per degree of freedom ranges from 0.1 to 2.6 for a noise stated exactly), so
-it is not used alone. The events of one window of time and space (those that share a wind
+noise variance to the assumed one. One event of six arrivals (three degrees of freedom)
+tells it badly: for a noise stated exactly, its chi-square per degree of freedom lies
+anywhere between 0.07 and 3.1 (95 % of the time), so it is not used alone. The events of one window of time and space (those that share a wind
 window) are pooled, and each event's own ratio is moderated towards its window's, by the
 degrees of freedom of each (an empirical Bayes estimate of a variance, as in the analysis
 of many small experiments, Smyth 2004): an event whose arrivals fit worse than its
