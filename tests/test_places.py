@@ -107,3 +107,15 @@ def test_the_gazetteer_is_built_offline_and_cached(
     assert len(built) == len(again) > 150_000 and cache.stat().st_size < 60e6
     assert np.array_equal(built.lat, again.lat)
     assert built.names(0) == again.names(0)
+
+
+def test_a_place_at_no_distance_is_near_it_not_at_a_bearing() -> None:
+    from truceline.i18n import language
+    from truceline.labels import place_label
+
+    g = gazetteer()
+    [i], _, _ = g.nearest([37.17706], [48.28014])
+    [p] = describe([float(g.lon[i]) + 0.004], [float(g.lat[i])])  # 0.3 km east
+    assert p is not None
+    assert place_label(p, language("en"), 1_000.0) == f"near {p.name('en')}"  # not "0 km E"
+    assert place_label(p, language("en"), 100.0).startswith("0.3 km E of ")

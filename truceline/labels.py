@@ -149,11 +149,14 @@ def distance_label(km: float, compass: str, name: str, lang: Language, digits: i
 
 def place_label(place: Place | None, lang: Language, sigma_m: float | None = None) -> str:
     """Where a located incident is, from its nearest settlement; the distance to 0.1 km for
-    a location known to 500 m, to the kilometre up to 5 km, else only "near"."""
+    a location known to 500 m, to the kilometre up to 5 km, else only "near" (and "near"
+    where the distance rounds to nothing)."""
     if place is None:
         return ""
     name = place.name(lang.code)
     if sigma_m is not None and sigma_m > 5_000:
         return lang.gettext("near {place}").format(place=name)
     digits = 0 if sigma_m is not None and sigma_m > 500 else 1
+    if round(place.km, digits) == 0:  # never "0 km NNW of X": a bearing at no distance
+        return lang.gettext("near {place}").format(place=name)
     return distance_label(place.km, place.compass, name, lang, digits)

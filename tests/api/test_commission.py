@@ -83,6 +83,14 @@ def test_a_party_the_commission_accuses_over_the_others_incident_reads_the_accus
     assert svc.call("party_s", "GET", f"/v1/incidents/{inc['id']}").status_code == 404
     assert svc.call("party_n", "GET", f"/v1/cases/{case['id']}").status_code == 404
     assert "Who fired" not in str(svc.call("public", "GET", "/v1/cases").json())
+    # published, and past the disclosure delay: the accused still reads its accusation (not
+    # the public's rounded view), and the count does not move with the review
+    review = {"status": "verified", "published": True}
+    assert svc.call("analyst", "PATCH", f"/v1/incidents/{inc['id']}", json=review).is_success
+    svc.clock.now += 30 * DAY_US
+    assert svc.call("public", "GET", f"/v1/incidents/{inc['id']}").status_code == 200
+    after = svc.call("party_s", "GET", f"/v1/cases/{case['id']}").json()["accusation"]
+    assert after == got
 
 
 def test_a_party_cannot_read_the_others_incident_by_attaching_it_to_its_own_case(
