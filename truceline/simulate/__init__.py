@@ -25,6 +25,7 @@ from .events import Escalation, draw_fire, draw_presence, draw_sounds
 from .hearing import acoustic, write_network_truth
 from .observe import ObservationWriter, allegations, launchers, patrols, thermal, uav
 from .scenario import Scenario, build_scenario, demo_agreement, write_agreement
+from .weather import met_reports
 from .world import World, load_world
 
 __all__ = [
@@ -151,6 +152,8 @@ def simulate(
     allegations(np.random.default_rng([seed, 6]), w, fire, hours, allegation_rate)
     if wd.launcher_sightings:
         launchers(frng, w, fire, wd.launcher_sightings)
+    if wd.met is not None:  # weather stations report the wind
+        met_reports(np.random.default_rng([seed, 11]), w, hours, wd.met, wd.wind)
     if wd.drones is not None:  # drones flown, and seen by radars, rf and microphone arrays
         drng = np.random.default_rng([seed, 10])
         flown = draw_flights(drng, sc, fire, hours, wd.drones, seed)

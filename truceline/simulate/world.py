@@ -106,6 +106,18 @@ class Air:
 
 
 @dataclass(frozen=True)
+class Met:
+    """Weather stations (FORMATS §2 ``met``): every ``spacing_km`` along the line, ``back_km``
+    behind it on each side, each reporting the wind every ``every_min`` minutes with its
+    instrument's error (σ ``wind_sigma_ms`` per component)."""
+
+    spacing_km: float = 50.0
+    back_km: float = 5.0
+    every_min: float = 10.0
+    wind_sigma_ms: float = 0.5
+
+
+@dataclass(frozen=True)
 class Drones:
     """Drones in flight and the sensors that see them (:mod:`truceline.simulate.drones`)."""
 
@@ -150,6 +162,7 @@ class World:
     launcher_sightings: float = 0.0
     depth: tuple[float, float] = (0.02, 0.6)  # how far behind the line guns stand (× range)
     drones: Drones | None = None  # drones flown and tracked (None: only their strikes)
+    met: Met | None = None  # weather stations reporting the wind (None: none)
 
     def firing(self, weapon: str) -> Firing:
         return self.weapons[weapon]
@@ -231,6 +244,7 @@ def load_world(name_or_path: str | Path) -> World:
             launcher_sightings=float(doc.get("launcher_sightings", 0.0)),
             depth=_pair(doc.get("depth", (0.02, 0.6))),
             drones=_drones(doc.get("drones")),
+            met=Met(**{k: float(v) for k, v in doc["met"].items()}) if doc.get("met") else None,
         )
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise InputError(file, None, None, f"not a world description: {exc}") from None
