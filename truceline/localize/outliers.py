@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
-__all__ = ["PICK_OUTLIER_P", "worst_is_outlier"]
+__all__ = ["PICK_OUTLIER_P", "failing", "worst_is_outlier"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -54,3 +54,14 @@ def worst_is_outlier(
     t = worst / absorbed / np.sqrt(others)
     limit = norm.isf(p / (2.0 * np.maximum(n, 1)))
     return np.asarray((n > min_picks) & (n > UNKNOWNS + 1) & (t > limit), bool)
+
+
+def failing(
+    z: FloatArray, mask: BoolArray, cost: FloatArray, min_picks: int, p_outlier: float
+) -> BoolArray:
+    """The events whose whole fit fails the chi-square test at ``p_outlier`` (with more than
+    ``min_picks`` arrivals), or whose worst arrival fails on its own (a pick made late)."""
+    n = mask.sum(1)
+    limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
+    bad = ((cost > limit) & (n > min_picks)) | worst_is_outlier(z, mask, cost, min_picks)
+    return np.asarray(bad, bool)

@@ -26,11 +26,10 @@ from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import chi2
 
 from .closed_form import chan_ho
 from .noise import noise_scale
-from .outliers import worst_is_outlier
+from .outliers import failing
 from .still_air import System, collinear, position_covariance, solve, start, system
 from .wind import refine_rejecting
 
@@ -301,17 +300,6 @@ def _scatter(
     return out
 
 
-def _failing(
-    z: FloatArray, mask: BoolArray, cost: FloatArray, min_picks: int, p_outlier: float
-) -> BoolArray:
-    """The events whose whole fit fails the chi-square test at ``p_outlier``, or whose worst
-    arrival fails on its own (a pick made late: :mod:`truceline.localize.outliers`)."""
-    n = mask.sum(1)
-    limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
-    bad = ((cost > limit) & (n > min_picks)) | worst_is_outlier(z, mask, cost, min_picks)
-    return np.asarray(bad, bool)
-
-
 def _locate_padded(
     px: FloatArray,
     py: FloatArray,
@@ -359,7 +347,7 @@ def _locate_padded(
             break
         d = np.sqrt((x[sl, None] - px[sl]) ** 2 + (y[sl, None] - py[sl]) ** 2 + dz2[sl])
         z = np.abs(t[sl] - t0[sl, None] - d / c[sl]) * np.sqrt(w[sl])
-        bad = _failing(z, mask[sl], sub_state.cost, min_picks, p_outlier)
+        bad = failing(z, mask[sl], sub_state.cost, min_picks, p_outlier)
         if not bad.any():
             break
         sub = idx[bad]

@@ -29,9 +29,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import chi2
 
-from .outliers import worst_is_outlier
+from .outliers import failing
 
 __all__ = ["WindFit", "refine_in_wind", "refine_rejecting"]
 
@@ -157,7 +156,6 @@ def refine_rejecting(
     active = np.ones(x.size, bool)
     for _ in range(max(1, int(mask.shape[1]) - min_picks + 1)):
         n = mask.sum(1)
-        limit = chi2.isf(p_outlier, np.maximum(n - 3, 1))
         cand = np.flatnonzero(active & (n > min_picks) & np.isfinite(fit.x))
         if p_outlier <= 0.0 or cand.size == 0:
             break
@@ -165,10 +163,7 @@ def refine_rejecting(
             px[cand], py[cand], dz2[cand], c[cand], fit.x[cand], fit.y[cand], fit.wind[cand]
         )
         z = np.abs(t[cand] - fit.t0[cand, None] - travel) / np.maximum(sigma[cand], 1e-6)
-        # the whole fit fails, or its worst arrival does on its own (a pick made late)
-        bad = (fit.cost[cand] > limit[cand]) | worst_is_outlier(
-            z, mask[cand], fit.cost[cand], min_picks
-        )
+        bad = failing(z, mask[cand], fit.cost[cand], min_picks, p_outlier)
         if not bad.any():
             break
         sub = cand[bad]
