@@ -141,15 +141,25 @@ def _fit_terms(
     cov = np.linalg.inv(prior)
     for _ in range(ROUNDS):
         z = (r - a @ theta) / sigma
-        h = np.where(np.abs(z) <= HUBER_K, 1.0, HUBER_K / np.maximum(np.abs(z), 1e-9))
+        h = _huber(z)
         w = h / sigma**2
         info = (a * w[:, None]).T @ a + prior
         cov = np.asarray(np.linalg.inv(info), float)
         theta = cov @ ((a * w[:, None]).T @ r)
     # the scatter of the residuals beyond their stated noise widens the terms' uncertainty
-    z = (r - a @ theta) / sigma
-    scale = max(1.0, float(np.sum(h * z * z) / max(np.sum(h) - 4.0, 1.0)))
+    scale = _scatter((r - a @ theta) / sigma, h, 4)
     return float(theta[0]), float(theta[1]), float(theta[2]), float(theta[3]), cov * scale
+
+
+def _huber(z: FloatArray) -> FloatArray:
+    """Huber's weights of standardised residuals ``z``."""
+    return np.where(np.abs(z) <= HUBER_K, 1.0, HUBER_K / np.maximum(np.abs(z), 1e-9))
+
+
+def _scatter(z: FloatArray, h: FloatArray, unknowns: int) -> float:
+    """How much the weighted residuals ``z`` scatter beyond their stated noise (a variance
+    factor, at least 1), with ``unknowns`` terms fitted to them."""
+    return max(1.0, float(np.sum(h * z * z) / max(float(np.sum(h)) - unknowns, 1.0)))
 
 
 def sensor_terms(
@@ -225,13 +235,11 @@ def _plain_clocks(rows: tuple[Any, ...], count: IntArray) -> dict[int, tuple[flo
         rj, sj = r[mine], sig[mine]
         b, h = float(np.median(rj)), np.ones_like(rj)
         for _ in range(ROUNDS):
-            z = (rj - b) / sj
-            h = np.where(np.abs(z) <= HUBER_K, 1.0, HUBER_K / np.maximum(np.abs(z), 1e-9))
+            h = _huber((rj - b) / sj)
             w = h / sj**2
             b = float(np.sum(w * rj) / np.sum(w))
         z = (rj - b) / sj
-        scale = max(1.0, float(np.sum(h * z * z) / max(float(np.sum(h)) - 1.0, 1.0)))
-        b_sd = float(np.sqrt(scale / np.sum(h / sj**2)))
+        b_sd = float(np.sqrt(_scatter(z, h, 1) / np.sum(h / sj**2)))
         # every residual must say so (a late pick or another sound's, which the Huber mean
         # of a few can follow, is not a clock)
         agree = bool(np.all(np.abs(z) <= HUBER_K))
