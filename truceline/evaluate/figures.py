@@ -155,7 +155,7 @@ def location_figures(pairs: list[Pair], key: str, name: str) -> dict[str, Any]:
         "p90": _pct(e, 90),
         "max": round(float(e.max()), 1),
         "beyond_1km": round(float(np.mean(e > 1_000.0)), 4),
-        "median_error_over_crlb": round(float(np.median(e[ok] / b[ok])), 3) if ok.any() else None,
+        "median_error_over_crlb": _ratio_median(e, b),
         "within_3_crlb": round(float(np.mean(e[ok] <= 3 * b[ok])), 4) if ok.any() else None,
         "median_error_over_stated": _ratio_median(e, s_),
         "within_3_stated": round(float(np.nanmean(e <= 3 * s_)), 4),
