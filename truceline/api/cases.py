@@ -121,18 +121,19 @@ def _with_accusation(
         rev = ctx.store.reviews([state["incident"]]).get(state["incident"])
         now = ctx.settings.now_us()
         view = view_incident(who, feature, rev, now, ctx.settings.disclosure)
-        accused = _accused_by_the_commission(who, state)
-        if view is not None and accused and "disclosure" in view["properties"]:
-            view = None  # published: the accused still reads its accusation, not the public's
-        if view is not None:
+        # the accused reads its accusation where it may not see the incident, or sees only
+        # the public's rounded view of it (once published)
+        if _accused_by_the_commission(who, state) and (
+            view is None or "disclosure" in view["properties"]
+        ):
+            seen, place, count = _accused_view(ctx, who, feature, rev, now)
+        elif view is not None:
             seen, place = view["properties"], _place(view)
             count = 0
             if may_see_evidence(who, seen):
                 refs = feature["properties"].get("observations") or []
                 bodies = ctx.store.observation_bodies(refs)
                 count = sum(may_see_observation(who, seen, b) for b, _ in bodies.values())
-        elif accused:
-            seen, place, count = _accused_view(ctx, who, feature, rev, now)
     return {**out, "accusation": review.accusation(first, seen, _clauses(ctx), place, count)}
 
 
