@@ -31,13 +31,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+# the arrivals' noise is pooled over the windows of time and space of the winds
+from .wind_field import CELL_M, WINDOW_S
+
 __all__ = ["noise_scale"]
 
 FloatArray = NDArray[np.float64]
 
-#: the window of time and space over which arrivals' noise is pooled (that of the winds)
-WINDOW_S = 3_600.0
-CELL_M = 75_000.0
 #: the weight, in degrees of freedom, of the assumption that the stated noise is right: a
 #: window needs several times this many before it can say otherwise
 PRIOR_DOF = 60.0

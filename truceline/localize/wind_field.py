@@ -11,9 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["WindWindows", "window_winds"]
+__all__ = ["CELL_M", "WINDOW_S", "WindWindows", "window_winds"]
 
 FloatArray = NDArray[np.float64]
+
+#: a window of time and space in which the wind is one smooth field (its default size)
+WINDOW_S = 3_600.0
+CELL_M = 75_000.0
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,8 @@ def window_winds(
     wind_cov: FloatArray,
     prior_mean: FloatArray,
     prior_sigma: FloatArray,
-    window_s: float = 3_600.0,
-    cell_m: float = 75_000.0,
+    window_s: float = WINDOW_S,
+    cell_m: float = CELL_M,
     variation_ms: float | None = None,
     misfit: FloatArray | None = None,
     share: FloatArray | None = None,
