@@ -24,6 +24,7 @@ __all__ = [
     "DatabaseUrlOption",
     "DbOption",
     "LogKeyOption",
+    "ParquetSetOption",
     "app",
     "err",
     "exit_code",
@@ -53,6 +54,15 @@ DatabaseUrlOption = Annotated[
         "--database-url",
         envvar="TRUCELINE_DATABASE_URL",
         help="PostgreSQL + PostGIS store (postgresql://...) instead of the SQLite file.",
+    ),
+]
+ParquetSetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--parquet",
+        help="A Parquet set (a directory): observations partitioned by day and sector of the "
+        "line, with the tree head it was written from.",
+        file_okay=False,
     ),
 ]
 LogKeyOption = Annotated[

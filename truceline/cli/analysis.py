@@ -16,12 +16,14 @@ from ._app import (
     DbOption,
     EngineOption,
     LogKeyOption,
+    ParquetSetOption,
     PartitionOption,
     SchedulerOption,
     WorkersOption,
     app,
     engine_partitions,
     guard,
+    logged_agreement,
     open_store,
     out,
     progress,
@@ -140,25 +142,42 @@ def ingest(
         Path | None, typer.Option(help="Agreement whose parties allegations must name.")
     ] = None,
     log_key: LogKeyOption = None,
+    parquet: ParquetSetOption = None,
 ) -> None:
     """Validate observation files and add them to the store (all-or-nothing, idempotent);
-    each new observation becomes an entry of the signed evidence log."""
+    each new observation becomes an entry of the signed evidence log. With --parquet, the
+    store's observations are also kept as a Parquet set partitioned by day and sector of
+    the line (what was logged since the set's tree head is appended)."""
     from ..agreement import load_agreement
     from ..observations import check_parties
 
-    def run() -> tuple[int, int, Any, int, Any]:
+    def run() -> tuple[int, int, Any, int, Any, Any]:
         batch = read_files(files)
-        if agreement is not None:
-            check_parties(batch.observations, load_agreement(agreement).party_ids)
-        with (
-            open_store(db, database_url, log_key) as store,
-            progress("checking, signing and storing", len(batch.observations)) as tick,
-        ):
-            batch = store.reconcile_detections(batch)
-            accepted, dup = store.add_observations(batch, progress=lambda n: tick(n / 3))
-            return accepted, dup, batch, store.count_observations(), store.latest_head()
+        ag = load_agreement(agreement) if agreement is not None else None
+        if ag is not None:
+            check_parties(batch.observations, ag.party_ids)
+        with open_store(db, database_url, log_key) as store:
+            sectors = None
+            if parquet is not None:  # along the agreement's line, else the logged one's
+                from ..columnar import Sectors
 
-    accepted, dup, batch, total, head = guard(run)
+                if ag is None and not store.agreement_files():
+                    raise UsageError("--agreement", "a Parquet set is cut by sectors of the "
+                                     "line of contact: give the agreement")  # fmt: skip
+                sectors = Sectors.of(ag if ag is not None else logged_agreement(store))
+            with progress("checking, signing and storing", len(batch.observations)) as tick:
+                batch = store.reconcile_detections(batch)
+                accepted, dup = store.add_observations(batch, progress=lambda n: tick(n / 3))
+            appended = None
+            if parquet is not None and sectors is not None:
+                from ..store.parquet_set import append_observations
+
+                with progress("writing the Parquet set", store.count_observations()) as tick:
+                    appended = append_observations(store, parquet, sectors, progress=tick)
+            total, head = store.count_observations(), store.latest_head()
+            return accepted, dup, batch, total, head, appended
+
+    accepted, dup, batch, total, head, appended = guard(run)
     out.print(
         f"accepted {accepted}, duplicates {dup}, merged {batch.merged} (the same detection "
         f"published twice), superseded {batch.superseded} (near-real-time rows replaced by "
@@ -166,6 +185,11 @@ def ingest(
     )
     if head is not None:
         out.print(f"evidence log: {head.tree_size} entries, root {head.root_hash[:16]}…")
+    if appended is not None:
+        out.print(
+            f"Parquet set {parquet}: {appended.rows} observations appended in {appended.files} "
+            f"files; it records tree head {appended.tree_size}"
+        )
 
 
 LabelErrorOption = Annotated[
@@ -218,12 +242,15 @@ def analyze(
     partition_minutes: PartitionOption = 60.0,
     label_error: LabelErrorOption = 0.2,
     standoff_m: StandoffOption = 0.0,
+    parquet: ParquetSetOption = None,
 ) -> None:
     """Localise, fuse, attribute and judge; write incidents.geojson and summary.json.
 
     With --db the run reads the observations of the evidence log's current tree head and is
     logged with it (code version, parameters, agreement, output hash): `truceline reproduce`
-    re-runs it from the log."""
+    re-runs it from the log. With --parquet (and --db) it reads them from a Parquet set
+    instead, at the tree head the set records, once the set has been checked against the
+    store's log (a set that does not match it is refused)."""
     if database_url and db is None:
         db = DEFAULT_DB  # (unused: the PostgreSQL store is the store)
 
@@ -232,6 +259,12 @@ def analyze(
 
         if not files and db is None:
             raise UsageError("--db", "give observation files, --db (or --database-url), or both")
+        if parquet is not None and (db is None or files):
+            raise UsageError(
+                "--parquet", "a Parquet set is read with the store whose log it was written "
+                "from (--db or --database-url), and without files (ingest them with "
+                "--parquet first)"
+            )  # fmt: skip
         with engine_partitions(engine, scheduler, workers, partition_minutes) as parts:
             return _analyze(
                 agreement,
@@ -244,6 +277,7 @@ def analyze(
                 calibration,
                 parts,
                 AttributionParams(label_error=label_error, standoff_m=standoff_m),
+                parquet,
             )
 
     outputs, run_id = guard(run)
@@ -256,6 +290,12 @@ def analyze(
     out.print(f"violations by clause (confidence ≥ 0.5): {viol}")
     stored = f"; stored as run {run_id}" if run_id else ""
     out.print(f"wrote {outputs.incidents} and {outputs.summary_file}{stored}")
+    if parquet is not None:
+        size = outputs.summary.get("evidence", {}).get("tree_size")
+        out.print(
+            f"read the observations from the Parquet set {parquet}, checked against the "
+            f"log at its tree head {size}"
+        )
 
 
 def _analyze(
@@ -269,6 +309,7 @@ def _analyze(
     calibration: Path | None,
     partitions: Partitioning | None = None,
     attribution: AttributionParams | None = None,
+    parquet: Path | None = None,
 ) -> tuple[Outputs, int | None]:
     from ..agreement import agreement_files, load_agreement
     from ..analysis import analyze as run_analysis
@@ -313,6 +354,7 @@ def _analyze(
                 model,
                 partitions,
                 attribution,
+                parquet,
             )
 
 

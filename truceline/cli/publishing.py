@@ -58,12 +58,34 @@ def export_cmd(
     ] = Disclosure().coarsen_deg,
     db: DbOption = DEFAULT_DB,
     database_url: DatabaseUrlOption = None,
+    partitioned: Annotated[
+        bool,
+        typer.Option(
+            "--partitioned",
+            help="With --format parquet: --out is a Parquet set (a directory), the incidents "
+            "partitioned by day and sector of the line.",
+        ),
+    ] = False,
 ) -> None:
     """Export a run's incidents for the tools their readers use: GeoJSON (FORMATS §3), a
     GeoPackage for QGIS (incidents, origins, impacts, observations, the line of contact,
     control areas, withdrawal zones; times as DATETIME), CSV with ACLED's columns and
-    UCDP GED's precision codes, or GeoParquet with typed and nested columns. Each records the
-    evidence tree head it was made from, and reflects the analysts' reviews."""
+    UCDP GED's precision codes, or GeoParquet with typed and nested columns (with
+    --partitioned, a Parquet set by day and sector). Each records the evidence tree head it
+    was made from, and reflects the analysts' reviews."""
+    if partitioned:
+        guard(lambda: _check_partitioned(fmt, out_file, audience))
+        n, head, files = guard(
+            lambda: _export_partitioned(
+                out_file, run, audience, _as_of(as_of),
+                Disclosure(delay_hours=delay_hours, coarsen_deg=coarsen_deg), db, database_url,
+            )
+        )  # fmt: skip
+        out.print(
+            f"wrote {n} incidents in {files} files to the Parquet set {out_file} at tree head "
+            f"{head.tree_size if head else 0}"
+        )
+        return
 
     def go() -> tuple[Path, int, Any]:
         from ..publish.exports import export
@@ -90,6 +112,50 @@ def export_cmd(
     path, n, head = guard(go)
     tree = f" at tree head {head.tree_size}" if head else ""
     out.print(f"wrote {n} incidents to {path}{tree}")
+
+
+def _check_partitioned(fmt: str, out_dir: Path, audience: str) -> None:
+    from ..publish.audience import AUDIENCES
+
+    if fmt != "parquet":
+        raise UsageError("--partitioned", "only a Parquet export is partitioned (--format parquet)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError("--out", f"{out_dir}: a partitioned export goes to a directory")
+    if audience not in AUDIENCES:
+        raise UsageError("--audience", f"must be one of {', '.join(AUDIENCES)}")
+
+
+def _export_partitioned(
+    out_dir: Path,
+    run: int | None,
+    audience: str,
+    now: int,
+    policy: Any,
+    db: Path,
+    database_url: str | None,
+) -> tuple[int, Any, int]:
+    """The run's incidents, as the audience may see them, into the Parquet set ``out_dir``
+    (whose observations, if it holds any, must come from this store's log)."""
+    from ..columnar import load_manifest
+    from ..places import describe_features
+    from ..publish.parquet import write_partitioned
+    from ..store.parquet_set import check_set_head
+
+    with open_existing(db, database_url) as store, progress("exporting", None):
+        _check_run(store, run)
+        manifest = load_manifest(out_dir) if out_dir.exists() else None
+        if manifest is not None and "tree_head" in manifest:
+            check_set_head(store, out_dir, manifest)
+        features = _audience_view(store, run, audience, now, policy)
+        head = store.latest_head()
+        ag = logged_agreement(store)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        section = {"run": run if run is not None else store.latest_run(), "audience": audience}
+        written = write_partitioned(
+            out_dir, features, head.as_dict() if head else None, ag,
+            describe_features(features), section,
+        )  # fmt: skip
+    return len(features), head, len(written["files"])
 
 
 def _check_export(fmt: str, out_file: Path, audience: str) -> None:

@@ -22,10 +22,20 @@ from typing import Any
 from .._extras import require
 from .._time import parse_time
 from ..agreement import Agreement
+from ..columnar import (
+    SET_FORMAT,
+    Sectors,
+    day_key,
+    file_sha256,
+    load_manifest,
+    move_into_place,
+    save_manifest,
+    staged,
+)
 from ..places import Place
 from .acled import precision
 
-__all__ = ["schema", "write_parquet"]
+__all__ = ["schema", "write_parquet", "write_partitioned"]
 
 
 def _time(text: str) -> datetime:
@@ -104,16 +114,14 @@ def _row(f: dict[str, Any], place: Place | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def write_parquet(
-    out: Path,
+def _table(
     features: list[dict[str, Any]],
     head: dict[str, Any] | None,
     ag: Agreement | None,
     places: list[Place | None],
-) -> Path:
-    """Write the incidents as GeoParquet to ``out``."""
+) -> Any:
+    """The incidents' table, with the GeoParquet and tree-head metadata."""
     pa = require("pyarrow", "geo", "Parquet exports")
-    pq = require("pyarrow.parquet", "geo", "Parquet exports")
     rows = [_row(f, pl) for f, pl in zip(features, places, strict=True)]
     table = pa.Table.from_pylist(rows, schema=schema())
     located = [
@@ -138,5 +146,70 @@ def write_parquet(
         b"truceline_tree_head": json.dumps(head).encode(),
         b"truceline_agreement": (ag.id if ag else "").encode(),
     }
-    pq.write_table(table.replace_schema_metadata(meta), out)
+    return table.replace_schema_metadata(meta)
+
+
+def write_parquet(
+    out: Path,
+    features: list[dict[str, Any]],
+    head: dict[str, Any] | None,
+    ag: Agreement | None,
+    places: list[Place | None],
+) -> Path:
+    """Write the incidents as GeoParquet to ``out``."""
+    pq = require("pyarrow.parquet", "geo", "Parquet exports")
+    pq.write_table(_table(features, head, ag, places), out)
     return out
+
+
+def write_partitioned(
+    root: Path,
+    features: list[dict[str, Any]],
+    head: dict[str, Any] | None,
+    ag: Agreement,
+    places: list[Place | None],
+    section: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the incidents into the Parquet set ``root`` (:mod:`truceline.columnar`), one
+    GeoParquet file per day (of ``time_start``) and sector (of the incident's point), in
+    place of the incidents the set held; the manifest's ``incidents`` section (``section``:
+    the run and the audience, to which the head and the files are added) is returned
+    after the manifest was replaced."""
+    pq = require("pyarrow.parquet", "geo", "Parquet exports")
+    sectors = Sectors.of(ag)
+    manifest = load_manifest(root) or {"format": SET_FORMAT, "sectors": sectors.describe()}
+    groups = _by_day_and_sector(features, sectors)
+    name = f"run-{section.get('run', 0)}.parquet"
+    files: list[dict[str, Any]] = []
+    for (day, s), members in sorted(groups.items()):
+        rel = Path("incidents") / f"day={day}" / f"sector={s}" / name
+        table = _table([features[k] for k in members], head, ag, [places[k] for k in members])
+        pq.write_table(table, staged(root / rel))
+        files.append({"path": rel.as_posix(), "rows": len(members), "day": day, "sector": s})
+    move_into_place([root / f["path"] for f in files])
+    kept = {f["path"] for f in files}
+    for old in (manifest.get("incidents") or {}).get("files", []):
+        if old["path"] not in kept:
+            (root / old["path"]).unlink(missing_ok=True)
+    for f in files:
+        f["sha256"] = file_sha256(root / f["path"])
+    manifest["incidents"] = {**section, "tree_head": head, "files": files}
+    save_manifest(root, manifest)
+    return dict(manifest["incidents"])
+
+
+def _by_day_and_sector(
+    features: list[dict[str, Any]], sectors: Sectors
+) -> dict[tuple[str, int], list[int]]:
+    """Each (day, sector)'s incidents, by index."""
+    import numpy as np
+
+    coords = [(f.get("geometry") or {}).get("coordinates") for f in features]
+    lon = np.array([c[0] if c else np.nan for c in coords], dtype=float)
+    lat = np.array([c[1] if c else np.nan for c in coords], dtype=float)
+    sector = sectors.sector(lon, lat)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, f in enumerate(features):
+        day = day_key(parse_time(f["properties"]["time_start"]))
+        groups.setdefault((day, int(sector[k])), []).append(k)
+    return groups

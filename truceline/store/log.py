@@ -271,14 +271,28 @@ class LogStore:
         back from the log itself: what an analysis run at that tree head saw."""
         size = self.log_size() if tree_size is None else tree_size
         where = f"{self.where}#log"
+        for idx, entry, leaf in self.observation_entries(0, size):
+            obs = parse_record(json.loads(entry)["observation"], where, idx)
+            yield replace(obs, leaf=leaf)  # incident ids are over the leaf hashes
+
+    def observation_entries(self, start: int, end: int) -> Iterator[tuple[int, bytes, bytes]]:
+        """The observation entries among the log's entries ``[start, end)``, in log order:
+        ``(index, canonical entry, leaf hash)``."""
         cur = self._x(
-            "SELECT idx, entry, leaf FROM log_entries WHERE kind = 'observation' AND idx < ? "
-            "ORDER BY idx",
-            (size,),
+            "SELECT idx, entry, leaf FROM log_entries WHERE kind = 'observation' "
+            "AND idx >= ? AND idx < ? ORDER BY idx",
+            (start, end),
         )
         for idx, entry, leaf in cur:
-            obs = parse_record(json.loads(entry)["observation"], where, int(idx))
-            yield replace(obs, leaf=bytes(leaf))  # incident ids are over the leaf hashes
+            yield int(idx), bytes(entry), bytes(leaf)
+
+    def observation_indices(self, end: int) -> list[int]:
+        """The log indices of the observation entries below ``end``, in order."""
+        cur = self._x(
+            "SELECT idx FROM log_entries WHERE kind = 'observation' AND idx < ? ORDER BY idx",
+            (end,),
+        )
+        return [int(i) for (i,) in cur]
 
     def entry(self, index: int) -> bytes:
         row = self._x("SELECT entry FROM log_entries WHERE idx = ?", (index,)).fetchone()

@@ -21,7 +21,7 @@ from ..confidence import ConfidenceModel
 from ..evidence import entry_json
 from ..fusion import FusionParams
 from ..incidents import legacy_incident_id
-from ..localize.partitions import Partitioning
+from ..localize.partitions import Partitioning, serial_map
 from ..observations import ObservationBatch, check_parties
 from ..tracking.flights import FlightParams
 from ..weapons import DEFAULT_MODEL, WeaponModel
@@ -41,17 +41,30 @@ def analyze_logged(
     model: WeaponModel | None = None,
     partitions: Partitioning | None = None,
     attribution: AttributionParams | None = None,
+    parquet: Path | None = None,
 ) -> tuple[Outputs, int]:
     """Ingest ``new`` observations (if any), analyse every observation of the log's current
     tree head, write the outputs into ``out`` and keep them as a logged run (with the
     agreement's files, so the run can be reproduced from the log); returns the outputs and
-    the run's id."""
+    the run's id.
+
+    With ``parquet``, the observations are read from that Parquet set (each file a task of
+    the engine's map) at the tree head it records, after the set was checked against the
+    log (:func:`truceline.store.parquet_set.read_observations`); the run is logged at that
+    head, so `truceline reproduce` gives it from the log alone."""
     if new is not None:
         check_parties(new.observations, ag.party_ids)  # before anything is stored
         store.add_observations(store.reconcile_detections(new))
-    size = store.log_size()
+    if parquet is not None:
+        from .parquet_set import read_observations
+
+        run = partitions.run if partitions is not None else serial_map
+        observations, head = read_observations(store, parquet, run)
+        size = head.tree_size
+    else:
+        size = store.log_size()
+        observations = list(store.logged_observations(size))
     evidence = {"tree_size": size, "root_hash": store.tree().root(size).hex()}
-    observations = list(store.logged_observations(size))
     result = analyze(
         observations,
         ag,
