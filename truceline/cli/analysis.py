@@ -259,12 +259,7 @@ def analyze(
 
         if not files and db is None:
             raise UsageError("--db", "give observation files, --db (or --database-url), or both")
-        if parquet is not None and (db is None or files):
-            raise UsageError(
-                "--parquet", "a Parquet set is read with the store whose log it was written "
-                "from (--db or --database-url), and without files (ingest them with "
-                "--parquet first)"
-            )  # fmt: skip
+        _check_parquet(parquet, db, files)
         with engine_partitions(engine, scheduler, workers, partition_minutes) as parts:
             return _analyze(
                 agreement,
@@ -292,10 +287,16 @@ def analyze(
     out.print(f"wrote {outputs.incidents} and {outputs.summary_file}{stored}")
     if parquet is not None:
         size = outputs.summary.get("evidence", {}).get("tree_size")
-        out.print(
-            f"read the observations from the Parquet set {parquet}, checked against the "
-            f"log at its tree head {size}"
-        )
+        out.print(f"read the Parquet set {parquet}, checked against the log at tree head {size}")
+
+
+def _check_parquet(parquet: Path | None, db: Path | None, files: list[Path] | None) -> None:
+    if parquet is not None and (db is None or files):
+        raise UsageError(
+            "--parquet", "a Parquet set is read with the store whose log it was written "
+            "from (--db or --database-url), and without files (ingest them with "
+            "--parquet first)"
+        )  # fmt: skip
 
 
 def _analyze(

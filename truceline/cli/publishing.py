@@ -74,18 +74,8 @@ def export_cmd(
     --partitioned, a Parquet set by day and sector). Each records the evidence tree head it
     was made from, and reflects the analysts' reviews."""
     if partitioned:
-        guard(lambda: _check_partitioned(fmt, out_file, audience))
-        n, head, files = guard(
-            lambda: _export_partitioned(
-                out_file, run, audience, _as_of(as_of),
-                Disclosure(delay_hours=delay_hours, coarsen_deg=coarsen_deg), db, database_url,
-            )
-        )  # fmt: skip
-        out.print(
-            f"wrote {n} incidents in {files} files to the Parquet set {out_file} at tree head "
-            f"{head.tree_size if head else 0}"
-        )
-        return
+        policy = Disclosure(delay_hours=delay_hours, coarsen_deg=coarsen_deg)
+        return _partitioned(fmt, out_file, run, audience, as_of, policy, db, database_url)
 
     def go() -> tuple[Path, int, Any]:
         from ..publish.exports import export
@@ -112,6 +102,26 @@ def export_cmd(
     path, n, head = guard(go)
     tree = f" at tree head {head.tree_size}" if head else ""
     out.print(f"wrote {n} incidents to {path}{tree}")
+
+
+def _partitioned(
+    fmt: str,
+    out_dir: Path,
+    run: int | None,
+    audience: str,
+    as_of: str | None,
+    policy: Any,
+    db: Path,
+    database_url: str | None,
+) -> None:
+    guard(lambda: _check_partitioned(fmt, out_dir, audience))
+    n, head, files = guard(
+        lambda: _export_partitioned(out_dir, run, audience, _as_of(as_of), policy, db, database_url)
+    )
+    out.print(
+        f"wrote {n} incidents in {files} files to the Parquet set {out_dir} at tree head "
+        f"{head.tree_size if head else 0}"
+    )
 
 
 def _check_partitioned(fmt: str, out_dir: Path, audience: str) -> None:
