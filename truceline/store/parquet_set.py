@@ -78,15 +78,25 @@ class Appended:
     tree_size: int
 
 
-def _row(idx: int, entry: bytes, leaf: bytes) -> dict[str, Any]:
-    """One entry's row: the entry itself, and the columns read from its observation."""
-    body = json.loads(entry)["observation"]
-    pos = body.get("position") or body.get("observer")
-    located = isinstance(pos, list) and len(pos) >= 2
+def _row(
+    idx: int,
+    entry: bytes,
+    leaf: bytes,
+    body: dict[str, Any] | None = None,
+    time_us: int | None = None,
+) -> dict[str, Any]:
+    """One entry's row: the entry itself, and the columns read from its observation
+    (``body``, its time ``time_us``: where the caller has already decoded them)."""
+    obs: dict[str, Any] = json.loads(entry)["observation"] if body is None else body
+    pos = obs.get("position") or obs.get("observer")
+    lon, lat = (
+        (float(pos[0]), float(pos[1])) if isinstance(pos, list) and len(pos) >= 2 else (None, None)
+    )
     return {
-        "log_index": idx, "leaf": leaf, "entry": entry.decode(), "source": body["source"],
-        "id": str(body["id"]), "type": body["type"], "time": parse_time(body["time"]),
-        "lon": float(pos[0]) if located else None, "lat": float(pos[1]) if located else None,
+        "log_index": idx, "leaf": leaf, "entry": entry.decode(), "source": obs["source"],
+        "id": str(obs["id"]), "type": obs["type"],
+        "time": parse_time(obs["time"]) if time_us is None else time_us,
+        "lon": lon, "lat": lat,
     }  # fmt: skip
 
 
@@ -295,16 +305,12 @@ def _read_part(
         entry = row["entry"].encode()
         if ev.leaf_hash(entry) != row["leaf"]:
             raise InputError(path, f"row {r}", "entry", "does not hash to the row's leaf")
-        try:
-            same = _row(row["log_index"], entry, row["leaf"]) == row
-        except (KeyError, TypeError, ValueError, IndexError):
-            same = False
-        if not same:
-            raise InputError(path, f"row {r}", "columns", "disagree with the row's entry")
         body = json.loads(entry)
-        if body.get("kind") != "observation":
+        if not isinstance(body, dict) or body.get("kind") != "observation":
             raise InputError(path, f"row {r}", "entry", "is not an observation entry")
-        o = parse_record(body["observation"], path, int(row["log_index"]))
+        o = parse_record(body.get("observation"), path, int(row["log_index"]))
+        if _row(row["log_index"], entry, row["leaf"], body["observation"], o.time_us) != row:
+            raise InputError(path, f"row {r}", "columns", "disagree with the row's entry")
         idx.append(int(row["log_index"]))
         leaves.append(bytes(row["leaf"]))
         obs.append(replace(o, leaf=bytes(row["leaf"])))

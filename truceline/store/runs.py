@@ -21,7 +21,7 @@ from ..confidence import ConfidenceModel
 from ..evidence import entry_json
 from ..fusion import FusionParams
 from ..incidents import legacy_incident_id
-from ..localize.partitions import Partitioning, serial_map
+from ..localize.partitions import Partitioning
 from ..observations import ObservationBatch, check_parties
 from ..tracking.flights import FlightParams
 from ..weapons import DEFAULT_MODEL, WeaponModel
@@ -48,18 +48,20 @@ def analyze_logged(
     agreement's files, so the run can be reproduced from the log); returns the outputs and
     the run's id.
 
-    With ``parquet``, the observations are read from that Parquet set (each file a task of
-    the engine's map) at the tree head it records, after the set was checked against the
-    log (:func:`truceline.store.parquet_set.read_observations`); the run is logged at that
-    head, so `truceline reproduce` gives it from the log alone."""
+    With ``parquet``, the observations are read from that Parquet set at the tree head it
+    records, after the set was checked against the log
+    (:func:`truceline.store.parquet_set.read_observations`); the run is logged at that
+    head, so `truceline reproduce` gives it from the log alone. The set is read here, in
+    the process that runs the global stages, whatever the engine: read by a cluster's
+    workers, every parsed observation would travel back to it (2.5 times slower than one
+    process reading, measured: docs/scale.md)."""
     if new is not None:
         check_parties(new.observations, ag.party_ids)  # before anything is stored
         store.add_observations(store.reconcile_detections(new))
     if parquet is not None:
         from .parquet_set import read_observations
 
-        run = partitions.run if partitions is not None else serial_map
-        observations, head = read_observations(store, parquet, run)
+        observations, head = read_observations(store, parquet)
         size = head.tree_size
     else:
         size = store.log_size()
