@@ -31,6 +31,7 @@ rejected as outliers, and would otherwise never be seen.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,6 +58,9 @@ POSITION_PRIOR_M = 5.0
 #: events that teach the sensors: heard by this many, fitting their noise, not in a salvo
 MIN_PICKS = 8
 MAX_MISFIT = 3.0
+#: the leave-one-out fits are solved in batches of at most this many padded cells (rows
+#: times the widest event): their memory is bounded by it, not by the day
+LOO_CELLS = 500_000
 MAX_IN_TRAINS = 0.2  # (share of its picks in trains of arrivals: a salvo's rounds mix up)
 #: a residual farther than this from the prediction is another sound
 WINDOW_S = 0.6
@@ -176,8 +180,9 @@ def sensor_terms(
     }
     count = np.bincount(rows[0], minlength=n_s).astype(np.int64)
     sensor, r, t, ux, uy, sig, c = rows
+    rows_of = _by_value(sensor, n_s)
     for j in np.flatnonzero(count >= MIN_ROWS):
-        mine = sensor == j
+        mine = rows_of[j]
         tc = float(np.median(t[mine]))
         b, d, ex, ey, cov = fit_terms(
             r[mine],
@@ -227,8 +232,9 @@ def _plain_clocks(rows: tuple[Any, ...], count: IntArray) -> dict[int, tuple[flo
     Sensor index to (offset, its sd, the time it refers to)."""
     sensor, r, t, ux, uy, sig, _c = rows
     out: dict[int, tuple[float, float, float]] = {}
+    rows_of = _by_value(sensor, count.size)
     for j in np.flatnonzero((count >= MIN_CLOCK_ROWS) & (count < MIN_ROWS)):
-        mine = sensor == j
+        mine = rows_of[j]
         # bangs from one side cannot tell a clock from a survey or a wind along that side
         if np.hypot(ux[mine].mean(), uy[mine].mean()) > MAX_ONE_SIDED:
             continue
@@ -279,7 +285,7 @@ def _residuals(
     first = np.unique(p.sensor, return_index=True)[1]
     sx, sy = p.x[first], p.y[first]
     tree = cKDTree(np.column_stack([sx, sy]))
-    by_sensor = [np.flatnonzero(p.sensor == j) for j in range(first.size)]
+    by_sensor = _by_value(p.sensor, first.size)
     wind = np.nan_to_num(fit.wind) if fit.wind is not None else np.zeros((fit.x.size, 2))
     out: list[list[float]] = [[] for _ in range(7)]
     for e in teach:
@@ -312,11 +318,29 @@ def _left_out(
     p: Picks, fit: TdoaFit, groups: list[IntArray], teach: IntArray, wind: FloatArray
 ) -> list[FloatArray]:
     """The residual of every pick the teaching events used, each against its event solved
-    again without it (all at once: one row per event and left-out pick)."""
-    ev = np.repeat(teach, [len(groups[e]) for e in teach])
-    if ev.size == 0:
+    again without it (one row per event and left-out pick, in batches of at most
+    :data:`LOO_CELLS` padded cells)."""
+    if teach.size == 0:
         return [np.zeros(0) for _ in range(7)]
-    k_max = max(len(groups[e]) for e in teach)
+    sizes = np.array([len(groups[e]) for e in teach])
+    k_max = int(sizes.max())
+    per_batch = max(1, LOO_CELLS // k_max)  # rows
+    batches, first, rows = [], 0, 0
+    for k, n in enumerate(sizes.tolist()):
+        if rows and rows + n > per_batch:
+            batches.append(teach[first:k])
+            first, rows = k, 0
+        rows += n
+    batches.append(teach[first:])
+    parts = [_left_out_rows(p, fit, groups, b, wind, k_max) for b in batches]
+    return [np.concatenate([part[i] for part in parts]) for i in range(7)]
+
+
+def _left_out_rows(
+    p: Picks, fit: TdoaFit, groups: list[IntArray], teach: IntArray, wind: FloatArray, k_max: int
+) -> list[FloatArray]:
+    """One batch of :func:`_left_out`: its events' rows, padded to ``k_max`` picks."""
+    ev = np.repeat(teach, [len(groups[e]) for e in teach])
     idx = np.zeros((ev.size, k_max), np.int64)
     mask = np.zeros((ev.size, k_max), bool)
     out_col = np.zeros(ev.size, np.int64)
@@ -363,6 +387,18 @@ def _left_out(
         v[ok].astype(float)
         for v in (p.sensor[left], res, p.t[left], ex / d, ey / d, p.sigma[left], c[:, 0])
     ]
+
+
+def _by_value(values: IntArray, n: int) -> list[IntArray]:
+    """For each ``j < n`` the indices where ``values == j``, in increasing order (what
+    ``np.flatnonzero(values == j)`` gives, from one sort rather than ``n`` passes).
+
+    >>> [v.tolist() for v in _by_value(np.array([2, 0, 2, 1, 0]), 4)]
+    [[1, 4], [3], [0, 2], []]
+    """
+    order = np.argsort(values, kind="stable")
+    edges = np.searchsorted(values[order], np.arange(n + 1))
+    return [order[a:b] for a, b in itertools.pairwise(edges)]
 
 
 def apply_terms(p: Picks, terms: SensorTerms) -> tuple[Picks, IntArray]:
