@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +279,57 @@ def test_live_on_both_stores(
         batch = analyze(list(store.logged_observations()), ag)
         text = dumps(feature_collection(batch.incidents, ag.frame))
         assert store.incidents() == json.loads(text)["features"]
+
+
+def _analysers_of(db: Path) -> list[int]:
+    """The processes running `truceline live` on ``db``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"live" in args and str(db).encode() in args and proc.name.isdigit():
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_serve_live_runs_the_analyser_beside_the_api_and_stops_it_with_it(
+    day: tuple[Path, Agreement, list[Observation]], tmp_path: Path
+) -> None:
+    import httpx
+
+    from tests.web.browser import serving
+    from truceline.cli.live import _provision, post_day
+
+    scenario, _, obs = day
+    first = min(o.time_us for o in obs)
+    part = sorted((o for o in obs if o.time_us < first + 1800 * S), key=lambda o: o.time_us)
+    db = tmp_path / "s.db"
+    keys = _provision(part, db, None, None)
+    with SqliteStore(db) as store:
+        analyst = store.create_token("analyst", "duty officer")
+    options = ["--live", "--agreement", str(scenario / "agreement.yaml"),
+               "--live-out", str(tmp_path / "live")]  # fmt: skip
+    with serving(db, *options) as base:
+        assert len(_analysers_of(db)) == 1
+        with httpx.Client(base_url=base, timeout=30) as client:
+            sent, _ = post_day(part, keys, client, speed=1e9)
+            assert sent == len(part)
+            deadline = time.monotonic() + 240
+            shown: list[dict[str, Any]] = []
+            while not shown and time.monotonic() < deadline:
+                time.sleep(1.0)
+                page = client.get("/v1/incidents", headers={"Authorization": f"Bearer {analyst}"})
+                assert page.status_code == 200, page.text
+                shown = page.json()["features"]
+        assert shown, "no incident appeared while the server ran with --live"
+    deadline = time.monotonic() + 30
+    while _analysers_of(db) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _analysers_of(db), "the analyser outlived the server"
+
+
+def test_serve_live_without_an_agreement_is_refused(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "s.db"), "--live"])
+    assert res.exit_code == 2 and "--agreement" in res.output

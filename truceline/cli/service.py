@@ -5,7 +5,11 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -97,17 +101,94 @@ def serve(
             help="Worker processes (each with its own connection and rate limits).", min=1
         ),
     ] = 1,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also run the live analyser (truceline live) beside the API for as long as "
+            "it serves: observations posted become provisional incidents (needs --agreement).",
+        ),
+    ] = False,
+    agreement: Annotated[
+        Path | None, typer.Option(help="With --live: the agreement YAML.", dir_okay=False)
+    ] = None,
+    live_out: Annotated[
+        Path, typer.Option("--live-out", help="With --live: directory for the final runs.")
+    ] = Path("live"),
     **service: Any,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, documentation at /docs)."""
+    """Serve the HTTP API (OpenAPI at /openapi.json, documentation at /docs); with --live,
+    the live analyser runs beside it as a process of its own and stops with it."""
     from .._extras import require
-    from ..api import SETTINGS_ENV, Settings, create_app
+    from ..api import Settings, create_app
 
+    if live and (agreement is None or not agreement.is_file()):
+        guard(lambda: _no_agreement(agreement))
     uvicorn = guard(lambda: require("uvicorn", "service", "The HTTP API"))
     settings = Settings(db=db, database_url=database_url, log_key=log_key, **service)
     application = guard(lambda: create_app(settings))  # opens and migrates the store once
     where = "PostgreSQL" if database_url else str(db)
     out.print(f"serving {where} on http://{host}:{port} (OpenAPI: /openapi.json)")
+    with _analyser_beside(live, agreement, live_out, db, database_url, log_key):
+        _serve(uvicorn, application, settings, host, port, workers)
+
+
+def _no_agreement(agreement: Path | None) -> None:
+    from ..errors import UsageError
+
+    if agreement is None:
+        raise UsageError("--agreement", "the live analyser (--live) judges by an agreement")
+    raise UsageError("--agreement", f"{agreement}: no such file")
+
+
+@contextmanager
+def _analyser_beside(
+    live: bool,
+    agreement: Path | None,
+    live_out: Path,
+    db: Path,
+    database_url: str | None,
+    log_key: Path | None,
+) -> Iterator[None]:
+    """With ``live``, `truceline live` in a process of its own (its own store connection,
+    no share of the API's interpreter) while the block runs; stopped when it ends."""
+    if not live or agreement is None:
+        yield
+        return
+    cmd = [sys.executable, "-m", "truceline", "live", "--agreement", str(agreement),
+           "--out", str(live_out), "--db", str(db)]  # fmt: skip
+    cmd += ["--database-url", database_url] if database_url else []
+    cmd += ["--log-key", str(log_key)] if log_key else []
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # (no threads here yet)
+    out.print(f"live analyser: process {proc.pid}, final runs into {live_out}")
+    try:
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the analyser's process, before it starts: the kernel ends it when the server's
+    process ends, however that ends (uvicorn re-raises the signal that stopped it, so the
+    server's own clean-up does not always run)."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the server's clean-up alone
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _serve(
+    uvicorn: Any, application: Any, settings: Any, host: str, port: int, workers: int
+) -> None:
+    from ..api import SETTINGS_ENV
+
     # X-Forwarded-For is believed only from the configured proxies (uvicorn would otherwise
     # believe it from 127.0.0.1, and any local client could reset its own rate limit)
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
