@@ -1,5 +1,6 @@
 """The Dask engine gives the single-process engine's run byte for byte: on a local cluster of
-two workers with 15-minute windows (events across their edges), against a real
+two workers with 15-minute windows (events across their edges), with those windows cut into
+100 km sectors of the line (events across their edges too), against a real
 ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, and in ``reproduce``."""
 
 from __future__ import annotations
@@ -57,6 +58,44 @@ def test_two_local_workers_give_the_same_run(
         )
     write_outputs(result, agreement, tmp_path)
     assert len(result.incidents) > 50
+    for name in ("incidents.geojson", "summary.json"):
+        assert (tmp_path / name).read_bytes() == (single_dir / name).read_bytes(), name
+
+
+SECTOR_M = 100_000.0  # four sectors of the 377 km line: events across each edge
+
+
+def _across_sectors(batch: ObservationBatch, agreement: Agreement, result: AnalysisResult) -> int:
+    """Incidents whose acoustic detections come from sensors on both sides of a sector's edge."""
+    import shapely
+
+    along = {}
+    for o in batch.observations:
+        if o.type == "acoustic":
+            x, y = agreement.frame.forward(*o.model.position[:2])
+            along[o.ref] = float(
+                shapely.line_locate_point(agreement.line_local, shapely.Point(x, y))
+            )
+    n = 0
+    for inc in result.incidents:
+        a = np.array([along[r] for r in inc.refs if r in along])
+        n += bool(a.size and np.unique(np.floor(a / SECTOR_M)).size > 1)
+    return n
+
+
+def test_windows_cut_into_sectors_give_the_same_run(
+    batch: ObservationBatch,
+    agreement: Agreement,
+    analysis: tuple[AnalysisResult, Path],
+    tmp_path: Path,
+) -> None:
+    single, single_dir = analysis
+    assert agreement.line_local.length > 3 * SECTOR_M
+    assert _across_sectors(batch, agreement, single) >= 5
+    with dask_map(workers=2) as run:
+        parts = Partitioning(core_s=WINDOW_S, run=run, sector_m=SECTOR_M)
+        result = analyze(batch.observations, agreement, partitions=parts)
+    write_outputs(result, agreement, tmp_path)
     for name in ("incidents.geojson", "summary.json"):
         assert (tmp_path / name).read_bytes() == (single_dir / name).read_bytes(), name
 
@@ -127,6 +166,8 @@ def test_the_command_on_a_real_scheduler_and_two_workers(
             scheduler,
             "--partition-minutes",
             "15",
+            "--sector-km",
+            "100",
             str(scenario / "observations.jsonl"),
         ],
     )
@@ -160,4 +201,6 @@ def test_an_unknown_engine_or_a_scheduler_without_dask_is_refused(
     assert res.exit_code == 2 and "--engine" in res.output
     res = runner.invoke(app, [*base, "--scheduler", "tcp://127.0.0.1:1", *files])
     assert res.exit_code == 2 and "--scheduler" in res.output
+    res = runner.invoke(app, [*base, "--sector-km", "100", *files])
+    assert res.exit_code == 2 and "--sector-km" in res.output
     assert not (tmp_path / "incidents.geojson").exists()

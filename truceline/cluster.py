@@ -2,7 +2,8 @@
 
 What runs there is association, the heavy part of a run and the one that is local in time
 (:mod:`truceline.localize.association`, "Partitions"): each window of time, with its halo of
-picks, is one task. Everything else (reading, location of the events found, the network's
+picks, is one task (or, with ``--sector-km``, each sector of each window, with its halo in
+space: :mod:`truceline.localize.partitions`). Everything else (reading, location of the events found, the network's
 clocks and winds, fusion, attribution, judgement) runs once in the calling process, over the
 merged events, exactly as the single-process engine runs it; so both engines write the same
 incidents byte for byte (``tests/test_cluster.py``).

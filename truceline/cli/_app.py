@@ -25,6 +25,7 @@ __all__ = [
     "DbOption",
     "LogKeyOption",
     "ParquetSetOption",
+    "SectorOption",
     "app",
     "err",
     "exit_code",
@@ -96,10 +97,24 @@ PartitionOption = Annotated[
     ),
 ]
 
+SectorOption = Annotated[
+    float | None,
+    typer.Option(
+        "--sector-km",
+        help="With --engine dask: also cut each window into sectors this long along the line "
+        "of contact (each with a halo of twice the hearing range, twice).",
+        min=1.0,
+    ),
+]
+
 
 @contextmanager
 def engine_partitions(
-    engine: str, scheduler: str | None, workers: int, partition_minutes: float
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    partition_minutes: float,
+    sector_km: float | None = None,
 ) -> Iterator[Any]:
     """The partitions of ``--engine`` (None: the single-process engine), for the command's
     duration (a local cluster is stopped on leaving)."""
@@ -109,12 +124,13 @@ def engine_partitions(
     if engine not in ENGINES:
         raise UsageError("--engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
     if engine == "single":
-        if scheduler is not None:
-            raise UsageError("--scheduler", "needs --engine dask")
+        if scheduler is not None or sector_km is not None:
+            raise UsageError("--scheduler" if scheduler else "--sector-km", "needs --engine dask")
         yield None
         return
+    sector_m = None if sector_km is None else 1000.0 * sector_km
     with dask_map(scheduler, workers) as run:
-        yield Partitioning(core_s=60.0 * partition_minutes, run=run)
+        yield Partitioning(core_s=60.0 * partition_minutes, run=run, sector_m=sector_m)
 
 
 _WORDS = {int: "INTEGER", float: "NUMBER", str: "TEXT"}

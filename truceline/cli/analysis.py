@@ -19,6 +19,7 @@ from ._app import (
     ParquetSetOption,
     PartitionOption,
     SchedulerOption,
+    SectorOption,
     WorkersOption,
     app,
     engine_partitions,
@@ -240,6 +241,7 @@ def analyze(
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
     partition_minutes: PartitionOption = 60.0,
+    sector_km: SectorOption = None,
     label_error: LabelErrorOption = 0.2,
     standoff_m: StandoffOption = 0.0,
     parquet: ParquetSetOption = None,
@@ -260,7 +262,7 @@ def analyze(
         if not files and db is None:
             raise UsageError("--db", "give observation files, --db (or --database-url), or both")
         _check_parquet(parquet, db, files)
-        with engine_partitions(engine, scheduler, workers, partition_minutes) as parts:
+        with engine_partitions(engine, scheduler, workers, partition_minutes, sector_km) as parts:
             return _analyze(
                 agreement,
                 out_dir,

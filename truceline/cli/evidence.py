@@ -18,6 +18,7 @@ from ._app import (
     LogKeyOption,
     PartitionOption,
     SchedulerOption,
+    SectorOption,
     WorkersOption,
     app,
     engine_partitions,
@@ -347,6 +348,7 @@ def reproduce(
     scheduler: SchedulerOption = None,
     workers: WorkersOption = 2,
     partition_minutes: PartitionOption = 60.0,
+    sector_km: SectorOption = None,
 ) -> None:
     """Re-run an analysis from the evidence log alone (its observations up to the run's tree
     head, the logged agreement and parameters) and compare the incidents byte for byte.
@@ -355,7 +357,7 @@ def reproduce(
 
     def run() -> Any:
         with (
-            engine_partitions(engine, scheduler, workers, partition_minutes) as parts,
+            engine_partitions(engine, scheduler, workers, partition_minutes, sector_km) as parts,
             open_existing(db, database_url) as store,
             progress("re-running", None) as tick,
         ):

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,8 @@ def acoustic_drafts(
     picks = picks_from(obs, ag.frame, prm.default_temperature_c)
     if len(picks) == 0:
         return [], None
+    if partitions is not None and partitions.sector_m is not None and partitions.line is None:
+        partitions = replace(partitions, line=ag.line_local)  # sectors along this line
     ev = associate(
         picks,
         min_picks=prm.min_picks,

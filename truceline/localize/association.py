@@ -135,7 +135,7 @@ def associate(
         if partitions is None:
             parts = [_chunk(p, sensors, float(p.t[0]), np.inf, span, prm, progress)]
         else:
-            parts = by_partition(_chunk, p, sensors, span, prm, partitions)
+            parts = by_partition(_chunk, p, sensors, span, prm, partitions, 2 * max_range_m)
             if progress is not None:
                 progress(n)
         groups, used = _merge(parts, n, prm.min_picks)
