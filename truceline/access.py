@@ -347,7 +347,7 @@ def may_see_observation(who: Principal, seen: dict[str, Any], body: dict[str, An
 
 
 #: the commissioners' signatures (on rulings and reopenings): drafts until in force
-DRAFT_EVENTS = ("ruling", "reopen")
+DRAFT_EVENTS = ("ruling", "reopen", "close_signed")
 
 
 def view_case(
@@ -364,7 +364,7 @@ def view_case(
     a ruling must not name an incident the disclosure rules still withhold."""
     if who.is_staff:
         return events, state
-    undrafted = {**state, "proposals": [], "reopen_proposals": []}
+    undrafted = {**state, "proposals": [], "reopen_proposals": [], "close_signatures": []}
     if who.party is not None and who.party in (state["accused"], state["filed_by"]):
         return [e for e in events if e["kind"] not in DRAFT_EVENTS], undrafted
     if state["status"] == "ruled" or state["earlier_rulings"]:

@@ -22,6 +22,10 @@ Events (``kind``):
 - ``replies_closed``: a commissioner closes the reply window early, which is allowed once
   every party of the case (the accused and the filer) has replied in this round; rulings
   may then be signed before the deadline, and no further reply is taken.
+- ``close_signed``: while a party has not replied, a commissioner's signature, with a
+  reason, on closing the window early by decision of the commission; it closes when
+  commissioners of ``quorum`` member states have signed (as many as a ruling takes). The
+  parties are shown the closing and its reasons, not the signatures before it.
 - ``reopened``: how a case was reopened before reopening needed a quorum (one
   commissioner, at once); such events in a log are read as they were, never written now.
 
@@ -70,6 +74,7 @@ __all__ = [
     "check_event",
     "check_reply_days",
     "close_replies",
+    "close_signed",
     "opened",
     "reopen",
     "reopened",
@@ -138,6 +143,13 @@ def ruling(
 def close_replies(t_us: int, by: str) -> dict[str, Any]:
     """A commissioner closes the reply window early (every party has replied)."""
     return {"kind": "replies_closed", "time": format_time(t_us), "by": by}
+
+
+def close_signed(t_us: int, by: str, member_state: str, reason: str) -> dict[str, Any]:
+    """A commissioner's signature on closing the reply window early while a party has not
+    replied (the window closes when ``quorum`` member states have signed)."""
+    return {"kind": "close_signed", "time": format_time(t_us), "by": by,
+            "member_state": member_state, "reason": reason}  # fmt: skip
 
 
 def reopened(t_us: int, by: str, reason: str, reply_days: float = 7.0) -> dict[str, Any]:
@@ -242,13 +254,21 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
     replies = []
     replied: set[str] = set()  # the parties that replied since the case was (re)opened
     closed_early: dict[str, Any] | None = None
+    closing: list[dict[str, Any]] = []  # signatures on closing the window by decision
     for ev in events[1:]:
         if ev["kind"] == "reply":
             replies.append(ev)
             replied.add(ev["party"])
         elif ev["kind"] == "replies_closed":
-            closed_early = {"by": ev["by"], "time": ev["time"]}
+            closed_early = {"by": ev["by"], "time": ev["time"], "by_decision": False}
             reply_by = min(reply_by, parse_time(ev["time"]))
+        elif ev["kind"] == "close_signed" and closed_early is None:
+            closing.append({k: ev[k] for k in ("by", "member_state", "time", "reason")})
+            if len(_states(closing)) >= quorum:
+                closed_early = {"by": ev["by"], "time": ev["time"], "by_decision": True,
+                                "signed_by_states": _states(closing),
+                                "reasons": [c["reason"] for c in closing]}  # fmt: skip
+                reply_by = min(reply_by, parse_time(ev["time"]))
         elif ev["kind"] == "ruling":
             rid = ruling_id(ev)
             prop = proposals.setdefault(
@@ -269,14 +289,14 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
                 in_force, proposals, reopenings = None, {}, {}
                 t = parse_time(ev["time"])
                 reply_by = t + int(float(ev["reply_days"]) * DAY_US)
-                replied, closed_early = set(), None
+                replied, closed_early, closing = set(), None, []
         elif ev["kind"] == "reopened":
             if in_force is not None:
                 history_rulings.append({**in_force, "superseded": ev["time"]})
             in_force = None
             proposals, reopenings = {}, {}
             reply_by = parse_time(ev["reply_by"])
-            replied, closed_early = set(), None
+            replied, closed_early, closing = set(), None, []
     for prop in proposals.values():
         prop.setdefault("signed_by_states", [])
     if in_force is not None:
@@ -297,6 +317,7 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
         "reply_open": in_force is None and closed_early is None and now_us <= reply_by,
         "all_replied": parties <= replied,
         "replies_closed_early": closed_early,
+        "close_signatures": closing if closed_early is None else [],
         "replies": replies,
         "proposals": sorted(proposals.values(), key=lambda p: p["id"]),
         "reopen_proposals": sorted(reopenings.values(), key=lambda p: p["id"]),
@@ -349,8 +370,12 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
             raise ReviewError(f"the reply window is already closed (at {state['reply_by']})")
         if not state["all_replied"]:
             raise ReviewError(
-                "the reply window closes early only when every party of the case has replied"
+                "the reply window closes early at once only when every party of the case has "
+                f"replied; before, by decision of commissioners of {quorum} member states, "
+                "each signing with a reason"
             )
+    elif kind == "close_signed":
+        _check_close_signature(state, ev)
     elif kind == "reopen":
         if state["status"] != "ruled":
             raise ReviewError("only a ruled case can be reopened")
@@ -360,6 +385,19 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
             raise ReviewError("this commissioner has already signed a reopening of this ruling")
     else:
         raise ReviewError(f"unknown event {kind}")
+
+
+def _check_close_signature(state: dict[str, Any], ev: dict[str, Any]) -> None:
+    if not state["reply_open"]:
+        raise ReviewError(f"the reply window is already closed (at {state['reply_by']})")
+    if state["all_replied"]:
+        raise ReviewError("every party has replied: the window closes at once, without a vote")
+    if _state_code(ev.get("member_state")) is None:
+        raise ReviewError("closing is signed for a member state (an ISO 3166-1 code)")
+    if not str(ev.get("reason") or "").strip():
+        raise ReviewError("closing the window before a party has replied needs a reason")
+    if any(c["by"] == ev["by"] for c in state["close_signatures"]):
+        raise ReviewError("this commissioner has already signed the closing of this window")
 
 
 def accusation(

@@ -162,7 +162,7 @@ def test_the_reply_window_closes_early_once_every_party_has_replied(svc: Service
     res = svc.call("com_fr", "POST", f"/v1/cases/{case}/rulings", json=ruling)
     assert res.status_code == 409 and "rule after" in res.json()["detail"]
     res = svc.call("com_fr", "POST", close)
-    assert res.status_code == 409 and "every party" in res.json()["detail"]
+    assert res.status_code == 409 and "needs a reason" in res.json()["detail"]
     state = svc.call("com_fr", "GET", f"/v1/cases/{case}").json()["state"]
     assert state["all_replied"] is False and state["replies_closed_early"] is None
     assert svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "No."})
@@ -184,6 +184,45 @@ def test_the_reply_window_closes_early_once_every_party_has_replied(svc: Service
     # the party sees that the window was closed early, and by whom (it is in the log)
     kinds = [e["kind"] for e in svc.call("party_s", "GET", f"/v1/cases/{case}").json()["events"]]
     assert kinds == ["opened", "reply", "replies_closed"]  # (signatures are the commission's)
+
+
+def test_the_commission_closes_the_window_by_decision_before_a_party_replies(
+    svc: Service,
+) -> None:
+    inc = _pick(svc.db, attributed="S")
+    case = svc.call(
+        "analyst",
+        "POST",
+        "/v1/cases",
+        json={"incident": inc["id"], "accused": "S", "reply_days": 7},
+    ).json()["id"]
+    close = f"/v1/cases/{case}/close-replies"
+    why = {"reason": "The party's liaison has not answered three summonses."}
+    res = svc.call("com_fr", "POST", close, json=why)
+    assert res.status_code == 201, res.text
+    state = res.json()["state"]
+    assert state["reply_open"] and [c["member_state"] for c in state["close_signatures"]] == ["FR"]
+    assert svc.call("com_fr", "POST", close, json=why).status_code == 409  # signed already
+    # the party sees no deliberation: not the signature, not that one was made
+    seen = svc.call("party_s", "GET", f"/v1/cases/{case}").json()
+    assert [e["kind"] for e in seen["events"]] == ["opened"]
+    assert seen["state"]["close_signatures"] == [] and seen["state"]["reply_open"]
+    assert seen["state"]["replies_closed_early"] is None
+    res = svc.call("com_de", "POST", close, json={"reason": "Agreed: three summonses."})
+    assert res.status_code == 201, res.text
+    state = res.json()["state"]
+    assert not state["reply_open"] and state["status"] == "under_review"
+    closed = state["replies_closed_early"]
+    assert closed["by_decision"] and closed["signed_by_states"] == ["DE", "FR"]
+    late = svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "Wait."})
+    assert late.status_code == 409
+    # the party is told the window closed, by which states and why
+    seen = svc.call("party_s", "GET", f"/v1/cases/{case}").json()["state"]
+    assert seen["replies_closed_early"]["reasons"] == [why["reason"], "Agreed: three summonses."]
+    ruling = {"decision": "violation", "responsible": "S", "clause": "C1", "remedy": "Stop."}
+    for who in ("com_fr", "com_de"):
+        assert svc.call(who, "POST", f"/v1/cases/{case}/rulings", json=ruling).status_code == 201
+    assert svc.call("party_s", "GET", f"/v1/cases/{case}").json()["state"]["status"] == "ruled"
 
 
 def test_a_case_on_an_allegation_waits_for_both_parties(svc: Service) -> None:

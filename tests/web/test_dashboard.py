@@ -585,7 +585,8 @@ def test_the_public_goes_from_a_published_incident_to_a_verified_proof(
 
 def test_the_commission_closes_a_window_early_and_rules(browser: Any, served: Any) -> None:
     """Every party has replied days before the deadline: a commissioner closes the window
-    (the button is offered, disabled, until then) and the commission rules at once."""
+    (until then, closing is offered only as a signature with a reason) and the commission
+    rules at once."""
     base, tokens = served
     incident = _incident(base, tokens["analyst"], "S", skip=5)
     case = _open_case(base, tokens["analyst"], incident, "S", 7)
@@ -593,8 +594,9 @@ def test_the_commission_closes_a_window_early_and_rules(browser: Any, served: An
     fr.click("#tab-cases")
     card = fr.locator(f"article.case[data-case='{case}']")
     assert card.get_attribute("data-status") == "awaiting_reply"
-    button = card.locator("button", has_text="Close the reply window")
-    assert button.is_disabled() and "Waiting for a reply from S" in card.text_content()
+    assert card.locator("button", has_text="Close the reply window").count() == 0
+    assert card.locator("button", has_text="Sign the closing of the window").is_enabled()
+    assert "Waiting for a reply from S" in card.text_content()
     assert card.locator("form.ruling-form").count() == 0
     reply = {"text": "The Southern Party denies it."}
     assert api(base, tokens["party_s"], "POST", f"/v1/cases/{case}/replies", json=reply).is_success
@@ -639,3 +641,48 @@ def test_a_probability_never_reads_as_certain_when_it_is_not(browser: Any, serve
         }"""
     )
     assert shown == ["0 %", "0.01 %", "50 %", "95 %", "99.8 %", "99.9 %", "100 %"]
+
+
+def test_the_commission_closes_a_window_by_decision_and_rules(browser: Any, served: Any) -> None:
+    """The accused has not replied: commissioners of two member states sign the closing,
+    each with a reason; the party is shown the closing and its reasons, and the commission
+    rules before the deadline."""
+    base, tokens = served
+    incident = _incident(base, tokens["analyst"], "S", skip=7)
+    case = _open_case(base, tokens["analyst"], incident, "S", 7)
+    reasons = {"com_fr": "No answer to three summonses.", "com_de": "Agreed: no answer."}
+    for who in ("com_fr", "com_de"):
+        page = _page(browser, base, tokens[who])
+        page.click("#tab-cases")
+        card = page.locator(f"article.case[data-case='{case}']")
+        form = card.locator("form.close-form")
+        assert "commissioners of 2 member states" in form.text_content()
+        form.locator("textarea[name=reason]").fill(reasons[who])
+        form.locator("button", has_text="Sign the closing of the window").click()
+        page.wait_for_selector(f"#announce:has-text('Case {case}:')")
+        card = page.locator(f"article.case[data-case='{case}']")
+        if who == "com_fr":
+            assert "your signature on closing the window is recorded" in page.text_content(
+                "#announce"
+            )
+            assert card.get_attribute("data-status") == "awaiting_reply"
+            assert "FR com-fr" in card.locator("ul.close-signatures").text_content()
+            assert card.locator("button", has_text="You have signed the closing").is_disabled()
+        else:
+            assert card.get_attribute("data-status") == "under_review"
+            text = card.text_content()
+            assert "by decision of the commission (DE, FR)" in text and reasons["com_de"] in text
+            form = card.locator("form.ruling-form")
+            form.locator("select[name=decision]").select_option("violation")
+            form.locator("textarea[name=remedy]").fill("Withdraw the mortar.")
+            form.locator("button", has_text="Sign ruling").click()
+            page.wait_for_selector(f"#announce:has-text('Case {case}: signed')")
+        assert page.evaluate(CONTRAST) == []
+        page.context.close()
+    party = _page(browser, base, tokens["party_s"])
+    party.click("#tab-cases")
+    card = party.locator(f"article.case[data-case='{case}']")
+    text = card.text_content()
+    assert "by decision of the commission (DE, FR)" in text and reasons["com_fr"] in text
+    assert card.locator("ul.close-signatures").count() == 0
+    party.context.close()

@@ -29,7 +29,7 @@ from ..errors import NotFound, ReviewError
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
 
-__all__ = ["CaseIn", "ReopenIn", "ReplyIn", "RulingIn", "router", "visible_case"]
+__all__ = ["CaseIn", "CloseIn", "ReopenIn", "ReplyIn", "RulingIn", "router", "visible_case"]
 
 router = APIRouter()
 CaseId = Annotated[int, PathParam(ge=1, le=2**62)]
@@ -73,6 +73,14 @@ class ReopenIn(BaseModel):
     reason: str = Field(min_length=1, max_length=10_000)
     reply_days: float = Field(
         7.0, gt=0, le=90, allow_inf_nan=False, description="at least the configured minimum"
+    )
+
+
+class CloseIn(BaseModel):
+    reason: str | None = Field(
+        None,
+        max_length=10_000,
+        description="why the window closes before every party has replied (needed then)",
     )
 
 
@@ -334,14 +342,26 @@ async def post_ruling(case_id: CaseId, body: RulingIn, ctx: Ctx, who: Who) -> di
 
 
 @router.post("/v1/cases/{case_id}/close-replies", status_code=201)
-async def post_close_replies(case_id: CaseId, ctx: Ctx, who: Who) -> dict[str, Any]:
-    """A commissioner closes the reply window early, once every party of the case (the
-    accused, and the filer of its allegation) has replied: rulings may then be signed
-    before the deadline; no reply is taken after it. 409 while a party has not replied."""
+async def post_close_replies(
+    case_id: CaseId, ctx: Ctx, who: Who, body: CloseIn | None = None
+) -> dict[str, Any]:
+    """A commissioner closes the reply window early: at once when every party of the case
+    (the accused, and the filer of its allegation) has replied; before that, by decision of
+    the commission: each commissioner signs the closing with a ``reason``, and the window
+    closes when commissioners of ``quorum`` member states have signed. Rulings may then be
+    signed before the deadline; no reply is taken after it. 409 without a reason while a
+    party has not replied, or when this commissioner has signed already."""
     _allowed(may_act_on_case(who, "close_replies"))
+    assert who.member_state is not None
     async with locked(ctx):
-        visible_case(ctx, who, case_id)
-        return _add(ctx, case_id, who, review.close_replies(ctx.settings.now_us(), who.name))
+        _, state = visible_case(ctx, who, case_id)
+        now = ctx.settings.now_us()
+        event = (
+            review.close_replies(now, who.name)
+            if state["all_replied"]
+            else review.close_signed(now, who.name, who.member_state, (body and body.reason) or "")
+        )
+        return _add(ctx, case_id, who, event)
 
 
 @router.post("/v1/cases/{case_id}/reopen", status_code=201)

@@ -10,6 +10,14 @@ import { append, clear, definitions, el, fmtTime } from "./dom.js";
 
 const ORDER = { awaiting_reply: 0, under_review: 1, ruled: 2 };
 
+/** How the reply window was closed early: at once (every party had replied) or by the
+ * commission's decision (its member states and their reasons). */
+function closedEarly(c) {
+  const when = fmtTime(c.time);
+  if (!c.by_decision) return `closed early by ${c.by} at ${when}: every party had replied`;
+  return `closed early at ${when} by decision of the commission (${(c.signed_by_states || []).join(", ")}): ${(c.reasons || []).join(" / ")}`;
+}
+
 function deadline(state) {
   if (!state.reply_by) return null;
   const ms = Date.parse(state.reply_by) - Date.now();
@@ -78,7 +86,7 @@ export class CaseQueue {
         ["Accused", s.accused],
         ["Filed by", s.filed_by],
         ["Opened", fmtTime(s.opened)],
-        ["Replies until", s.status === "ruled" ? null : s.replies_closed_early ? `closed early by ${s.replies_closed_early.by} at ${fmtTime(s.replies_closed_early.time)}: every party had replied` : deadline(s)],
+        ["Replies until", s.status === "ruled" ? null : s.replies_closed_early ? closedEarly(s.replies_closed_early) : deadline(s)],
         ["Quorum", s.quorum ? `${s.quorum} member states` : null],
       ]),
     );
@@ -164,16 +172,20 @@ export class CaseQueue {
     );
   }
 
-  /** Closing the reply window early: offered once every party has replied (the API
-   * refuses it before). */
+  /** Closing the reply window early: at once once every party has replied; before, a
+   * signature with a reason, the window closing when the quorum's member states signed. */
   closeForm(id, s) {
     const waiting = [s.accused, s.filed_by].filter((p) => p && !(s.replies || []).some((r) => r.party === p));
-    return el(
+    const signed = s.close_signatures || [];
+    const mine = signed.some((c) => c.by === this.ctx.me.name);
+    const rid = `close-${id}-reason`;
+    const reason = el("textarea", { id: rid, name: "reason", rows: 2, required: true });
+    const form = el(
       "form",
       {
         class: "action close-form",
         "aria-label": `Close the reply window of case ${id}`,
-        onsubmit: (e) => (e.preventDefault(), this.closeReplies(id)),
+        onsubmit: (e) => (e.preventDefault(), this.closeReplies(id, s.all_replied ? null : reason.value)),
       },
       el("h4", {}, "Reply window"),
       el(
@@ -181,16 +193,30 @@ export class CaseQueue {
         {},
         s.all_replied
           ? "Every party has replied: the commission may close the window now and rule."
-          : `Waiting for a reply from ${[...new Set(waiting)].join(" and ") || "the parties"}; the window can be closed early once every party has replied.`,
+          : `Waiting for a reply from ${[...new Set(waiting)].join(" and ") || "the parties"}. Closing before then is a decision of the commission: it takes the signatures of commissioners of ${s.quorum} member states, each with a reason the parties are shown.`,
       ),
-      el("button", { type: "submit", disabled: !s.all_replied }, "Close the reply window"),
     );
+    if (!s.all_replied && signed.length) {
+      form.append(
+        el("ul", { class: "close-signatures" }, signed.map((c) => el("li", {}, el("strong", {}, c.member_state), ` ${c.by} (${fmtTime(c.time)}): ${c.reason}`))),
+      );
+    }
+    if (!s.all_replied && !mine) form.append(el("div", { class: "field" }, el("label", { for: rid }, "Reason for closing early"), reason));
+    form.append(
+      el(
+        "button",
+        { type: "submit", disabled: !s.all_replied && mine },
+        s.all_replied ? "Close the reply window" : mine ? "You have signed the closing" : "Sign the closing of the window",
+      ),
+    );
+    return form;
   }
 
-  async closeReplies(id) {
+  async closeReplies(id, reason) {
     try {
-      await api(`/v1/cases/${id}/close-replies`, { method: "POST" });
-      this.ctx.announce(`Case ${id}: the reply window is closed; the commission may rule.`);
+      const res = await api(`/v1/cases/${id}/close-replies`, { method: "POST", body: reason === null ? undefined : { reason } });
+      const open = res && res.state && res.state.reply_open;
+      this.ctx.announce(open ? `Case ${id}: your signature on closing the window is recorded; it closes when ${res.state.quorum} member states have signed.` : `Case ${id}: the reply window is closed; the commission may rule.`);
     } catch (err) {
       this.ctx.announce(`Closing the reply window was refused (${err.status}): ${err.message}`, true);
     }
