@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     # outermost: what the limits refuse is small; everything else may be compressed
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.state.context = Context(store, settings, threading.Lock())
+    app.router.on_shutdown.append(app.state.context.close_watch)
     app.state.store = store
     # live before incidents: /v1/incidents/stream is not an incident's id
     for module in (observations, live, incidents, evidence, cases, sensors, web):

@@ -29,6 +29,20 @@ class Context:
     lock: threading.Lock
     #: answers kept between requests (the dashboard's bulk answer, the agreement's map)
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    _watch: list[Any] = field(default_factory=list)  # (one, once started)
+
+    def watch(self) -> Any:
+        """The log's :class:`~truceline.store.notify.LogWatch`, started on first use (a
+        stream's): LISTEN/NOTIFY on PostgreSQL, timed looks on SQLite."""
+        if not self._watch:
+            from ..store.notify import watch_of
+
+            self._watch.append(watch_of(self.store))
+        return self._watch[0]
+
+    def close_watch(self) -> None:
+        for watch in self._watch:
+            watch.close()
 
 
 @asynccontextmanager

@@ -10,7 +10,9 @@ a review withdrawn). Nothing is ever sent about an incident the caller was never
 
 The visible set is computed again when the evidence log grows (every write is an entry:
 observations, runs, reviews) and at least every ``refresh`` seconds (the public's delay
-passes with time alone).
+passes with time alone). The stream looks at the log every ``poll`` seconds, and at once
+when PostgreSQL notifies a commit (:mod:`truceline.store.notify`): a run the analyser
+logged, or a batch another API worker took.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
 """
@@ -21,7 +23,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
@@ -102,6 +103,8 @@ async def stream_incidents(
 
     async def events() -> AsyncIterator[str]:
         sent: dict[str, str] = {}
+        watch = ctx.watch()
+        told = watch.changes
         seq = 0
         seen_size: int | None = None
         looked = 0.0
@@ -123,7 +126,7 @@ async def stream_incidents(
                 return
             if await request.is_disconnected():
                 return
-            await anyio.sleep(poll)
+            told = await watch.wait_async(told, poll)  # a commit's notification wakes it
 
     return StreamingResponse(
         events(),

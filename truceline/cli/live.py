@@ -52,12 +52,16 @@ def live(
         ag = load_agreement(agreement)
         files = agreement_files(agreement)
         with open_store(db, database_url, log_key) as store:
+            from ..store.notify import watch_of
+
             worker = LiveAnalyser(store, ag, files, out_dir, settle_s=settle)
+            watch = watch_of(store)  # PostgreSQL wakes it on each commit
+            told = watch.changes
             out.print(f"live: window {worker.window.as_dict()}")
             while True:
                 step = worker.step()
                 if step.action == "idle":
-                    time.sleep(poll)
+                    told = watch.wait(told, poll)
                     continue
                 out.print(
                     f"{step.action} run {step.run_id}: {step.observations} new observations"

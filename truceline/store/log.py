@@ -131,6 +131,7 @@ class LogStore:
                 self._append([{"kind": "tree_head", **head.as_dict()}])
             yield
             self._sign_head()
+            self._notify_log(tree.size)
             self._x("COMMIT")
         except BaseException:
             self._x("ROLLBACK")
@@ -138,6 +139,12 @@ class LogStore:
             for level, n in zip(tree.levels, marks, strict=True):
                 del level[n:]
             raise
+
+    #: whether the database tells listeners of a commit (:mod:`truceline.store.notify`)
+    NOTIFIES = False
+
+    def _notify_log(self, tree_size: int) -> None:
+        """Tell the log's listeners, on commit, that it has grown (a no-op here)."""
 
     def tree(self) -> ev.MerkleTree:
         """The log's Merkle tree: loaded once from the stored leaves and nodes, then brought

@@ -7,7 +7,9 @@ differences are underneath:
   the index (``geom && ST_MakeEnvelope(...)``);
 - a write transaction takes an exclusive lock on the log table, so appends from any number
   of service workers and command-line tools are serial and the Merkle tree stays one;
-- the schema version is a one-row table (SQLite uses ``PRAGMA user_version``).
+- the schema version is a one-row table (SQLite uses ``PRAGMA user_version``);
+- every write that appends to the log notifies its listeners on commit (LISTEN/NOTIFY:
+  :mod:`.notify`), so the API's workers and the live analyser need not poll.
 
 The log's signing key is a file (``--log-key``; by default ``truceline-log.key`` in the
 working directory), never in the database.
@@ -22,6 +24,7 @@ from typing import Any
 
 from .._extras import require
 from ..errors import StoreError
+from .notify import CHANNEL
 from .records import Store
 from .schema import migrations
 
@@ -64,6 +67,12 @@ class PostgresStore(Store):
         with self.db.cursor() as cur, cur.copy(f"COPY {m.group(1)}{cols} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    NOTIFIES = True
+
+    def _notify_log(self, tree_size: int) -> None:
+        """``pg_notify`` on :data:`truceline.store.notify.CHANNEL`, sent on commit."""
+        self.db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(tree_size)))
 
     def _begin_write(self) -> None:
         self.db.execute("BEGIN")
