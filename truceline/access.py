@@ -347,7 +347,7 @@ def may_see_observation(who: Principal, seen: dict[str, Any], body: dict[str, An
 
 
 #: the commissioners' signatures (on rulings and reopenings): drafts until in force
-DRAFT_EVENTS = ("ruling", "reopen", "close_signed")
+DRAFT_EVENTS = ("ruling", "reopen")
 
 
 def view_case(
@@ -358,13 +358,15 @@ def view_case(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     """A case's events and state as ``who`` may see them, or None. Staff see everything; the
     parties of the case see it without drafts (the commissioners' signatures on rulings and
-    reopenings; the ruling in force and earlier rulings are shown, with their signatures);
+    reopenings; the ruling in force and earlier rulings are shown, with their signatures),
+    and with each signature on closing the reply window early as it is made (a notice:
+    the party may still reply until the window closes);
     the public sees a ruled case's ruling in force with its dissents, and earlier rulings,
     and the case's incident id only when it may see that incident (``incident_visible``):
     a ruling must not name an incident the disclosure rules still withhold."""
     if who.is_staff:
         return events, state
-    undrafted = {**state, "proposals": [], "reopen_proposals": [], "close_signatures": []}
+    undrafted = {**state, "proposals": [], "reopen_proposals": []}
     if who.party is not None and who.party in (state["accused"], state["filed_by"]):
         return [e for e in events if e["kind"] not in DRAFT_EVENTS], undrafted
     if state["status"] == "ruled" or state["earlier_rulings"]:

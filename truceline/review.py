@@ -25,7 +25,8 @@ Events (``kind``):
 - ``close_signed``: while a party has not replied, a commissioner's signature, with a
   reason, on closing the window early by decision of the commission; it closes when
   commissioners of ``quorum`` member states have signed (as many as a ruling takes). The
-  parties are shown the closing and its reasons, not the signatures before it.
+  parties are shown each signature and its reason as it is made: a notice that the
+  commission is moving to close the window, while they may still reply.
 - ``reopened``: how a case was reopened before reopening needed a quorum (one
   commissioner, at once); such events in a log are read as they were, never written now.
 
@@ -75,6 +76,7 @@ __all__ = [
     "check_reply_days",
     "close_replies",
     "close_signed",
+    "has_words",
     "opened",
     "reopen",
     "reopened",
@@ -379,12 +381,24 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
     elif kind == "reopen":
         if state["status"] != "ruled":
             raise ReviewError("only a ruled case can be reopened")
+        if not has_words(ev.get("reason")):
+            raise ReviewError("a reopening needs a reason")
         if _state_code(ev.get("member_state")) is None:
             raise ReviewError("a reopening is signed for a member state (an ISO 3166-1 code)")
         if any(s["by"] == ev["by"] for p in state["reopen_proposals"] for s in p["signatures"]):
             raise ReviewError("this commissioner has already signed a reopening of this ruling")
     else:
         raise ReviewError(f"unknown event {kind}")
+
+
+def has_words(text: Any) -> bool:
+    """Whether ``text`` says anything: a letter or a digit somewhere (spaces, zero-width
+    and other invisible characters alone are no reason).
+
+    >>> has_words("No answer."), has_words(" \u200b\u2060\ufeff"), has_words(None)
+    (True, False, False)
+    """
+    return isinstance(text, str) and any(ch.isalnum() for ch in text)
 
 
 def _check_close_signature(state: dict[str, Any], ev: dict[str, Any]) -> None:
@@ -394,7 +408,7 @@ def _check_close_signature(state: dict[str, Any], ev: dict[str, Any]) -> None:
         raise ReviewError("every party has replied: the window closes at once, without a vote")
     if _state_code(ev.get("member_state")) is None:
         raise ReviewError("closing is signed for a member state (an ISO 3166-1 code)")
-    if not str(ev.get("reason") or "").strip():
+    if not has_words(ev.get("reason")):
         raise ReviewError("closing the window before a party has replied needs a reason")
     if any(c["by"] == ev["by"] for c in state["close_signatures"]):
         raise ReviewError("this commissioner has already signed the closing of this window")

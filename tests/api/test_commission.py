@@ -203,11 +203,15 @@ def test_the_commission_closes_the_window_by_decision_before_a_party_replies(
     state = res.json()["state"]
     assert state["reply_open"] and [c["member_state"] for c in state["close_signatures"]] == ["FR"]
     assert svc.call("com_fr", "POST", close, json=why).status_code == 409  # signed already
-    # the party sees no deliberation: not the signature, not that one was made
+    # the party is told at once (a notice: it may still reply), and may prove the entry
     seen = svc.call("party_s", "GET", f"/v1/cases/{case}").json()
-    assert [e["kind"] for e in seen["events"]] == ["opened"]
-    assert seen["state"]["close_signatures"] == [] and seen["state"]["reply_open"]
-    assert seen["state"]["replies_closed_early"] is None
+    assert [e["kind"] for e in seen["events"]] == ["opened", "close_signed"]
+    assert [c["reason"] for c in seen["state"]["close_signatures"]] == [why["reason"]]
+    assert seen["state"]["reply_open"] and seen["state"]["replies_closed_early"] is None
+    # a reason must say something: blanks and invisible characters are none
+    for blank in (" ", "\u200b\u2060\ufeff", ""):
+        res = svc.call("com_de", "POST", close, json={"reason": blank})
+        assert res.status_code == 409 and "needs a reason" in res.json()["detail"]
     res = svc.call("com_de", "POST", close, json={"reason": "Agreed: three summonses."})
     assert res.status_code == 201, res.text
     state = res.json()["state"]
@@ -217,8 +221,10 @@ def test_the_commission_closes_the_window_by_decision_before_a_party_replies(
     late = svc.call("party_s", "POST", f"/v1/cases/{case}/replies", json={"text": "Wait."})
     assert late.status_code == 409
     # the party is told the window closed, by which states and why
-    seen = svc.call("party_s", "GET", f"/v1/cases/{case}").json()["state"]
+    answer = svc.call("party_s", "GET", f"/v1/cases/{case}").json()
+    seen = answer["state"]
     assert seen["replies_closed_early"]["reasons"] == [why["reason"], "Agreed: three summonses."]
+    assert [e["kind"] for e in answer["events"]] == ["opened", "close_signed", "close_signed"]
     ruling = {"decision": "violation", "responsible": "S", "clause": "C1", "remedy": "Stop."}
     for who in ("com_fr", "com_de"):
         assert svc.call(who, "POST", f"/v1/cases/{case}/rulings", json=ruling).status_code == 201

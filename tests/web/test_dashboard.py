@@ -645,8 +645,8 @@ def test_a_probability_never_reads_as_certain_when_it_is_not(browser: Any, serve
 
 def test_the_commission_closes_a_window_by_decision_and_rules(browser: Any, served: Any) -> None:
     """The accused has not replied: commissioners of two member states sign the closing,
-    each with a reason; the party is shown the closing and its reasons, and the commission
-    rules before the deadline."""
+    each with a reason; the party is told of each signature while it may still reply, then
+    of the closing and its reasons, and the commission rules before the deadline."""
     base, tokens = served
     incident = _incident(base, tokens["analyst"], "S", skip=7)
     case = _open_case(base, tokens["analyst"], incident, "S", 7)
@@ -668,6 +668,15 @@ def test_the_commission_closes_a_window_by_decision_and_rules(browser: Any, serv
             assert card.get_attribute("data-status") == "awaiting_reply"
             assert "FR com-fr" in card.locator("ul.close-signatures").text_content()
             assert card.locator("button", has_text="You have signed the closing").is_disabled()
+            # the accused is told at once, while it may still reply
+            party = _page(browser, base, tokens["party_s"])
+            party.click("#tab-cases")
+            notice = party.locator(f"article.case[data-case='{case}'] .closing-notice")
+            assert "commissioners of FR have signed" in notice.text_content()
+            assert "You may reply until then" in notice.text_content()
+            assert reasons["com_fr"] in notice.text_content()
+            assert party.evaluate(CONTRAST) == []
+            party.context.close()
         else:
             assert card.get_attribute("data-status") == "under_review"
             text = card.text_content()
@@ -684,5 +693,5 @@ def test_the_commission_closes_a_window_by_decision_and_rules(browser: Any, serv
     card = party.locator(f"article.case[data-case='{case}']")
     text = card.text_content()
     assert "by decision of the commission (DE, FR)" in text and reasons["com_fr"] in text
-    assert card.locator("ul.close-signatures").count() == 0
+    assert card.locator(".closing-notice").count() == 0  # closed: the notice is history
     party.context.close()

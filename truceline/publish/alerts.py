@@ -47,6 +47,7 @@ from ..escalation import detect, false_alarm_rate
 
 __all__ = [
     "Alert",
+    "alert_key",
     "cusum_alarms",
     "deliver",
     "deliver_all",
@@ -67,9 +68,22 @@ class Alert:
     time: str  # RFC 3339: the hour (escalation) or the incident's start
     detail: str
     incidents: list[str] = field(default_factory=list)
+    #: raised by the live analyser from provisional incidents (the final run may differ)
+    provisional: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What makes two alerts the same alert: its kind, sector and time (the incidents
+        behind it may be provisional versions of each other)."""
+        return alert_key(self.as_dict())
+
+
+def alert_key(alert: dict[str, Any]) -> tuple[str, int, str]:
+    """:attr:`Alert.key` of an alert as logged (``as_dict``)."""
+    return (str(alert["kind"]), int(alert["sector"]), str(alert["time"]))
 
 
 def cusum_alarms(

@@ -301,6 +301,11 @@ class LogStore:
         )
         return [int(i) for (i,) in cur]
 
+    def entries_of_kind(self, kind: str) -> list[bytes]:
+        """Every entry of ``kind`` (``alert``, ``run``, ...), in log order."""
+        cur = self._x("SELECT entry FROM log_entries WHERE kind = ? ORDER BY idx", (kind,))
+        return [bytes(e) for (e,) in cur]
+
     def entry(self, index: int) -> bytes:
         row = self._x("SELECT entry FROM log_entries WHERE idx = ?", (index,)).fetchone()
         if row is None:

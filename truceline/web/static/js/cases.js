@@ -18,6 +18,19 @@ function closedEarly(c) {
   return `closed early at ${when} by decision of the commission (${(c.signed_by_states || []).join(", ")}): ${(c.reasons || []).join(" / ")}`;
 }
 
+/** The commission is moving to close the reply window before every party replied: each
+ * signature so far, with its reason (shown to the parties too: they may still reply). */
+function closingNotice(s, me) {
+  const states = [...new Set(s.close_signatures.map((c) => c.member_state))];
+  const party = me.party && [s.accused, s.filed_by].includes(me.party);
+  return el(
+    "div",
+    { class: "closing-notice", role: "note" },
+    el("p", {}, `The commission is moving to close the reply window early: commissioners of ${states.join(", ")} have signed; it closes when ${s.quorum} member states have signed.${party ? " You may reply until then." : ""}`),
+    el("ul", { class: "close-signatures" }, s.close_signatures.map((c) => el("li", {}, el("strong", {}, c.member_state), ` ${c.by} (${fmtTime(c.time)}): ${c.reason}`))),
+  );
+}
+
 function deadline(state) {
   if (!state.reply_by) return null;
   const ms = Date.parse(state.reply_by) - Date.now();
@@ -90,6 +103,7 @@ export class CaseQueue {
         ["Quorum", s.quorum ? `${s.quorum} member states` : null],
       ]),
     );
+    if (s.reply_open && (s.close_signatures || []).length) card.append(closingNotice(s, me));
     if (c.accusation) card.append(this.alleged(c.accusation));
     if (s.replies && s.replies.length) {
       card.append(
@@ -196,11 +210,6 @@ export class CaseQueue {
           : `Waiting for a reply from ${[...new Set(waiting)].join(" and ") || "the parties"}. Closing before then is a decision of the commission: it takes the signatures of commissioners of ${s.quorum} member states, each with a reason the parties are shown.`,
       ),
     );
-    if (!s.all_replied && signed.length) {
-      form.append(
-        el("ul", { class: "close-signatures" }, signed.map((c) => el("li", {}, el("strong", {}, c.member_state), ` ${c.by} (${fmtTime(c.time)}): ${c.reason}`))),
-      );
-    }
     if (!s.all_replied && !mine) form.append(el("div", { class: "field" }, el("label", { for: rid }, "Reason for closing early"), reason));
     form.append(
       el(
