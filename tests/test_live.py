@@ -333,3 +333,69 @@ def test_serve_live_runs_the_analyser_beside_the_api_and_stops_it_with_it(
 def test_serve_live_without_an_agreement_is_refused(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "s.db"), "--live"])
     assert res.exit_code == 2 and "--agreement" in res.output
+
+
+class _Receiver:
+    """A webhook on 127.0.0.1 that keeps every body and signature POSTed to it."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        got = self.got = []  # type: list[tuple[bytes, str]]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append((body, self.headers["X-Truceline-Signature"]))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_alerts_run_on_the_live_stream_signed_once_each_and_logged(
+    day: tuple[Path, Agreement, list[Observation]], tmp_path: Path
+) -> None:
+    from truceline.publish.alerts import sign
+    from truceline.store.live_alerts import LiveAlerts
+
+    scenario, ag, obs = day
+    ordered = sorted(obs, key=lambda o: (o.time_us, o.ref))
+    hook, secret = _Receiver(), b"guarantors' secret"
+    options = {"baseline_hours": 1, "threshold": 1.0}  # a two-hour day: a short calm
+    try:
+        with SqliteStore(tmp_path / "a.db") as store:
+            live = LiveAnalyser(store, ag, agreement_files(scenario / "agreement.yaml"), tmp_path)
+            alerts = LiveAlerts(store, ag, hook.url, secret, options)
+            sent = []
+            for part in (ordered[: len(ordered) // 2], ordered[len(ordered) // 2 :]):
+                store.add_observations(ObservationBatch(part))
+                step = live.step()
+                assert step.action == "provisional"
+                sent += alerts.after(step)
+            sent += alerts.after(live.finalise())
+            assert sent and all(res is not None and res["delivered"] for _, res in sent)
+            keys = [a.key for a, _ in sent]
+            assert len(keys) == len(set(keys))  # each alert once, however many runs raise it
+            assert any(a.provisional for a, _ in sent)  # raised while the day arrived
+            logged = store.entries_of_kind("alert")
+            assert len(logged) == len(sent)
+            # a restarted analyser knows from the log what was sent
+            again = LiveAlerts(store, ag, hook.url, secret, options)
+            assert again.after(live.finalise()) == []
+        assert len(hook.got) == len(sent)
+        for body, signature in hook.got:
+            assert signature == sign(body, secret)
+            assert json.loads(body)["alert"]["kind"] == "escalation"
+    finally:
+        hook.close()

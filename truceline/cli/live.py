@@ -39,6 +39,16 @@ def live(
     once: Annotated[
         bool, typer.Option(help="Stop after the first final run (for scripts and tests).")
     ] = False,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            help="URL to POST each new alert to (escalation and rule alerts over every run "
+            "published, provisional ones marked), signed and logged."
+        ),
+    ] = None,
+    secret_env: Annotated[
+        str, typer.Option(help="Environment variable holding the webhook's HMAC secret.")
+    ] = "TRUCELINE_WEBHOOK_SECRET",
 ) -> None:
     """Follow the store's evidence log: each new observation's stretch of time is analysed
     again and published as a run with provisional incidents (GET /v1/incidents shows it);
@@ -49,12 +59,19 @@ def live(
     from ..store.live import LiveAnalyser
 
     def run() -> None:
+        import os
+
+        from ..store.live_alerts import LiveAlerts
+        from ..store.notify import watch_of
+
         ag = load_agreement(agreement)
         files = agreement_files(agreement)
+        secret = os.environ.get(secret_env, "").encode()
+        if webhook and not secret:
+            raise UsageError("--webhook", f"needs the HMAC secret in ${secret_env}")
         with open_store(db, database_url, log_key) as store:
-            from ..store.notify import watch_of
-
             worker = LiveAnalyser(store, ag, files, out_dir, settle_s=settle)
+            alerts = LiveAlerts(store, ag, webhook, secret) if webhook else None
             watch = watch_of(store)  # PostgreSQL wakes it on each commit
             told = watch.changes
             out.print(f"live: window {worker.window.as_dict()}")
@@ -63,9 +80,11 @@ def live(
                 if step.action == "idle":
                     told = watch.wait(told, poll)
                     continue
+                sent = alerts.after(step) if alerts is not None else []
                 out.print(
                     f"{step.action} run {step.run_id}: {step.observations} new observations"
                     + (f", revision {step.revision}" if step.revision else "")
+                    + (f", {len(sent)} alerts sent" if sent else "")
                 )
                 if once and step.action == "final":
                     return

@@ -115,6 +115,14 @@ def serve(
     live_out: Annotated[
         Path, typer.Option("--live-out", help="With --live: directory for the final runs.")
     ] = Path("live"),
+    live_webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--live-webhook",
+            help="With --live: URL to POST each new alert to, signed with the HMAC secret in "
+            "$TRUCELINE_WEBHOOK_SECRET (truceline live --webhook).",
+        ),
+    ] = None,
     **service: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, documentation at /docs); with --live,
@@ -129,7 +137,8 @@ def serve(
     application = guard(lambda: create_app(settings))  # opens and migrates the store once
     where = "PostgreSQL" if database_url else str(db)
     out.print(f"serving {where} on http://{host}:{port} (OpenAPI: /openapi.json)")
-    with _analyser_beside(live, agreement, live_out, db, database_url, log_key):
+    beside = (agreement, live_out, live_webhook)
+    with _analyser_beside(live, beside, db, database_url, log_key):
         _serve(uvicorn, application, settings, host, port, workers)
 
 
@@ -144,14 +153,15 @@ def _no_agreement(agreement: Path | None) -> None:
 @contextmanager
 def _analyser_beside(
     live: bool,
-    agreement: Path | None,
-    live_out: Path,
+    beside: tuple[Path | None, Path, str | None],
     db: Path,
     database_url: str | None,
     log_key: Path | None,
 ) -> Iterator[None]:
     """With ``live``, `truceline live` in a process of its own (its own store connection,
-    no share of the API's interpreter) while the block runs; stopped when it ends."""
+    no share of the API's interpreter) while the block runs; stopped when it ends.
+    ``beside``: its agreement, output directory and alerts' webhook."""
+    agreement, live_out, webhook = beside
     if not live or agreement is None:
         yield
         return
@@ -159,6 +169,7 @@ def _analyser_beside(
            "--out", str(live_out), "--db", str(db)]  # fmt: skip
     cmd += ["--database-url", database_url] if database_url else []
     cmd += ["--log-key", str(log_key)] if log_key else []
+    cmd += ["--webhook", webhook] if webhook else []
     proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # (no threads here yet)
     out.print(f"live analyser: process {proc.pid}, final runs into {live_out}")
     try:
