@@ -453,7 +453,8 @@ def may_prove(
     a proof follows the visibility of what it proves. Staff any; others the log's public
     entries, their own observations, the reviews of incidents they may see now
     (``sees_incident``: a published incident only once the public may see it), and the case
-    events they may see (``sees_case_event(case, seq)``: :func:`case_event_visible`)."""
+    events they may see (``sees_case_event(case, seq)``: :func:`case_event_visible`), with
+    the files attached to them."""
     if who.is_staff:
         return True
     kind = entry["kind"]
@@ -463,6 +464,6 @@ def may_prove(
         return bool(entry["observation"].get("source") == who.name and who.role != "public")
     if kind == "incident_review":
         return sees_incident(str(entry["incident"]))
-    if kind == "case_event":
+    if kind in ("case_event", "attachment"):  # a file: for who may see its event
         return sees_case_event(int(entry["case"]), int(entry["seq"]))
     return False

@@ -113,8 +113,13 @@ def opened(
     }
 
 
-def reply(t_us: int, by: str, party: str, text: str) -> dict[str, Any]:
-    return {"kind": "reply", "time": format_time(t_us), "by": by, "party": party, "text": text}
+def reply(
+    t_us: int, by: str, party: str, text: str, attachments: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A party's reply; ``attachments`` describe its files (``sha256``, ``name``,
+    ``media_type``, ``size``: the log holds them, the store the bytes)."""
+    ev = {"kind": "reply", "time": format_time(t_us), "by": by, "party": party, "text": text}
+    return {**ev, "attachments": attachments} if attachments else ev
 
 
 def ruling(

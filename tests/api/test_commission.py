@@ -244,3 +244,64 @@ def test_a_case_on_an_allegation_waits_for_both_parties(svc: Service) -> None:
     assert svc.call("com_de", "POST", close).status_code == 409
     assert svc.call("party_n", "POST", f"/v1/cases/{case}/replies", json={"text": "Yes."})
     assert svc.call("com_de", "POST", close).status_code == 201
+
+
+def _file(name: str, media_type: str, data: bytes) -> dict[str, str]:
+    import base64
+
+    return {"name": name, "media_type": media_type, "data": base64.b64encode(data).decode()}
+
+
+def test_a_party_attaches_files_to_its_reply_and_the_log_commits_to_them(svc: Service) -> None:
+    import hashlib
+
+    inc = _pick(svc.db, attributed="S")
+    case = svc.call(
+        "analyst",
+        "POST",
+        "/v1/cases",
+        json={"incident": inc["id"], "accused": "S", "reply_days": 7},
+    ).json()["id"]
+    inventory = b"unit,weapon,position\n3rd bde,2S1,withdrawn 25 km\n"
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
+    files = [_file("inventory.csv", "text/csv", inventory), _file("depot.png", "image/png", photo)]
+    body = {"text": "See the attached inventory.", "attachments": files}
+    replies = f"/v1/cases/{case}/replies"
+    # refused whole, nothing written: a type the page could run, bad base64, a path, too many
+    for bad in (
+        [_file("x.html", "text/html", b"<script>alert(1)</script>")],
+        [{**files[0], "data": "not base64!"}],
+        [{**files[0], "name": "../../etc/passwd"}],
+        [{**files[0], "name": ".."}],
+        [files[0]] * 6,
+    ):
+        res = svc.call("party_s", "POST", replies, json={"text": "x", "attachments": bad})
+        assert res.status_code == 422, (bad[0]["name"], res.text)
+    big = _file("big.csv", "text/csv", b"0" * (4 * 1024 * 1024 + 1))
+    res = svc.call("party_s", "POST", replies, json={"text": "x", "attachments": [big]})
+    assert res.status_code == 413
+    assert [
+        e["kind"] for e in svc.call("party_s", "GET", f"/v1/cases/{case}").json()["events"]
+    ] == ["opened"]
+    res = svc.call("party_s", "POST", replies, json=body)
+    assert res.status_code == 201, res.text
+    reply = res.json()["events"][-1]
+    digests = [hashlib.sha256(b).hexdigest() for b in (inventory, photo)]
+    assert [a["sha256"] for a in reply["attachments"]] == digests
+    assert [a["size"] for a in reply["attachments"]] == [len(inventory), len(photo)]
+    url = f"/v1/cases/{case}/attachments/{digests[0]}"
+    for role in ("party_s", "analyst", "com_fr"):
+        got = svc.call(role, "GET", url)
+        assert got.status_code == 200 and got.content == inventory
+        assert got.headers["content-disposition"].startswith("attachment;")
+        assert got.headers["x-content-type-options"] == "nosniff"
+    for role in ("party_n", "public"):  # the other party and the public: as if there were none
+        assert svc.call(role, "GET", url).status_code == 404
+    assert svc.call("party_s", "GET", f"/v1/cases/{case}/attachments/{'0' * 64}").status_code == 404
+    # the log holds each file's description; the party may prove it, the other party not
+    with SqliteStore(svc.db) as store:
+        index = store.attachments_of(case, digests[1])[0]["log_index"]
+    proof = svc.call("party_s", "GET", f"/v1/evidence/proof/{index}")
+    assert proof.status_code == 200, proof.text
+    assert digests[1] in proof.text
+    assert svc.call("party_n", "GET", f"/v1/evidence/proof/{index}").status_code == 403

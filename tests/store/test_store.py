@@ -179,3 +179,30 @@ def test_reviews_follow_an_incident_whose_support_grew(open_store: Opener) -> No
         entries = [json.loads(e) for e in store.entries()]
         assert entries[-1]["kind"] == "incident_review"
         assert entries[-1]["by"] == "carried from inc-1"
+
+
+def test_a_replys_files_are_kept_with_their_hashes_logged(open_store: Callable[..., Any]) -> None:
+    """Both databases keep an attachment's bytes (BLOB, BYTEA) and log its description just
+    before the reply; bytes that are not the ones described write nothing."""
+    import hashlib
+
+    from truceline import review
+
+    data = bytes(range(256)) * 40
+    meta = {"sha256": hashlib.sha256(data).hexdigest(), "name": "annex 1.pdf",
+            "media_type": "application/pdf", "size": len(data)}  # fmt: skip
+    with open_store() as store:
+        case = store.open_case(review.opened(1_772_323_200_000_000, "a", incident="i", accused="S"))
+        size = store.log_size()
+        wrong = review.reply(1_772_323_300_000_000, "p", "S", "x", [{**meta, "size": 1}])
+        with pytest.raises(ValueError):
+            store.add_case_event(case, wrong, None, [data])
+        assert store.log_size() == size and len(store.case_events(case)) == 1
+        event = review.reply(1_772_323_300_000_000, "p", "S", "See annex 1.", [meta])
+        store.add_case_event(case, event, None, [data])
+        (kept,) = store.attachments_of(case, meta["sha256"])
+        assert kept["data"] == data and kept["seq"] == 1 and kept["name"] == "annex 1.pdf"
+        logged = json.loads(store.entry(kept["log_index"]))
+        assert logged["kind"] == "attachment" and logged["sha256"] == meta["sha256"]
+        assert (logged["case"], logged["seq"]) == (case, 1)
+        assert store.case_events(case)[1]["attachments"] == [meta]

@@ -405,6 +405,43 @@ def test_a_party_files_a_reply(browser: Any, served: Any) -> None:
     other.context.close()
 
 
+def test_a_party_attaches_its_inventory_and_the_commission_downloads_it(
+    browser: Any, served: Any, tmp_path: Path
+) -> None:
+    """ "See attached inventory" can attach it: the party picks the file in the reply form,
+    the reply lists it, and a commissioner downloads the same bytes (its SHA-256 logged)."""
+    import hashlib
+
+    base, tokens = served
+    incident = _incident(base, tokens["analyst"], "S", skip=9)
+    case = _open_case(base, tokens["analyst"], incident, "S", 7)
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_bytes(b"unit,weapon,position\n3rd bde,2S1,withdrawn 25 km\n")
+    page = _page(browser, base, tokens["party_s"])
+    page.click("#tab-cases")
+    card = page.locator(f"article.case[data-case='{case}']")
+    card.locator("textarea").fill("See the attached inventory: the guns were withdrawn.")
+    card.locator("input[type=file]").set_input_files(str(inventory))
+    card.locator("button", has_text="File reply").click()
+    page.wait_for_selector(f"#announce:has-text('Reply filed on case {case} with 1 file')")
+    card = page.locator(f"article.case[data-case='{case}']")
+    assert "inventory.csv (" in card.locator(".replies ul.attachments").text_content()
+    assert page.evaluate(CONTRAST) == []
+    page.context.close()
+    fr = _page(browser, base, tokens["com_fr"])
+    fr.click("#tab-cases")
+    card = fr.locator(f"article.case[data-case='{case}']")
+    with fr.expect_download() as got:
+        card.locator("ul.attachments button", has_text="inventory.csv").click()
+    saved = got.value.path()
+    assert got.value.suggested_filename == "inventory.csv"
+    assert Path(saved).read_bytes() == inventory.read_bytes()
+    digest = hashlib.sha256(inventory.read_bytes()).hexdigest()
+    state = api(base, tokens["com_fr"], "GET", f"/v1/cases/{case}").json()["state"]
+    assert state["replies"][0]["attachments"][0]["sha256"] == digest
+    fr.context.close()
+
+
 def test_two_commissioners_of_two_states_sign_a_ruling(browser: Any, served: Any) -> None:
     base, tokens = served
     incident = _incident(base, tokens["analyst"], "S", skip=1)

@@ -22,7 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from .._version import __version__
 from ..observations import observation_schema
 from ..store import open_store
-from . import cases, errors, evidence, incidents, live, observations, sensors, web
+from . import attachments, cases, errors, evidence, incidents, live, observations, sensors, web
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.on_shutdown.append(app.state.context.close_watch)
     app.state.store = store
     # live before incidents: /v1/incidents/stream is not an incident's id
-    for module in (observations, live, incidents, evidence, cases, sensors, web):
+    for module in (observations, live, incidents, evidence, cases, attachments, sensors, web):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)

@@ -26,6 +26,7 @@ from ..access import (
 )
 from ..agreement import agreement_from_files
 from ..errors import NotFound, ReviewError
+from .attachments import MAX_FILES, AttachmentIn, decode_attachments
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
 
@@ -58,6 +59,9 @@ class CaseIn(BaseModel):
 
 class ReplyIn(BaseModel):
     text: str = Field(min_length=1, max_length=100_000)
+    attachments: list[AttachmentIn] = Field(
+        default_factory=list, max_length=MAX_FILES, description="files (truceline.api.attachments)"
+    )
 
 
 class RulingIn(BaseModel):
@@ -298,25 +302,34 @@ async def get_case(case_id: CaseId, ctx: Ctx, who: Who) -> dict[str, Any]:
         return _answer(ctx, who, case_id)
 
 
-def _add(ctx: Context, case_id: int, who: Principal, event: dict[str, Any]) -> dict[str, Any]:
-    """Add an event the case's state allows (checked under the store's write lock)."""
+def _add(
+    ctx: Context,
+    case_id: int,
+    who: Principal,
+    event: dict[str, Any],
+    files: list[bytes] | None = None,
+) -> dict[str, Any]:
+    """Add an event the case's state allows (checked under the store's write lock), with
+    the bytes of the files it describes."""
 
     def check(events: list[dict[str, Any]]) -> None:
         review.check_event(events, event, ctx.settings.now_us(), ctx.settings.quorum)
 
-    ctx.store.add_case_event(case_id, event, check)
+    ctx.store.add_case_event(case_id, event, check, files)
     return _answer(ctx, who, case_id)
 
 
 @router.post("/v1/cases/{case_id}/replies", status_code=201)
 async def post_reply(case_id: CaseId, body: ReplyIn, ctx: Ctx, who: Who) -> dict[str, Any]:
-    """A party's reply, within the reply window (the accused party or the filer)."""
+    """A party's reply, within the reply window (the accused party or the filer), with
+    up to five files attached (:mod:`truceline.api.attachments`)."""
     _allowed(may_act_on_case(who, "reply"))
     assert who.party is not None
+    described, files = decode_attachments(ctx, body.attachments)
     async with locked(ctx):
         visible_case(ctx, who, case_id)
-        event = review.reply(ctx.settings.now_us(), who.name, who.party, body.text)
-        return _add(ctx, case_id, who, event)
+        event = review.reply(ctx.settings.now_us(), who.name, who.party, body.text, described)
+        return _add(ctx, case_id, who, event, files)
 
 
 @router.post("/v1/cases/{case_id}/rulings", status_code=201)

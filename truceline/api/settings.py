@@ -49,6 +49,9 @@ class Settings:
     rate_per_s: float = _setting(50.0, "Requests per second allowed per client (then 429).", 0.01)
     burst: int = _setting(200, "Requests a client may burst.", 1)
     max_body_mb: float = _setting(8.0, "Largest request body in MiB (then 413).", 0.001)
+    max_attachment_mb: float = _setting(
+        4.0, "Largest file attached to a reply, in MiB (then 413).", 0.001
+    )
     min_reply_days: float = _setting(
         2.0, "Shortest reply window of a case, in days (opening and reopening).", 0.0
     )

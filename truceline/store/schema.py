@@ -224,6 +224,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE tokens ADD COLUMN revoked_at TEXT
     """
     ),
+    Migration(  # 6: files attached to a case's events (the log holds their SHA-256)
+        """
+    CREATE TABLE attachments (
+        case_id    {BIG} NOT NULL,
+        seq        {BIG} NOT NULL,
+        sha256     TEXT{KEY} NOT NULL,
+        name       TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size       {BIG} NOT NULL,
+        data       {BYTES} NOT NULL,
+        log_index  {BIG} NOT NULL,
+        PRIMARY KEY (case_id, seq, sha256)
+    )
+    """
+    ),
 )
 
 

@@ -168,16 +168,50 @@ class ServiceStore(RegistryStore):
         case_id: int,
         event: dict[str, Any],
         check: Callable[[list[dict[str, Any]]], None] | None = None,
+        files: list[bytes] | None = None,
     ) -> int:
         """Append an event to a case; ``check(events)`` runs first, under the write lock,
-        on the case's history as it is then (so two workers cannot both pass it)."""
+        on the case's history as it is then (so two workers cannot both pass it).
+
+        ``files`` are the bytes of the event's ``attachments`` (in their order; each
+        described there by ``sha256``, ``name``, ``media_type``, ``size``): each is kept,
+        and logged as an ``attachment`` entry (its description, the case and the event's
+        place in it) just before the event, in the same transaction."""
+        described = list(event.get("attachments") or [])
+        if len(described) != len(files or []):
+            raise ValueError("each attachment needs its bytes, and no more")
         with self._writing():
             if check is not None:
                 check(self.case_events(case_id))
-            seq = self._x(
-                "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
-            ).fetchone()[0]
-            return self._case_event(case_id, int(seq), event)
+            seq = int(
+                self._x(
+                    "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
+                ).fetchone()[0]
+            )
+            for meta, data in zip(described, files or [], strict=True):
+                if hashlib.sha256(data).hexdigest() != meta["sha256"] or len(data) != meta["size"]:
+                    raise ValueError("an attachment's bytes are not the ones described")
+                index = self._append([{"kind": "attachment", "case": case_id, "seq": seq, **meta}])
+                self._x(
+                    "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (case_id, seq, meta["sha256"], meta["name"], meta["media_type"],
+                     meta["size"], data, index),
+                )  # fmt: skip
+            return self._case_event(case_id, seq, event)
+
+    def attachments_of(self, case_id: int, sha256: str) -> list[dict[str, Any]]:
+        """The files of hash ``sha256`` attached to a case's events: each with the event's
+        ``seq`` (who may read a file is who may see its event), ``name``, ``media_type``,
+        ``data`` and its entry's ``log_index``."""
+        cur = self._x(
+            "SELECT seq, name, media_type, data, log_index FROM attachments "
+            "WHERE case_id = ? AND sha256 = ? ORDER BY seq",
+            (case_id, sha256),
+        )
+        return [
+            {"seq": int(q), "name": n, "media_type": m, "data": bytes(d), "log_index": int(i)}
+            for q, n, m, d, i in cur
+        ]
 
     def _case_event(self, case_id: int, seq: int, event: dict[str, Any]) -> int:
         entry = {"kind": "case_event", "case": case_id, "seq": seq, "event": event}

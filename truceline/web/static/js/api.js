@@ -41,6 +41,26 @@ export async function api(path, { method = "GET", body } = {}) {
 }
 
 /**
+ * A file from the API, fetched with the caller's token and handed to the browser to save as
+ * `name` (a plain link would not carry the token).
+ */
+export async function download(path, name) {
+  const headers = {};
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  const res = await fetch(path, { headers });
+  if (!res.ok) throw new ApiError(res.status, res.statusText);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
  * Every incident the caller may see, page by page (GET /v1/incidents, limit 1000, following
  * `next`). `onPage(features)` is called as pages arrive.
  */

@@ -4,11 +4,33 @@
 // with its dissents. A party may file a reply, a commissioner may sign or dissent. The forms
 // follow the caller's role for convenience only; the API decides and its refusals are shown.
 
-import { api } from "./api.js";
+import { api, download } from "./api.js";
 import { caseHistory } from "./dossier.js";
 import { append, clear, definitions, el, fmtTime } from "./dom.js";
 
 const ORDER = { awaiting_reply: 0, under_review: 1, ruled: 2 };
+
+const ATTACHABLE = ".pdf,.png,.jpg,.jpeg,.txt,.csv,.json,.geojson";
+const BY_SUFFIX = { csv: "text/csv", txt: "text/plain", json: "application/json", geojson: "application/geo+json", pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg" };
+
+/** A chosen file as the API takes it: its name, its type (from its suffix where the
+ * browser gives none) and its bytes as base64. */
+function asAttachment(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      const suffix = file.name.split(".").pop().toLowerCase();
+      resolve({ name: file.name, media_type: BY_SUFFIX[suffix] || file.type || "application/octet-stream", data: url.slice(url.indexOf(",") + 1) });
+    };
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function fileSize(n) {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
 
 /** How the reply window was closed early: at once (every party had replied) or by the
  * commission's decision (its member states and their reasons). */
@@ -108,7 +130,7 @@ export class CaseQueue {
     if (s.replies && s.replies.length) {
       card.append(
         el("h4", {}, "Replies"),
-        el("ul", { class: "replies" }, s.replies.map((r) => el("li", {}, el("strong", {}, `Party ${r.party}`), ` (${r.by}, ${fmtTime(r.time)}): `, r.text))),
+        el("ul", { class: "replies" }, s.replies.map((r) => this.replyItem(c.id, r))),
       );
     }
     if (s.ruling) {
@@ -271,14 +293,50 @@ export class CaseQueue {
     await this.load();
   }
 
+  /** A reply, with a download button for each file attached to it. */
+  replyItem(id, r) {
+    const item = el("li", {}, el("strong", {}, `Party ${r.party}`), ` (${r.by}, ${fmtTime(r.time)}): `, r.text);
+    if (r.attachments && r.attachments.length) {
+      item.append(
+        el(
+          "ul",
+          { class: "attachments", "aria-label": "Attached files" },
+          r.attachments.map((a) =>
+            el(
+              "li",
+              {},
+              el(
+                "button",
+                { type: "button", class: "link", title: `SHA-256 ${a.sha256}`, onclick: () => this.fetchFile(id, a) },
+                `${a.name} (${fileSize(a.size)})`,
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    return item;
+  }
+
+  async fetchFile(id, a) {
+    try {
+      await download(`/v1/cases/${id}/attachments/${a.sha256}`, a.name);
+      this.ctx.announce(`Downloaded ${a.name} (SHA-256 ${a.sha256.slice(0, 12)}…).`);
+    } catch (err) {
+      this.ctx.announce(`The file could not be fetched (${err.status}): ${err.message}`, true);
+    }
+  }
+
   replyForm(id) {
     const fid = `reply-${id}`;
     const text = el("textarea", { id: fid, name: "text", rows: 3, required: true });
+    const files = el("input", { id: `${fid}-files`, name: "files", type: "file", multiple: true, accept: ATTACHABLE });
     return el(
       "form",
-      { class: "action", onsubmit: (e) => (e.preventDefault(), this.reply(id, text.value)) },
+      { class: "action", onsubmit: (e) => (e.preventDefault(), this.reply(id, text.value, [...files.files])) },
       el("label", { for: fid }, `Your reply to case ${id}`),
       text,
+      el("div", { class: "field" }, el("label", { for: `${fid}-files` }, "Attach files (PDF, PNG, JPEG, text, CSV, JSON, GeoJSON; up to 5)"), files),
       el("button", { type: "submit" }, "File reply"),
     );
   }
@@ -322,10 +380,12 @@ export class CaseQueue {
     return form;
   }
 
-  async reply(id, text) {
+  async reply(id, text, files = []) {
     try {
-      await api(`/v1/cases/${id}/replies`, { method: "POST", body: { text } });
-      this.ctx.announce(`Reply filed on case ${id}.`);
+      const attachments = await Promise.all(files.map(asAttachment));
+      await api(`/v1/cases/${id}/replies`, { method: "POST", body: { text, attachments } });
+      const n = attachments.length;
+      this.ctx.announce(`Reply filed on case ${id}${n ? ` with ${n} ${n === 1 ? "file" : "files"}` : ""}.`);
     } catch (err) {
       this.ctx.announce(`The reply was refused (${err.status}): ${err.message}`, true);
     }
