@@ -732,3 +732,31 @@ def test_the_commission_closes_a_window_by_decision_and_rules(browser: Any, serv
     assert "by decision of the commission (DE, FR)" in text and reasons["com_fr"] in text
     assert card.locator(".closing-notice").count() == 0  # closed: the notice is history
     party.context.close()
+
+
+def test_the_tree_heads_key_is_compared_with_the_key_the_mission_publishes(
+    browser: Any, served: Any
+) -> None:
+    """A server could sign its own heads with its own key: a reader pins the mission's
+    published key (``?key=ID``, kept in the browser) and every head is compared with it."""
+    from tests.web.browser import open_dashboard
+
+    base, tokens = served
+    sth = api(base, None, "GET", "/v1/evidence/sth").json()
+    verdicts = {}
+    for pinned in (sth["key_id"], "0123456789abcdef"):
+        page = open_dashboard(browser, base, tokens["analyst"], query=f"?key={pinned}")
+        assert page.errors == []
+        page.locator("#incident-list button").first.click()
+        page.wait_for_selector("#tree-head-check:not(.pending)")
+        verdicts[pinned] = (
+            page.get_attribute("#tree-head-check", "class"),
+            page.text_content("#tree-head-check"),
+        )
+        assert page.evaluate("localStorage.getItem('truceline.missionKey')") == pinned
+        page.context.close()
+    cls, text = verdicts[sth["key_id"]]
+    assert "ok" in cls and f"the key you pinned as the mission's ({sth['key_id']})" in text
+    cls, text = verdicts["0123456789abcdef"]
+    assert "bad" in cls and "NOT the key you pinned as the mission's" in text
+    assert text.startswith("✗")

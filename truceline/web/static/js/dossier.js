@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { append, clear, definitions, el, fmtPoint, fmtTime, pct } from "./dom.js";
-import { checkBundle, checkTreeHead } from "./proof.js";
+import { againstMission, checkBundle, checkTreeHead } from "./proof.js";
 import { UNDETERMINED } from "./map.js";
 
 function axes(cov) {
@@ -161,8 +161,12 @@ function headCheck(sth) {
   );
   if (sth) {
     checkTreeHead(sth, (kid) => api(`/v1/evidence/keys/${kid}`)).then(({ ok, reason }) => {
-      signed.textContent = `${ok ? "✓" : "✗"} ${reason}${ok ? " (compare the key id with the one the mission publishes)" : ""}`;
-      signed.className = `head-check ${ok ? "ok" : "bad"}`;
+      // a server could sign its own heads with its own key: compare with the mission's
+      const mission = ok ? againstMission(sth.key_id) : null;
+      const good = ok && (!mission || mission.ok);
+      const tail = !ok ? "" : mission ? `: ${mission.reason}` : " (compare the key id with the one the mission publishes, or pin it with ?key=ID)";
+      signed.textContent = `${good ? "✓" : "✗"} ${reason}${tail}`;
+      signed.className = `head-check ${good ? "ok" : "bad"}`;
     });
   }
   return signed;

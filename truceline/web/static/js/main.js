@@ -6,6 +6,7 @@
 import { allIncidents, api, bulkIncidents, setToken, token } from "./api.js";
 import { CaseQueue } from "./cases.js";
 import { renderDossier } from "./dossier.js";
+import { pinMissionKey, setAgreementKey } from "./proof.js";
 import { clear, el } from "./dom.js";
 import { IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
 import { Filters, incidentLabel } from "./timeline.js";
@@ -213,6 +214,10 @@ async function start() {
     location.reload();
   });
   if (token()) $("token").placeholder = "a token is in use";
+  // ?key=ID (or the key itself): the log key the mission publishes, pinned in this browser
+  if (params.get("key") && !(await pinMissionKey(params.get("key")))) {
+    announce("The key given in the address is neither a key id (16 hex digits) nor a key.", true);
+  }
 
   try {
     state.me = await api("/v1/me");
@@ -234,6 +239,7 @@ async function start() {
     optional(api("/v1/evidence/sth")),
   ]);
   state.agreement = agreement;
+  await setAgreementKey(agreement);
   state.head = head;
   state.colours = partyColours(agreement?.parties || []);
   if (topo) map.drawBase(topo);

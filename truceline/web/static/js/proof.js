@@ -158,3 +158,49 @@ export async function checkTreeHead(sth, fetchKey) {
     ? { ok: true, reason: `tree head ${sth.tree_size} is signed by log key ${sth.key_id}` }
     : { ok: false, reason: `the signature of tree head ${sth.tree_size} does not verify` };
 }
+
+// -- the mission's published key --------------------------------------------------------
+
+const PIN = "truceline.missionKey";
+let agreementKey = null; // the agreement's log_key, as this server serves it
+
+/** The key id of a raw Ed25519 public key given as base64: the first 16 hex digits of its
+ * SHA-256 (truceline.evidence.key_id). */
+export async function keyIdOf(b64) {
+  return bytesToHex(await sha256(base64ToBytes(b64))).slice(0, 16);
+}
+
+/** Pin the key the mission publishes (its id, 16 hex digits, or the key itself as base64),
+ * in this browser: every tree head the page checks is then compared with it. Returns the
+ * pinned id, or null for a value that is neither. */
+export async function pinMissionKey(value) {
+  const v = String(value || "").trim();
+  let id = null;
+  if (/^[0-9a-f]{16}$/.test(v)) id = v;
+  else if (/^[A-Za-z0-9+/]{43}=$/.test(v)) id = await keyIdOf(v);
+  if (id) localStorage.setItem(PIN, id);
+  return id;
+}
+
+/** The agreement the page loaded (its `log_key` is the fallback when nothing is pinned). */
+export async function setAgreementKey(agreement) {
+  agreementKey = agreement && agreement.log_key ? await keyIdOf(agreement.log_key) : null;
+}
+
+/** Whether a tree head's key is the mission's: {ok, reason} against the pinned key, else
+ * the agreement's (which this server serves, so the page says so), else null (nothing to
+ * compare with). */
+export function againstMission(keyId) {
+  const pinned = localStorage.getItem(PIN);
+  if (pinned) {
+    return pinned === keyId
+      ? { ok: true, reason: `the key you pinned as the mission's (${pinned})` }
+      : { ok: false, reason: `NOT the key you pinned as the mission's (${pinned})` };
+  }
+  if (agreementKey) {
+    return agreementKey === keyId
+      ? { ok: true, reason: "the key the agreement names (as this server serves it: pin the mission's published key with ?key=ID)" }
+      : { ok: false, reason: `NOT the key the agreement names (${agreementKey})` };
+  }
+  return null;
+}
