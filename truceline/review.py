@@ -270,25 +270,12 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
             closed_early = {"by": ev["by"], "time": ev["time"], "by_decision": False}
             reply_by = min(reply_by, parse_time(ev["time"]))
         elif ev["kind"] == "close_signed" and closed_early is None:
-            closing.append({k: ev[k] for k in ("by", "member_state", "time", "reason")})
-            if len(_states(closing)) >= quorum:
-                closed_early = {"by": ev["by"], "time": ev["time"], "by_decision": True,
-                                "signed_by_states": _states(closing),
-                                "reasons": [c["reason"] for c in closing]}  # fmt: skip
+            closed_early = _close_signed(closing, ev, quorum)
+            if closed_early is not None:
                 reply_by = min(reply_by, parse_time(ev["time"]))
         elif ev["kind"] == "ruling":
-            rid = ruling_id(ev)
-            prop = proposals.setdefault(
-                rid, {"id": rid, **_content(ev), "signatures": [], "dissents": []}
-            )
-            who = {"by": ev["by"], "member_state": ev["member_state"], "time": ev["time"]}
-            if ev["position"] == "dissent":
-                prop["dissents"].append({**who, "reason": ev["reason"]})
-            else:
-                prop["signatures"].append(who)
-            states = _states(prop["signatures"])
-            prop["signed_by_states"] = states
-            if in_force is None and len(states) >= quorum:
+            prop = _ruling_signed(proposals, ev)
+            if in_force is None and len(prop["signed_by_states"]) >= quorum:
                 in_force = prop
         elif ev["kind"] == "reopen" and in_force is not None:
             if len(_reopen_signed(reopenings, ev)) >= quorum:
@@ -332,6 +319,32 @@ def case_state(events: list[dict[str, Any]], now_us: int, quorum: int) -> dict[s
         "earlier_rulings": history_rulings,
         "quorum": quorum,
     }
+
+
+def _close_signed(
+    closing: list[dict[str, Any]], ev: dict[str, Any], quorum: int
+) -> dict[str, Any] | None:
+    """Add a signature on closing the window by decision; the closing, once ``quorum``
+    member states have signed."""
+    closing.append({k: ev[k] for k in ("by", "member_state", "time", "reason")})
+    if len(_states(closing)) < quorum:
+        return None
+    return {"by": ev["by"], "time": ev["time"], "by_decision": True,
+            "signed_by_states": _states(closing),
+            "reasons": [c["reason"] for c in closing]}  # fmt: skip
+
+
+def _ruling_signed(proposals: dict[str, dict[str, Any]], ev: dict[str, Any]) -> dict[str, Any]:
+    """Add a signature or a dissent to its ruling's proposal; the proposal."""
+    rid = ruling_id(ev)
+    prop = proposals.setdefault(rid, {"id": rid, **_content(ev), "signatures": [], "dissents": []})
+    who = {"by": ev["by"], "member_state": ev["member_state"], "time": ev["time"]}
+    if ev["position"] == "dissent":
+        prop["dissents"].append({**who, "reason": ev["reason"]})
+    else:
+        prop["signatures"].append(who)
+    prop["signed_by_states"] = _states(prop["signatures"])
+    return prop
 
 
 def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, quorum: int) -> None:
