@@ -156,3 +156,13 @@ def test_a_commissioner_takes_one_position_a_round() -> None:
     again = review.ruling(T0 + DAY, "com-fr", "FR", "no_violation", None, None, "")
     with pytest.raises(ReviewError, match="already taken a position"):
         review.check_event(events, again, T0 + DAY, 2)
+
+
+def test_a_party_not_in_the_case_is_refused_before_anything_about_its_state() -> None:
+    """The refusal of a third party's reply says nothing of when the window closed."""
+    t0 = 1_772_323_200_000_000
+    events = [review.opened(t0, "a", incident="i", accused="S", reply_days=7)]
+    events.append(review.close_replies(t0 + 1, "com-fr"))  # (as logged: closed early)
+    with pytest.raises(ReviewError, match="only the accused party or the filer") as err:
+        review.check_event(events, review.reply(t0 + 2, "p-n", "N", "x"), t0 + 2, 2)
+    assert "closed at" not in str(err.value)

@@ -352,12 +352,13 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
     state = case_state(events, now_us, quorum)
     kind = ev["kind"]
     if kind == "reply":
+        # who may reply first: the state of a case is none of another party's business
+        if ev["party"] not in (state["accused"], state["filed_by"]):
+            raise ReviewError("only the accused party or the filer may reply")
         if state["status"] == "ruled":
             raise ReviewError("the case is ruled; replies are closed")
         if not state["reply_open"]:
             raise ReviewError(f"the reply window closed at {state['reply_by']}")
-        if ev["party"] not in (state["accused"], state["filed_by"]):
-            raise ReviewError("only the accused party or the filer may reply")
     elif kind == "ruling":
         if _state_code(ev.get("member_state")) is None:
             raise ReviewError("a ruling is signed for a member state (an ISO 3166-1 code)")
@@ -409,14 +410,20 @@ def check_event(events: list[dict[str, Any]], ev: dict[str, Any], now_us: int, q
         raise ReviewError(f"unknown event {kind}")
 
 
+#: letters that are drawn as nothing (the Hangul fillers, the Khmer inherent vowels)
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u17b4\u17b5")
+
+
 def has_words(text: Any) -> bool:
-    """Whether ``text`` says anything: a letter or a digit somewhere (spaces, zero-width
-    and other invisible characters alone are no reason).
+    """Whether ``text`` says anything: a visible letter or a digit somewhere (spaces,
+    zero-width characters and the letters drawn as nothing alone are no reason).
 
     >>> has_words("No answer."), has_words(" \u200b\u2060\ufeff"), has_words(None)
     (True, False, False)
+    >>> has_words("\u3164\u115f\uffa0"), has_words("Відповіді немає")
+    (False, True)
     """
-    return isinstance(text, str) and any(ch.isalnum() for ch in text)
+    return isinstance(text, str) and any(ch.isalnum() and ch not in BLANK_LETTERS for ch in text)
 
 
 def _check_close_signature(state: dict[str, Any], ev: dict[str, Any]) -> None:

@@ -209,7 +209,7 @@ def test_the_commission_closes_the_window_by_decision_before_a_party_replies(
     assert [c["reason"] for c in seen["state"]["close_signatures"]] == [why["reason"]]
     assert seen["state"]["reply_open"] and seen["state"]["replies_closed_early"] is None
     # a reason must say something: blanks and invisible characters are none
-    for blank in (" ", "\u200b\u2060\ufeff", ""):
+    for blank in (" ", "\u200b\u2060\ufeff", "", "\u3164", "\u115f\uffa0"):
         res = svc.call("com_de", "POST", close, json={"reason": blank})
         assert res.status_code == 409 and "needs a reason" in res.json()["detail"]
     res = svc.call("com_de", "POST", close, json={"reason": "Agreed: three summonses."})
@@ -273,6 +273,11 @@ def test_a_party_attaches_files_to_its_reply_and_the_log_commits_to_them(svc: Se
         [{**files[0], "data": "not base64!"}],
         [{**files[0], "name": "../../etc/passwd"}],
         [{**files[0], "name": ".."}],
+        [{**files[0], "name": "a\u202etxt.exe"}],  # a right-to-left override
+        [{**files[0], "name": "a\x85b"}],
+        [{**files[0], "name": "\u200b"}],
+        [{**files[0], "name": ". . "}],
+        [files[0], {**files[0], "name": "copy.csv"}],  # the same file twice
         [files[0]] * 6,
     ):
         res = svc.call("party_s", "POST", replies, json={"text": "x", "attachments": bad})

@@ -19,6 +19,7 @@ page), and 404 to anyone else, as for a file that does not exist. Proofs of the
 import base64
 import binascii
 import hashlib
+import unicodedata
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from .. import review
 from ..access import case_event_visible
+from ..review import has_words
 from .deps import Context, Ctx, Who, locked
 
 __all__ = ["MAX_FILES", "MEDIA_TYPES", "AttachmentIn", "decode_attachments", "router"]
@@ -56,9 +58,13 @@ class AttachmentIn(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _not_a_directory(cls, v: str) -> str:
-        if v.strip(".") == "":
-            raise ValueError("a file's name, not . or ..")
+    def _a_plain_name(cls, v: str) -> str:
+        # no controls, format characters (bidi overrides, zero-width) or line separators,
+        # and something visible that is not only dots
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in v):
+            raise ValueError("a file's name without control or invisible characters")
+        if not has_words(v):
+            raise ValueError("a file's name needs a visible letter or digit")
         return v
 
 
@@ -68,7 +74,8 @@ def decode_attachments(
     """The files' descriptions (as the reply lists them) and bytes; 422 for a type not
     allowed or data that is not base64, 413 for a file over the limit."""
     limit = int(ctx.settings.max_attachment_mb * 1024 * 1024)
-    described, data = [], []
+    described: list[dict[str, Any]] = []
+    data: list[bytes] = []
     for k, f in enumerate(files):
         if f.media_type not in MEDIA_TYPES:
             raise HTTPException(
@@ -82,8 +89,11 @@ def decode_attachments(
             raise HTTPException(422, f"attachments[{k}].data: an empty file")
         if len(raw) > limit:
             raise HTTPException(413, f"attachments[{k}]: larger than {limit} bytes")
+        digest = hashlib.sha256(raw).hexdigest()
+        if any(d["sha256"] == digest for d in described):
+            raise HTTPException(422, f"attachments[{k}]: the same file twice")
         described.append(
-            {"sha256": hashlib.sha256(raw).hexdigest(), "name": f.name,
+            {"sha256": digest, "name": f.name,
              "media_type": f.media_type, "size": len(raw)}
         )  # fmt: skip
         data.append(raw)
@@ -101,16 +111,19 @@ async def get_attachment(
     ctx: Ctx,
     who: Who,
 ) -> Response:
-    """A file attached to one of the case's events, to whoever may see that event."""
+    """A file attached to one of the case's events, to whoever may see that event. What a
+    missing file and a hidden one cost is the same (the case's state is worked out, and
+    the file's row looked up without its bytes, for both): no timing tells them apart."""
     async with locked(ctx):
         events = ctx.store.case_events(case_id)
-        files = ctx.store.attachments_of(case_id, sha256) if events else []
-        if files:
+        f = None
+        if events:
             state = review.case_state(events, ctx.settings.now_us(), ctx.settings.quorum)
-            files = [f for f in files if case_event_visible(who, events, state, f["seq"])]
-    if not files:
+            seqs = ctx.store.attachment_seqs(case_id, sha256)
+            seen = [q for q in seqs if case_event_visible(who, events, state, q)]
+            f = ctx.store.attachment(case_id, seen[0], sha256) if seen else None
+    if f is None:
         raise HTTPException(404, "no such attachment")
-    f = files[0]
     return Response(
         f["data"],
         media_type=f["media_type"],

@@ -9,6 +9,7 @@ and do what is :mod:`truceline.access` (:func:`~truceline.access.view_case`,
 import json
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, HTTPException
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
@@ -325,7 +326,8 @@ async def post_reply(case_id: CaseId, body: ReplyIn, ctx: Ctx, who: Who) -> dict
     up to five files attached (:mod:`truceline.api.attachments`)."""
     _allowed(may_act_on_case(who, "reply"))
     assert who.party is not None
-    described, files = decode_attachments(ctx, body.attachments)
+    # decoding and hashing megabytes in a worker thread, not on the event loop
+    described, files = await anyio.to_thread.run_sync(decode_attachments, ctx, body.attachments)
     async with locked(ctx):
         visible_case(ctx, who, case_id)
         event = review.reply(ctx.settings.now_us(), who.name, who.party, body.text, described)

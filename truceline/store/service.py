@@ -199,6 +199,20 @@ class ServiceStore(RegistryStore):
                 )  # fmt: skip
             return self._case_event(case_id, seq, event)
 
+    def attachment_seqs(self, case_id: int, sha256: str) -> list[int]:
+        """The events (their ``seq``) of a case that a file of hash ``sha256`` is attached
+        to, without reading the file."""
+        cur = self._x(
+            "SELECT seq FROM attachments WHERE case_id = ? AND sha256 = ? ORDER BY seq",
+            (case_id, sha256),
+        )
+        return [int(q) for (q,) in cur]
+
+    def attachment(self, case_id: int, seq: int, sha256: str) -> dict[str, Any] | None:
+        """The file attached to event ``seq`` of a case (as :meth:`attachments_of`)."""
+        found = [f for f in self.attachments_of(case_id, sha256) if f["seq"] == seq]
+        return found[0] if found else None
+
     def attachments_of(self, case_id: int, sha256: str) -> list[dict[str, Any]]:
         """The files of hash ``sha256`` attached to a case's events: each with the event's
         ``seq`` (who may read a file is who may see its event), ``name``, ``media_type``,
