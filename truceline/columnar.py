@@ -19,7 +19,7 @@ a query wants without parsing JSON: ``source``, ``id``, ``type``, ``time``
 
 **The evidence log stays the source of truth.** The manifest records the signed tree head
 the set was written from, and every file's SHA-256 and row count; ``truceline analyze
---parquet`` reads the set only after :func:`check_set` has found that the head is the log's
+--parquet`` reads the set only after it has found that the head is the log's
 (signature and root), that every entry hashes to the leaf the log holds at its index, and
 that the set holds every observation entry of the log up to that head and nothing else. A
 set from another store, an edited row, a missing or extra file is refused, naming the file,
@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from .agreement import Agreement
+from .coverage import n_sectors_of
 from .errors import InputError
 from .geo import LocalFrame
 
@@ -106,7 +108,7 @@ class Sectors:
     @property
     def count(self) -> int:
         """How many sectors cut the line (the last may be shorter)."""
-        return max(1, int(np.ceil(self.line.length / (self.km * 1000.0) - 1e-9)))
+        return n_sectors_of(self.line, self.km)
 
     def sector(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.int64]:
         """The sector of each point (degrees); :data:`NO_SECTOR` where it is NaN."""
@@ -119,6 +121,20 @@ class Sectors:
             along = shapely.line_locate_point(self.line, shapely.points(x, y))
             s = np.floor(np.asarray(along, float) / (self.km * 1000.0)).astype(np.int64)
             out[ok] = np.clip(s, 0, self.count - 1)
+        return out
+
+    def groups(
+        self, times_us: Sequence[int], lon: Sequence[float | None], lat: Sequence[float | None]
+    ) -> dict[tuple[str, int], list[int]]:
+        """The rows (by index) of each ``(day, sector)`` partition: the UTC day of each
+        time, the sector of each point (None: :data:`NO_SECTOR`)."""
+        nan = float("nan")
+        sector = self.sector(
+            [nan if v is None else v for v in lon], [nan if v is None else v for v in lat]
+        )
+        out: dict[tuple[str, int], list[int]] = {}
+        for k, t in enumerate(times_us):
+            out.setdefault((day_key(t), int(sector[k])), []).append(k)
         return out
 
     def describe(self) -> dict[str, Any]:

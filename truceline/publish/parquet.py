@@ -25,7 +25,6 @@ from ..agreement import Agreement
 from ..columnar import (
     SET_FORMAT,
     Sectors,
-    day_key,
     file_sha256,
     load_manifest,
     move_into_place,
@@ -178,7 +177,12 @@ def write_partitioned(
     pq = require("pyarrow.parquet", "geo", "Parquet exports")
     sectors = Sectors.of(ag)
     manifest = load_manifest(root) or {"format": SET_FORMAT, "sectors": sectors.describe()}
-    groups = _by_day_and_sector(features, sectors)
+    coords = [(f.get("geometry") or {}).get("coordinates") or [None, None] for f in features]
+    groups = sectors.groups(
+        [parse_time(f["properties"]["time_start"]) for f in features],
+        [c[0] for c in coords],
+        [c[1] for c in coords],
+    )
     name = f"run-{section.get('run', 0)}.parquet"
     files: list[dict[str, Any]] = []
     for (day, s), members in sorted(groups.items()):
@@ -196,20 +200,3 @@ def write_partitioned(
     manifest["incidents"] = {**section, "tree_head": head, "files": files}
     save_manifest(root, manifest)
     return dict(manifest["incidents"])
-
-
-def _by_day_and_sector(
-    features: list[dict[str, Any]], sectors: Sectors
-) -> dict[tuple[str, int], list[int]]:
-    """Each (day, sector)'s incidents, by index."""
-    import numpy as np
-
-    coords = [(f.get("geometry") or {}).get("coordinates") for f in features]
-    lon = np.array([c[0] if c else np.nan for c in coords], dtype=float)
-    lat = np.array([c[1] if c else np.nan for c in coords], dtype=float)
-    sector = sectors.sector(lon, lat)
-    groups: dict[tuple[str, int], list[int]] = {}
-    for k, f in enumerate(features):
-        day = day_key(parse_time(f["properties"]["time_start"]))
-        groups.setdefault((day, int(sector[k])), []).append(k)
-    return groups

@@ -35,7 +35,6 @@ from ..columnar import (
     MANIFEST,
     SET_FORMAT,
     Sectors,
-    day_key,
     file_sha256,
     load_manifest,
     move_into_place,
@@ -107,12 +106,9 @@ def _write_chunk(root: Path, rows: list[dict[str, Any]], sectors: Sectors) -> li
     """Stage one chunk's files (one per day and sector); their manifest records."""
     pa = require("pyarrow", "geo", "Parquet sets")
     pq = require("pyarrow.parquet", "geo", "Parquet sets")
-    lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in rows])
-    lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in rows])
-    sector = sectors.sector(lon, lat)
-    groups: dict[tuple[str, int], list[int]] = {}
-    for k, r in enumerate(rows):
-        groups.setdefault((day_key(r["time"]), int(sector[k])), []).append(k)
+    groups = sectors.groups(
+        [r["time"] for r in rows], [r["lon"] for r in rows], [r["lat"] for r in rows]
+    )
     name = part_name(rows[0]["log_index"], rows[-1]["log_index"])
     records = []
     for (day, s), members in sorted(groups.items()):
