@@ -209,18 +209,24 @@ class ServiceStore(RegistryStore):
         return [int(q) for (q,) in cur]
 
     def attachment(self, case_id: int, seq: int, sha256: str) -> dict[str, Any] | None:
-        """The file attached to event ``seq`` of a case (as :meth:`attachments_of`)."""
-        found = [f for f in self.attachments_of(case_id, sha256) if f["seq"] == seq]
-        return found[0] if found else None
+        """The file attached to event ``seq`` of a case (as :meth:`attachments_of`), its
+        bytes read for that event alone."""
+        return next((f for f in self._attachments(case_id, sha256, seq)), None)
 
     def attachments_of(self, case_id: int, sha256: str) -> list[dict[str, Any]]:
         """The files of hash ``sha256`` attached to a case's events: each with the event's
         ``seq`` (who may read a file is who may see its event), ``name``, ``media_type``,
         ``data`` and its entry's ``log_index``."""
+        return self._attachments(case_id, sha256)
+
+    def _attachments(
+        self, case_id: int, sha256: str, seq: int | None = None
+    ) -> list[dict[str, Any]]:
+        one = "" if seq is None else " AND seq = ?"
         cur = self._x(
             "SELECT seq, name, media_type, data, log_index FROM attachments "
-            "WHERE case_id = ? AND sha256 = ? ORDER BY seq",
-            (case_id, sha256),
+            f"WHERE case_id = ? AND sha256 = ?{one} ORDER BY seq",
+            (case_id, sha256) if seq is None else (case_id, sha256, seq),
         )
         return [
             {"seq": int(q), "name": n, "media_type": m, "data": bytes(d), "log_index": int(i)}
