@@ -10,8 +10,9 @@ import { append, clear, definitions, el, fmtTime } from "./dom.js";
 
 const ORDER = { awaiting_reply: 0, under_review: 1, ruled: 2 };
 
-const ATTACHABLE = ".pdf,.png,.jpg,.jpeg,.txt,.csv,.json,.geojson";
-const BY_SUFFIX = { csv: "text/csv", txt: "text/plain", json: "application/json", geojson: "application/geo+json", pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg" };
+/** The files a reply may carry, by suffix (the API's MEDIA_TYPES). */
+const BY_SUFFIX = { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", txt: "text/plain", csv: "text/csv", json: "application/json", geojson: "application/geo+json" };
+const ATTACHABLE = Object.keys(BY_SUFFIX).map((s) => `.${s}`).join(",");
 
 /** A chosen file as the API takes it: its name, its type (from its suffix where the
  * browser gives none) and its bytes as base64. */
