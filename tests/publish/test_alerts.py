@@ -167,3 +167,17 @@ def test_the_derived_false_alarm_rate_matches_a_known_calm_rate() -> None:
         measured = len(cusum_alarms(rng.poisson(lam, 168 * 3000), lam)) / 3000  # per week
         derived = false_alarm_rate(lam)
         assert abs(derived - measured) <= 0.3 * derived, (lam, derived, measured)
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4, 8])
+def test_an_incident_at_the_end_of_the_line_is_in_the_last_sector(
+    agreement: Agreement, parts: int
+) -> None:
+    # a line of a whole number of sectors: its end is in the last, not one past it
+    from truceline.coverage import n_sectors_of
+    from truceline.publish.alerts import sector_of
+
+    km = agreement.line_local.length / 1000.0 / parts
+    lon, lat = list(agreement.line.coords)[-1][:2]
+    features = [{"geometry": {"type": "Point", "coordinates": [lon, lat]}}, {"geometry": None}]
+    assert sector_of(features, agreement, km) == [n_sectors_of(agreement.line_local, km) - 1, -1]

@@ -37,13 +37,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
 from .._extras import require
 from .._time import format_time, parse_time
 from ..agreement import Agreement
 from ..escalation import detect, false_alarm_rate
+from .day_coverage import sector_of as day_sector_of
 
 __all__ = [
     "Alert",
@@ -126,7 +126,9 @@ def diurnal_profile(hour_of_day: NDArray[np.int64], smooth_h: int = 3) -> NDArra
 
 
 def sector_of(features: list[dict[str, Any]], ag: Agreement, sector_km: float) -> list[int]:
-    """The sector of each incident (by its location), or -1 where it has none."""
+    """The sector of each incident (by its location), or -1 where it has none: the report's
+    sectors (:func:`truceline.publish.day_coverage.sector_of`), the last one included where
+    the line's length is a whole number of sectors."""
     pts = [
         (f["geometry"] or {}).get("coordinates") if f.get("geometry") else None for f in features
     ]
@@ -134,10 +136,10 @@ def sector_of(features: list[dict[str, Any]], ag: Agreement, sector_km: float) -
     idx = [k for k, p in enumerate(pts) if p]
     if not idx:
         return out
-    x, y = ag.frame.forward([pts[k][0] for k in idx], [pts[k][1] for k in idx])  # type: ignore[index]
-    along = shapely.line_locate_point(ag.line_local, shapely.points(x, y))
-    for k, d in zip(idx, along, strict=True):
-        out[k] = int(d // (sector_km * 1000.0))
+    lon = [pts[k][0] for k in idx]  # type: ignore[index]
+    lat = [pts[k][1] for k in idx]  # type: ignore[index]
+    for k, s in zip(idx, day_sector_of(ag, lon, lat, sector_km), strict=True):
+        out[k] = int(s)
     return out
 
 
