@@ -14,6 +14,7 @@ import pytest
 
 from truceline.agreement import Agreement
 from truceline.analysis import AnalysisResult
+from truceline.coverage import n_sectors_of
 from truceline.incidents import feature_collection
 from truceline.publish.alerts import (
     Alert,
@@ -21,6 +22,7 @@ from truceline.publish.alerts import (
     deliver,
     diurnal_profile,
     find_alerts,
+    sector_of,
     sign,
 )
 
@@ -174,9 +176,6 @@ def test_an_incident_at_the_end_of_the_line_is_in_the_last_sector(
     agreement: Agreement, parts: int
 ) -> None:
     # a line of a whole number of sectors: its end is in the last, not one past it
-    from truceline.coverage import n_sectors_of
-    from truceline.publish.alerts import sector_of
-
     km = agreement.line_local.length / 1000.0 / parts
     lon, lat = list(agreement.line.coords)[-1][:2]
     features = [{"geometry": {"type": "Point", "coordinates": [lon, lat]}}, {"geometry": None}]
