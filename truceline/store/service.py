@@ -211,7 +211,8 @@ class ServiceStore(RegistryStore):
     def attachment(self, case_id: int, seq: int, sha256: str) -> dict[str, Any] | None:
         """The file attached to event ``seq`` of a case (as :meth:`attachments_of`), its
         bytes read for that event alone."""
-        return next((f for f in self._attachments(case_id, sha256, seq)), None)
+        found = self._attachments(case_id, sha256, seq)
+        return found[0] if found else None
 
     def attachments_of(self, case_id: int, sha256: str) -> list[dict[str, Any]]:
         """The files of hash ``sha256`` attached to a case's events: each with the event's
