@@ -52,7 +52,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from .agreement import Agreement
-from .coverage import n_sectors_of
+from .coverage import n_sectors_of, sector_along
 from .errors import InputError
 from .geo import LocalFrame
 
@@ -111,17 +111,16 @@ class Sectors:
         return n_sectors_of(self.line, self.km)
 
     def sector(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.int64]:
-        """The sector of each point (degrees); :data:`NO_SECTOR` where it is NaN."""
+        """The sector of each point (degrees); :data:`NO_SECTOR` where it is NaN
+        (:func:`truceline.coverage.sector_along`)."""
         lon_a = np.asarray(lon, float)
         lat_a = np.asarray(lat, float)
-        out = np.full(lon_a.shape, NO_SECTOR, dtype=np.int64)
         ok = np.isfinite(lon_a) & np.isfinite(lat_a)
+        x = np.full(lon_a.shape, np.nan)
+        y = np.full(lon_a.shape, np.nan)
         if ok.any():
-            x, y = self.frame.forward(lon_a[ok], lat_a[ok])
-            along = shapely.line_locate_point(self.line, shapely.points(x, y))
-            s = np.floor(np.asarray(along, float) / (self.km * 1000.0)).astype(np.int64)
-            out[ok] = np.clip(s, 0, self.count - 1)
-        return out
+            x[ok], y[ok] = self.frame.forward(lon_a[ok], lat_a[ok])
+        return sector_along(self.line, x, y, self.km)
 
     def groups(
         self, times_us: Sequence[int], lon: Sequence[float | None], lat: Sequence[float | None]

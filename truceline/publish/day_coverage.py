@@ -22,12 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import shapely
 
 from .._time import format_time, parse_time
 from ..agreement import Agreement
 from ..confidence import default_model
-from ..coverage import heartbeat_up, locatable_area, n_sectors_of, sensor_gaps, up_matrix
+from ..coverage import (
+    heartbeat_up,
+    locatable_area,
+    sector_along,
+    sensor_gaps,
+    up_matrix,
+)
 from ..detectability import (
     ClassDetectability,
     CountingRule,
@@ -82,12 +87,10 @@ def sector_key(k: int, sector_km: float) -> str:
 
 
 def sector_of(ag: Agreement, lon: Any, lat: Any, sector_km: float) -> np.ndarray[Any, Any]:
-    """The sector (0-based) of each point: where its foot on the line of contact falls."""
-    x, y = ag.frame.forward(lon, lat)
-    along = np.asarray(shapely.line_locate_point(ag.line_local, shapely.points(x, y)))
-    n = n_sectors_of(ag.line_local, sector_km)
-    out: np.ndarray[Any, Any] = np.minimum((along // (sector_km * 1000)).astype(int), n - 1)
-    return out
+    """The sector (0-based) of each point (degrees) along the agreement's line of contact
+    (:func:`truceline.coverage.sector_along`)."""
+    x, y = ag.frame.forward(np.asarray(lon, float), np.asarray(lat, float))
+    return sector_along(ag.line_local, x, y, sector_km)
 
 
 @dataclass
