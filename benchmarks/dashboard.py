@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.web.browser import api, launch, missing, open_dashboard, serving, wait_until
+from tests.web.browser import api, choose, launch, missing, open_dashboard, serving, wait_until
 from truceline._time import format_time, parse_time
 from truceline.agreement import agreement_files, load_agreement
 from truceline.analysis import analyze
@@ -121,8 +121,8 @@ def measure(browser: Any, base: str, token: str, config: str) -> dict[str, float
     shown = int(page.get_attribute("#count", "data-shown"))
     filters = []
     for action in (
-        lambda: page.select_option("#f-party", "S"),
-        lambda: page.select_option("#f-clause", "C2"),
+        lambda: choose(page, "#f-party", "S"),
+        lambda: choose(page, "#f-clause", "C2"),
         lambda: page.fill("#f-from", "500"),
     ):
         seq = page.evaluate("window.truceline.filterSeq")

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.web.browser import (
     all_incidents,
     api,
+    choose,
     launch,
     missing,
     open_dashboard,
@@ -117,7 +118,7 @@ def shoot(browser: Any, base: str, t: dict[str, str], ids: dict[str, Any], out: 
     page.screenshot(path=str(out / "dashboard-map.png"))
     # the timeline and filters: S's fire that broke C2 (artillery near the line), zoomed in
     for selector, value in (("#f-party", "S"), ("#f-clause", "C2")):
-        page.select_option(selector, value)
+        choose(page, selector, value)
     page.fill("#f-from", "250")
     page.dispatch_event("#f-from", "input")
     first = page.evaluate(

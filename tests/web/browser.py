@@ -163,6 +163,28 @@ def wait_until(page: Any, expression: str, timeout_ms: float = 120_000) -> None:
         time.sleep(0.01)
 
 
+def choose(page: Any, selector: str, *values: str) -> None:
+    """Choose exactly ``values`` in one of the page's filters of several choices (none: any),
+    as a person does: open it, untick what is ticked, tick each value; then wait until the
+    page has filtered."""
+    seq = page.evaluate("window.truceline.filterSeq")
+    root = page.locator(selector)
+    if not root.evaluate("e => e.open"):
+        root.locator("summary").click()
+    acted = False
+    for box in root.locator("input:checked").all():
+        if box.get_attribute("value") not in values:
+            box.uncheck()
+            acted = True
+    for value in values:
+        box = root.locator(f"input[value='{value}']")
+        if not box.is_checked():
+            box.check()
+            acted = True
+    if acted:
+        wait_until(page, f"window.truceline.filterSeq > {seq}")
+
+
 def api(base: str, token: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.request(method, f"{base}{path}", headers=headers, timeout=60, **kw)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.web.browser import launch, missing
+from tests.conftest import copy_store
+from tests.web.browser import launch, missing, serving
+from truceline.cli import app as cli
 
 
 @pytest.fixture(scope="module")
@@ -26,3 +30,31 @@ def browser() -> Iterator[Any]:
         b = launch(p)
         yield b
         b.close()
+
+
+TOKENS = {
+    "analyst": ("analyst", "ana-1", None),
+    "com_fr": ("commissioner", "com-fr", "FR"),
+    "com_de": ("commissioner", "com-de", "DE"),
+    "party_n": ("party:N", "party-N", None),
+    "party_s": ("party:S", "party-S", None),
+}
+
+
+@pytest.fixture(scope="module")
+def served(
+    stored_day: Path, tmp_path_factory: pytest.TempPathFactory, browser: Any
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The server's base URL and a token of each role (the public has none)."""
+    db = copy_store(stored_day, tmp_path_factory.mktemp("dashboard"))
+    tokens = {}
+    for key, (role, name, state) in TOKENS.items():
+        args = ["token", "create", "--db", str(db), "--role", role, "--name", name]
+        if state:
+            args += ["--member-state", state]
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, res.output
+        tokens[key] = res.output.split()[-1]
+    # the tests open cases whose reply windows close in seconds
+    with serving(db, "--min-reply-days", "0") as base:
+        yield base, tokens

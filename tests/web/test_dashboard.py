@@ -5,52 +5,23 @@ stored day. Skips, saying why, without Playwright or Chromium; fails under CI=tr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from typer.testing import CliRunner
 
 from tests.conftest import copy_store
 from tests.web.browser import (
     all_incidents,
     api,
+    choose,
     open_dashboard,
     serving,
     wait_until,
 )
 from truceline._time import parse_time
-from truceline.cli import app as cli
 
-TOKENS = {
-    "analyst": ("analyst", "ana-1", None),
-    "com_fr": ("commissioner", "com-fr", "FR"),
-    "com_de": ("commissioner", "com-de", "DE"),
-    "party_n": ("party:N", "party-N", None),
-    "party_s": ("party:S", "party-S", None),
-}
 PROOF_OK = "checks against signed tree head of size"
-
-
-@pytest.fixture(scope="module")
-def served(
-    stored_day: Path, tmp_path_factory: pytest.TempPathFactory, browser: Any
-) -> Iterator[tuple[str, dict[str, str]]]:
-    """The server's base URL and a token of each role (the public has none)."""
-    db = copy_store(stored_day, tmp_path_factory.mktemp("dashboard"))
-    tokens = {}
-    for key, (role, name, state) in TOKENS.items():
-        args = ["token", "create", "--db", str(db), "--role", role, "--name", name]
-        if state:
-            args += ["--member-state", state]
-        res = CliRunner().invoke(cli, args)
-        assert res.exit_code == 0, res.output
-        tokens[key] = res.output.split()[-1]
-    # the tests open cases whose reply windows close in seconds
-    with serving(db, "--min-reply-days", "0") as base:
-        yield base, tokens
 
 
 def _page(browser: Any, base: str, token: str | None) -> Any:
@@ -64,9 +35,7 @@ def _shown(page: Any) -> int:
 
 
 def _set(page: Any, selector: str, value: str) -> None:
-    seq = page.evaluate("window.truceline.filterSeq")
-    page.select_option(selector, value)
-    wait_until(page, f"window.truceline.filterSeq > {seq}")
+    choose(page, selector, *([value] if value else []))
 
 
 def _colours_on_canvas(page: Any) -> dict[str, int]:
@@ -278,9 +247,7 @@ def test_a_dossier_lists_the_evidence_and_checks_each_proof(browser: Any, served
     page.keyboard.press("Enter")  # the list is the keyboard's way into the dossier
     page.wait_for_selector("#dossier:not([hidden]) table.evidence")
     # focus moves once the whole dossier is drawn (the proofs are checked after the table)
-    page.wait_for_function(
-        "document.activeElement && document.activeElement.id === 'dossier-title'"
-    )
+    wait_until(page, "document.activeElement && document.activeElement.id === 'dossier-title'")
     expected = api(base, tokens["analyst"], "GET", f"/v1/incidents/{ident}").json()
     assert expected["evidence"]
     rows = page.locator("table.evidence tbody tr")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import flights_day, store_day
-from tests.web.browser import all_incidents, open_dashboard, serving, wait_until
+from tests.web.browser import all_incidents, choose, open_dashboard, serving, wait_until
 from truceline.cli import app as cli
 from truceline.i18n import language
 from truceline.labels import label
@@ -44,9 +44,7 @@ def test_an_analyst_reads_a_flight_and_sees_its_path(browser: Any, served: Any) 
     assert abs(sum(flight["types"].values()) - 1.0) < 2e-3
     page = open_dashboard(browser, base, token)
     assert page.errors == [] and page.outside == []
-    seq = page.evaluate("window.truceline.filterSeq")
-    page.select_option("#f-weapon", props["weapon"])
-    wait_until(page, f"window.truceline.filterSeq > {seq}")
+    choose(page, "#f-weapon", props["weapon"])
     page.click(f"#incident-list button[data-id='{props['id']}']")
     page.wait_for_selector("#dossier:not([hidden]) table.evidence")
     text = page.text_content("#dossier-body") or ""

@@ -22,7 +22,18 @@ from starlette.middleware.gzip import GZipMiddleware
 from .._version import __version__
 from ..observations import observation_schema
 from ..store import open_store
-from . import attachments, cases, errors, evidence, incidents, live, observations, sensors, web
+from . import (
+    attachments,
+    cases,
+    errors,
+    evidence,
+    exports,
+    incidents,
+    live,
+    observations,
+    sensors,
+    web,
+)
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
@@ -53,8 +64,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.context = Context(store, settings, threading.Lock())
     app.router.on_shutdown.append(app.state.context.close_watch)
     app.state.store = store
-    # live before incidents: /v1/incidents/stream is not an incident's id
-    for module in (observations, live, incidents, evidence, cases, attachments, sensors, web):
+    # live and exports before incidents: /v1/incidents/stream and /export are not ids
+    for module in (
+        observations,
+        live,
+        exports,
+        incidents,
+        evidence,
+        cases,
+        attachments,
+        sensors,
+        web,
+    ):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)

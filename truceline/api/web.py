@@ -24,11 +24,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .._time import parse_time
 from ..access import MAP_FIELDS, Principal, view_incident
-from ..agreement import agreement_from_files, agreement_geojson
+from ..agreement import Agreement, agreement_from_files, agreement_geojson
+from ..columnar import SECTOR_KM
+from ..coverage import n_sectors_of
+from ..publish.day_coverage import sector_of
 from .deps import Context, Ctx, Who, locked
 from .wire import HashedStaticFiles, accepts_gzip, etag_of, gzipped, hashed_page, not_modified
 
-__all__ = ["CSP", "STATIC", "mount_dashboard", "router"]
+__all__ = ["CSP", "STATIC", "agreement_of", "mount_dashboard", "router"]
 
 router = APIRouter()
 
@@ -78,20 +81,34 @@ BULK_SCHEMA: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/v1/agreement")
-async def get_agreement(ctx: Ctx) -> dict[str, Any]:
-    """The agreement of the last logged analysis run (public): parties, clauses, and its
-    control areas, line of contact and clause zones as GeoJSON FeatureCollections."""
-    async with locked(ctx):
-        files = ctx.store.agreement_files()
+def agreement_of(ctx: Context) -> tuple[Agreement, dict[str, Any]] | None:
+    """The agreement of the last logged analysis run and its map document (kept while it is
+    the one in force), or None before any run. Called under :func:`.deps.locked`."""
+    files = ctx.store.agreement_files()
     if files is None:
-        raise HTTPException(404, "no agreement has been logged yet (run an analysis)")
+        return None
     key = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
     cache = ctx.cache.setdefault("agreement", {})
     if key not in cache:
         cache.clear()  # one agreement is in force at a time
-        cache[key] = agreement_geojson(agreement_from_files(files))
-    return dict(cache[key])
+        ag = agreement_from_files(files)
+        doc = agreement_geojson(ag)
+        doc["sectors"] = {"km": SECTOR_KM, "count": n_sectors_of(ag.line_local, SECTOR_KM)}
+        cache[key] = (ag, doc)
+    found: tuple[Agreement, dict[str, Any]] = cache[key]
+    return found
+
+
+@router.get("/v1/agreement")
+async def get_agreement(ctx: Ctx) -> dict[str, Any]:
+    """The agreement of the last logged analysis run (public): parties, clauses, its
+    control areas, line of contact and clause zones as GeoJSON FeatureCollections, and the
+    report's sectors of the line (``sectors``: their length in km and how many)."""
+    async with locked(ctx):
+        found = agreement_of(ctx)
+    if found is None:
+        raise HTTPException(404, "no agreement has been logged yet (run an analysis)")
+    return dict(found[1])
 
 
 @router.get("/v1/me")
@@ -127,7 +144,22 @@ async def _bulk(ctx: Context, who: Principal, run: int | None, now: int) -> list
         if len(rows) < BULK_CHUNK:
             break
         await asyncio.sleep(0)
+    async with locked(ctx):
+        found = agreement_of(ctx)
+    if found is not None:
+        _add_sectors(features, found[0])
     return features
+
+
+def _add_sectors(features: list[dict[str, Any]], ag: Agreement) -> None:
+    """Each feature's ``sector`` of the line (the report's; -1 without a point), from the
+    point the caller is shown: the impact, else the origin."""
+    nan = float("nan")
+    points = [f["properties"].get("impact") or f["properties"].get("origin") for f in features]
+    lon = [p[0] if p else nan for p in points]
+    lat = [p[1] if p else nan for p in points]
+    for f, k in zip(features, sector_of(ag, lon, lat, SECTOR_KM).tolist(), strict=True):
+        f["properties"]["sector"] = k
 
 
 @router.get("/v1/dashboard/incidents", response_class=JSONResponse, responses=BULK_SCHEMA)

@@ -42,13 +42,17 @@ __all__ = [
     "ACLED_COLUMNS",
     "FORMATS",
     "SUFFIXES",
+    "TEXT_FORMATS",
     "acled_row",
+    "as_text",
     "export",
     "flat_rows",
     "own_columns",
 ]
 
 FORMATS = ("geojson", "gpkg", "csv", "parquet")
+#: the formats written as text (also answered by the API)
+TEXT_FORMATS = ("geojson", "csv")
 #: the file name endings each format is written to (anything else is refused)
 SUFFIXES = {
     "geojson": (".geojson", ".json"),
@@ -206,16 +210,8 @@ def export(
     party names come from the agreement.)"""
     _check_out(fmt, out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "geojson":
-        places = describe_features(features)
-        feats = [_with_place(f, pl) for f, pl in zip(features, places, strict=True)]
-        doc = {"type": "FeatureCollection", "tree_head": head, "features": feats}
-        out.write_text(
-            json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        return out
-    if fmt == "csv":
-        out.write_text(to_csv(features, agreement, head), encoding="utf-8")
+    if fmt in TEXT_FORMATS:
+        out.write_text(as_text(fmt, features, head, agreement), encoding="utf-8")
         return out
     require("geopandas", "geo", "GeoPackage and Parquet exports")
     if fmt == "parquet":
@@ -225,6 +221,21 @@ def export(
     from .layers import write_geopackage
 
     return write_geopackage(out, features, head, agreement, observations or [])
+
+
+def as_text(
+    fmt: str, features: list[dict[str, Any]], head: dict[str, Any] | None, ag: Agreement | None
+) -> str:
+    """A GeoJSON or CSV export as text (what :func:`export` writes, and what the API's
+    ``POST /v1/incidents/export`` answers): the features as given, each with its place."""
+    if fmt == "csv":
+        return to_csv(features, ag, head)
+    if fmt != "geojson":
+        raise ValueError(f"{fmt}: a text export is one of {', '.join(TEXT_FORMATS)}")
+    places = describe_features(features)
+    feats = [_with_place(f, pl) for f, pl in zip(features, places, strict=True)]
+    doc = {"type": "FeatureCollection", "tree_head": head, "features": feats}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def _with_place(f: dict[str, Any], place: Place | None) -> dict[str, Any]:

@@ -50,7 +50,35 @@ export async function download(path, name) {
   if (t) headers.Authorization = `Bearer ${t}`;
   const res = await fetch(path, { headers });
   if (!res.ok) throw new ApiError(res.status, res.statusText);
-  const url = URL.createObjectURL(await res.blob());
+  save(await res.blob(), name);
+}
+
+/**
+ * A file the API makes from a JSON request (POST), handed to the browser to save under the
+ * name its Content-Disposition gives (else `fallback`). Returns how many rows it holds
+ * (X-Truceline-Rows), where the answer says.
+ */
+export async function downloadPosted(path, body, fallback) {
+  const headers = { "Content-Type": "application/json" };
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  const res = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  if (!res.ok) {
+    let detail = res.statusText;
+    try {
+      detail = (await res.json()).detail || detail;
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new ApiError(res.status, detail);
+  }
+  const named = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+  save(await res.blob(), named ? named[1] : fallback);
+  return Number(res.headers.get("X-Truceline-Rows") ?? NaN);
+}
+
+function save(blob, name) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = name;

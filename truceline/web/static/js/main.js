@@ -3,13 +3,16 @@
 // the commission queue. Timings (first render, each filter) are exposed on
 // window.truceline.timings and as performance marks, for the benchmark and the tests.
 
-import { allIncidents, api, bulkIncidents, setToken, token } from "./api.js";
+import { allIncidents, api, bulkIncidents, downloadPosted, setToken, token } from "./api.js";
 import { CaseQueue } from "./cases.js";
+import { Charts } from "./charts.js";
+import { Density } from "./density.js";
 import { renderDossier } from "./dossier.js";
 import { pinMissionKey, setAgreementKey } from "./proof.js";
 import { clear, el } from "./dom.js";
 import { IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
 import { Filters, incidentLabel } from "./timeline.js";
+import { keepView, readView, viewHash } from "./urlstate.js";
 
 const LIST_MAX = 200;
 const $ = (id) => document.getElementById(id);
@@ -22,6 +25,7 @@ const state = {
   features: [],
   colours: {},
   byId: new Map(),
+  open: null, // the id whose dossier is open
 };
 const timings = { filter: [] };
 window.truceline = { state, timings, ready: false, filterSeq: 0 };
@@ -57,6 +61,8 @@ let opener = null;
 function openDossier(id) {
   if ($("view-map").hidden) showView("map");
   opener = document.activeElement;
+  state.open = id;
+  remember();
   const panel = $("dossier");
   panel.hidden = false;
   const i = state.byId.get(id);
@@ -71,6 +77,8 @@ function closeDossier() {
   const panel = $("dossier");
   if (panel.hidden) return;
   panel.hidden = true;
+  state.open = null;
+  remember();
   map.highlight(-1);
   if (opener && document.contains(opener)) opener.focus();
 }
@@ -122,6 +130,9 @@ function onFilter(mask, started, initial) {
     : emptyText();
   $("count").dataset.shown = String(total);
   $("count").classList.toggle("empty", !state.features.length);
+  charts.update(mask);
+  density.update();
+  remember();
   map.show(mask).then(() => {
     const ms = performance.now() - started;
     if (initial) {
@@ -177,15 +188,58 @@ const filters = new Filters(
     party: $("f-party"),
     weapon: $("f-weapon"),
     status: $("f-status"),
+    sector: $("f-sector"),
     confidence: $("f-confidence"),
     from: $("f-from"),
     to: $("f-to"),
+    fromDate: $("f-from-date"),
+    toDate: $("f-to-date"),
+    search: $("f-search"),
   },
   $("histogram"),
   onFilter,
 );
+const density = new Density(map, () => ({
+  lon: map.lon || [],
+  lat: map.lat || [],
+  mask: filters.mask || new Uint8Array(0),
+}));
+const charts = new Charts($("charts"), { onSector: (k) => filters.choice.sector.toggle(k) });
+
+// -- the view in the address, and the export of what is shown ------------------------------
+let restored = false; // the address is only written once the view it named is applied
+function remember() {
+  if (!restored || filters.n === undefined) return;
+  const c = map.map.getCenter();
+  keepView(viewHash({ ...filters.state(), density: density.on }, state.open, [c.lat, c.lng, map.map.getZoom()]));
+}
+
+async function copyLink() {
+  remember();
+  try {
+    await navigator.clipboard.writeText(location.href);
+    announce("The address of this view is copied: whoever opens it sees the same filters (with their own token's view).");
+  } catch {
+    announce(`The address of this view: ${location.href}`);
+  }
+}
+
+async function exportShown(format) {
+  const ids = state.features.filter((_, i) => filters.mask[i]).map((f) => f.properties.id);
+  if (!ids.length) {
+    announce("Nothing is shown, so there is nothing to export: widen the filters.", true);
+    return;
+  }
+  try {
+    const n = await downloadPosted("/v1/incidents/export", { format, ids }, `truceline-incidents.${format}`);
+    announce(`Exported ${n.toLocaleString("en")} incidents as ${format === "csv" ? "CSV" : "GeoJSON"}, with the fields your view shows.`);
+  } catch (err) {
+    announce(`The export failed (${err.status}): ${err.message}`, true);
+  }
+}
 
 window.truceline.map = map;
+window.truceline.density = density;
 window.truceline.filters = filters;
 
 async function optional(promise) {
@@ -200,6 +254,11 @@ async function start() {
   $("tab-map").addEventListener("click", () => showView("map"));
   $("tab-cases").addEventListener("click", () => showView("cases"));
   $("f-reset").addEventListener("click", () => filters.reset());
+  $("f-link").addEventListener("click", copyLink);
+  $("export-geojson").addEventListener("click", () => exportShown("geojson"));
+  $("export-csv").addEventListener("click", () => exportShown("csv"));
+  map.map.on("moveend", remember);
+  document.getElementById("density").addEventListener("change", remember);
   $("dossier-close").addEventListener("click", closeDossier);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") closeDossier();
@@ -260,7 +319,17 @@ async function start() {
   timings.fetched = performance.now();
   state.features.forEach((f, i) => state.byId.set(f.properties.id, i));
   map.setIncidents(state.features, state.colours);
+  const view = readView();
+  if (view.at) map.map.setView([view.at[0], view.at[1]], view.at[2]);
   filters.setData(state.features, agreement);
+  charts.setData(filters, agreement?.sectors);
+  charts.update(filters.mask);
+  if (Object.keys(view).some((k) => !["at", "incident", "density"].includes(k))) filters.apply(view);
+  if (view.density) density.set(true);
+  restored = true;
+  if (view.incident && state.byId.has(view.incident)) openDossier(view.incident);
+  else if (view.incident) announce("The incident the address names is not one you may see (or not in the latest run).", true);
+  remember();
 }
 
 start().catch((err) => announce(`The dashboard could not load: ${err.message}`, true));

@@ -201,6 +201,7 @@ const PointLayer = L.Layer.extend({
     this._hoverQueued = true;
     requestAnimationFrame(() => {
       this._hoverQueued = false;
+      if (!this._map) return; // removed meanwhile (the density view took its place)
       this._map.getContainer().style.cursor = this.hit(e.layerPoint) >= 0 ? "pointer" : "";
     });
   },
