@@ -22,7 +22,18 @@ from starlette.middleware.gzip import GZipMiddleware
 from .._version import __version__
 from ..observations import observation_schema
 from ..store import open_store
-from . import attachments, cases, errors, evidence, incidents, live, observations, sensors, web
+from . import (
+    attachments,
+    cases,
+    errors,
+    evidence,
+    incidents,
+    live,
+    mapdata,
+    observations,
+    sensors,
+    web,
+)
 from .deps import Context
 from .limits import Limits
 from .settings import SETTINGS_ENV, Settings
@@ -53,8 +64,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.context = Context(store, settings, threading.Lock())
     app.router.on_shutdown.append(app.state.context.close_watch)
     app.state.store = store
+    if settings.tiles is not None:  # the mission's base map (a UsageError if it is none)
+        from ..mbtiles import MBTiles
+
+        app.state.tiles = MBTiles(settings.tiles)
+        app.router.on_shutdown.append(app.state.tiles.close)
     # live before incidents: /v1/incidents/stream is not an incident's id
-    for module in (observations, live, incidents, evidence, cases, attachments, sensors, web):
+    routers = (observations, live, incidents, evidence, cases, attachments, sensors, mapdata)
+    for module in (*routers, web):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)

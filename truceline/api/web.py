@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from .._time import parse_time
 from ..access import MAP_FIELDS, Principal, view_incident
 from ..agreement import agreement_from_files, agreement_geojson
+from ..maplayers import withdrawal_bands
 from .deps import Context, Ctx, Who, locked
 from .wire import HashedStaticFiles, accepts_gzip, etag_of, gzipped, hashed_page, not_modified
 
@@ -81,7 +82,9 @@ BULK_SCHEMA: dict[int | str, dict[str, Any]] = {
 @router.get("/v1/agreement")
 async def get_agreement(ctx: Ctx) -> dict[str, Any]:
     """The agreement of the last logged analysis run (public): parties, clauses, and its
-    control areas, line of contact and clause zones as GeoJSON FeatureCollections."""
+    control areas, line of contact, clause zones and withdrawal bands (each party's own
+    side within a ``within_km`` clause's distance of the line) as GeoJSON
+    FeatureCollections."""
     async with locked(ctx):
         files = ctx.store.agreement_files()
     if files is None:
@@ -90,7 +93,8 @@ async def get_agreement(ctx: Ctx) -> dict[str, Any]:
     cache = ctx.cache.setdefault("agreement", {})
     if key not in cache:
         cache.clear()  # one agreement is in force at a time
-        cache[key] = agreement_geojson(agreement_from_files(files))
+        ag = agreement_from_files(files)
+        cache[key] = {**agreement_geojson(ag), "bands": withdrawal_bands(ag)}
     return dict(cache[key])
 
 
