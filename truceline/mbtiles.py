@@ -15,11 +15,14 @@ dashboard draws raster tiles only.
 >>> tiles = MBTiles(path)
 >>> tiles.tile(1, 0, 1)[:4], tiles.tile(1, 0, 0), tiles.media_type
 (b'\\x89PNG', None, 'image/png')
+>>> [[round(v, 2) for v in corner] for corner in tiles.bounds()]  # the south-west quarter
+[[-85.05, -180.0], [0.0, 0.0]]
 >>> tiles.close()
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from pathlib import Path
@@ -94,20 +97,38 @@ class MBTiles:
             ).fetchone()
         return bytes(row[0]) if row else None
 
-    def describe(self) -> dict[str, Any]:
-        """What the page needs to draw the tiles: their URL, zooms, bounds and credit."""
-        bounds = None
+    def bounds(self) -> list[list[float]]:
+        """[[south, west], [north, east]] of the tiles: the metadata's ``bounds`` if it has
+        them, else the extent of the tiles at the deepest zoom (so the page asks for no
+        tile outside them)."""
         try:
             w, s, e, n = (float(v) for v in self.metadata.get("bounds", "").split(","))
-            bounds = [[s, w], [n, e]]
+            return [[s, w], [n, e]]
         except ValueError:
             pass
+        with self._lock:
+            x0, x1, r0, r1 = self._db.execute(
+                "SELECT MIN(tile_column), MAX(tile_column), MIN(tile_row), MAX(tile_row) "
+                "FROM tiles WHERE zoom_level = ?",
+                (self.maxzoom,),
+            ).fetchone()
+        if x0 is None:
+            return [[-85.0511, -180.0], [85.0511, 180.0]]
+        n = 2**self.maxzoom
+
+        def lat(row: int) -> float:  # a TMS row's southern edge, in degrees
+            return math.degrees(math.atan(math.sinh(math.pi * (2 * row / n - 1))))
+
+        return [[lat(r0), x0 / n * 360 - 180], [lat(r1 + 1), (x1 + 1) / n * 360 - 180]]
+
+    def describe(self) -> dict[str, Any]:
+        """What the page needs to draw the tiles: their URL, zooms, bounds and credit."""
         return {
             "url": "/tiles/{z}/{x}/{y}",
             "format": self.format,
             "minzoom": self.minzoom,
             "maxzoom": self.maxzoom,
-            "bounds": bounds,
+            "bounds": self.bounds(),
             "name": self.metadata.get("name", self.path.stem),
             "attribution": self.metadata.get("attribution", ""),
         }
