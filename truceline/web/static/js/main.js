@@ -8,7 +8,7 @@ import { CaseQueue } from "./cases.js";
 import { renderDossier } from "./dossier.js";
 import { pinMissionKey, setAgreementKey } from "./proof.js";
 import { clear, el } from "./dom.js";
-import { IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
+import { anchorFor, IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
 import { Filters, incidentLabel } from "./timeline.js";
 
 const LIST_MAX = 200;
@@ -60,7 +60,10 @@ function openDossier(id) {
   const panel = $("dossier");
   panel.hidden = false;
   const i = state.byId.get(id);
-  if (i !== undefined) map.highlight(i);
+  if (i !== undefined) {
+    map.highlight(i);
+    map.focus(i); // the map, shrunk beside the dossier, shows the selection
+  }
   renderDossier($("dossier-body"), id, ctx()).then(() => {
     const title = $("dossier-title");
     if (title) title.focus();
@@ -122,6 +125,9 @@ function onFilter(mask, started, initial) {
     : emptyText();
   $("count").dataset.shown = String(total);
   $("count").classList.toggle("empty", !state.features.length);
+  // a withdrawal clause is about where the gun stood: draw its incidents at their origins
+  const clauses = [...$("f-clause").selectedOptions].map((o) => o.value).filter(Boolean);
+  map.setAnchor(anchorFor(clauses, state.agreement));
   map.show(mask).then(() => {
     const ms = performance.now() - started;
     if (initial) {
@@ -153,14 +159,18 @@ function legend() {
   );
   items.push(el("li", {}, el("span", { class: "dot", style: `background:${UNDETERMINED}` }), "undetermined"));
   items.push(el("li", {}, el("span", { class: "swatch line" }), "line of contact"));
-  items.push(el("li", {}, el("span", { class: "swatch zone" }), "disengagement / withdrawal zone"));
+  items.push(el("li", {}, el("span", { class: "swatch zone" }), "disengagement area"));
+  const widths = [...new Set((state.agreement?.clauses || []).filter((c) => c.kind === "presence" && c.within_km).map((c) => c.within_km))];
+  if (widths.length) {
+    items.push(el("li", {}, el("span", { class: "swatch band" }), `withdrawal bands: ${widths.sort((a, b) => a - b).join(", ")} km from the line, each party's side`));
+  }
   items.push(
     el(
       "li",
       {},
       el("span", { class: "dot", style: `width:${2 * radiusFor(0.3)}px;height:${2 * radiusFor(0.3)}px;background:#9ca3af` }),
       el("span", { class: "dot", style: `width:${2 * radiusFor(1)}px;height:${2 * radiusFor(1)}px;background:#9ca3af` }),
-      "size: confidence; drawn at the impact (else the origin); zoomed in: 95 % ellipses and the line from origin to impact",
+      "size: confidence; drawn at the impact (else the origin), at the origin with a line to the impact for a withdrawal clause; zoomed in: 95 % ellipses and the line from origin to impact",
     ),
   );
   clear($("legend")).append(el("ul", {}, items));
@@ -232,17 +242,20 @@ async function start() {
       : `Signed in as ${who.name} (${who.role}${who.member_state ? `, ${who.member_state}` : ""}).`;
   document.body.dataset.role = who.role;
 
-  const [agreement, topo, head] = await Promise.all([
+  const [agreement, topo, head, layers] = await Promise.all([
     optional(api("/v1/agreement")),
     // the base map under its content-hashed name: the browser keeps it (immutable)
     optional(fetch(document.querySelector("meta[name=truceline-basemap]")?.content || "/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
     optional(api("/v1/evidence/sth")),
+    optional(api("/v1/map")), // the mission's tiles (serve --tiles) and place names
   ]);
   state.agreement = agreement;
   await setAgreementKey(agreement);
   state.head = head;
   state.colours = partyColours(agreement?.parties || []);
   if (topo) map.drawBase(topo);
+  map.setTiles(layers?.tiles);
+  map.showPlaces(layers?.places);
   if (agreement) {
     map.drawAgreement(agreement, state.colours);
     $("agreement-title").textContent = agreement.title;
