@@ -45,7 +45,8 @@ demo: install
 STATIC := truceline/web/static/vendor
 vendor:
 	cd web && npm ci --no-audit --no-fund
-	rm -rf $(STATIC) && mkdir -p $(STATIC)/leaflet/images $(STATIC)/topojson-client $(STATIC)/world-atlas
+	rm -rf $(STATIC) && mkdir -p $(STATIC)/leaflet/images $(STATIC)/topojson-client $(STATIC)/world-atlas \
+		$(STATIC)/mgrs
 	cp web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
 		web/node_modules/leaflet/LICENSE $(STATIC)/leaflet/
 	cp web/node_modules/leaflet/dist/images/*.png $(STATIC)/leaflet/images/
@@ -53,6 +54,8 @@ vendor:
 		web/node_modules/topojson-client/LICENSE $(STATIC)/topojson-client/
 	cp web/node_modules/world-atlas/countries-50m.json web/node_modules/world-atlas/LICENSE \
 		$(STATIC)/world-atlas/
+	cp web/node_modules/mgrs/dist/mgrs.esm.js web/node_modules/mgrs/dist/mgrs.esm.js.map $(STATIC)/mgrs/
+	cp web/node_modules/mgrs/license.md $(STATIC)/mgrs/LICENSE
 	cd web && npm ls --json --depth=0 > ../$(STATIC)/VERSIONS.json
 
 # Real data beside the repository (never copied into it): fires of spring 2022 against the front.

@@ -30,6 +30,7 @@ from . import (
     exports,
     incidents,
     live,
+    mapdata,
     observations,
     sensors,
     web,
@@ -64,18 +65,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.context = Context(store, settings, threading.Lock())
     app.router.on_shutdown.append(app.state.context.close_watch)
     app.state.store = store
+    if settings.tiles is not None:  # the mission's base map (a UsageError if it is none)
+        from ..mbtiles import MBTiles
+
+        app.state.tiles = MBTiles(settings.tiles)
+        app.router.on_shutdown.append(app.state.tiles.close)
     # live and exports before incidents: /v1/incidents/stream and /export are not ids
-    for module in (
-        observations,
-        live,
-        exports,
-        incidents,
-        evidence,
-        cases,
-        attachments,
-        sensors,
-        web,
-    ):
+    routers = (observations, live, exports, incidents, evidence, cases, attachments, sensors)
+    for module in (*routers, mapdata, web):
         app.include_router(module.router)
     web.mount_dashboard(app)  # last: the page and its files shadow no API path
     errors.install(app)

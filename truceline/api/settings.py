@@ -43,6 +43,7 @@ class Settings:
     db: Path = Path("truceline.db")
     database_url: str | None = None  # PostgreSQL + PostGIS instead of the SQLite file
     log_key: Path | None = None
+    tiles: Path | None = None  # the mission's raster MBTiles, served at /tiles/{z}/{x}/{y}
     quorum: int = _setting(2, "Member states whose commissioners must sign a ruling.", 1)
     delay_hours: float = _setting(24.0, "Hours before the public sees an incident.", 0)
     coarsen_deg: float = _setting(0.05, "Public locations rounded to this many degrees.", 1e-4)
@@ -81,7 +82,7 @@ class Settings:
     @classmethod
     def from_env(cls, text: str) -> Settings:
         values = json.loads(text)
-        for name in ("db", "log_key"):
+        for name in ("db", "log_key", "tiles"):
             if values.get(name) is not None:
                 values[name] = Path(values[name])
         return cls(**values)

@@ -27,6 +27,7 @@ from ..access import MAP_FIELDS, Principal, view_incident
 from ..agreement import Agreement, agreement_from_files, agreement_geojson
 from ..columnar import SECTOR_KM
 from ..coverage import n_sectors_of
+from ..maplayers import withdrawal_bands
 from ..publish.day_coverage import sector_of
 from .deps import Context, Ctx, Who, locked
 from .wire import HashedStaticFiles, accepts_gzip, etag_of, gzipped, hashed_page, not_modified
@@ -92,7 +93,7 @@ def agreement_of(ctx: Context) -> tuple[Agreement, dict[str, Any]] | None:
     if key not in cache:
         cache.clear()  # one agreement is in force at a time
         ag = agreement_from_files(files)
-        doc = agreement_geojson(ag)
+        doc = {**agreement_geojson(ag), "bands": withdrawal_bands(ag)}
         doc["sectors"] = {"km": SECTOR_KM, "count": n_sectors_of(ag.line_local, SECTOR_KM)}
         cache[key] = (ag, doc)
     found: tuple[Agreement, dict[str, Any]] = cache[key]
@@ -102,8 +103,10 @@ def agreement_of(ctx: Context) -> tuple[Agreement, dict[str, Any]] | None:
 @router.get("/v1/agreement")
 async def get_agreement(ctx: Ctx) -> dict[str, Any]:
     """The agreement of the last logged analysis run (public): parties, clauses, its
-    control areas, line of contact and clause zones as GeoJSON FeatureCollections, and the
-    report's sectors of the line (``sectors``: their length in km and how many)."""
+    control areas, line of contact, clause zones and withdrawal bands (each party's own
+    side within a ``within_km`` clause's distance of the line) as GeoJSON
+    FeatureCollections, and the report's sectors of the line (``sectors``: their length in
+    km and how many)."""
     async with locked(ctx):
         found = agreement_of(ctx)
     if found is None:

@@ -123,6 +123,16 @@ def serve(
             "$TRUCELINE_WEBHOOK_SECRET (truceline live --webhook).",
         ),
     ] = None,
+    tiles: Annotated[
+        Path | None,
+        typer.Option(
+            "--tiles",
+            help="The mission's own base map: an MBTiles file of raster tiles (PNG, JPEG or "
+            "WebP), served at /tiles/{z}/{x}/{y} and drawn by the dashboard under the "
+            "incidents (without it, the built-in country outlines alone).",
+            dir_okay=False,
+        ),
+    ] = None,
     **service: Any,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, documentation at /docs); with --live,
@@ -132,14 +142,22 @@ def serve(
 
     if live and (agreement is None or not agreement.is_file()):
         guard(lambda: _no_agreement(agreement))
+    if tiles is not None:  # a wrong file is said before the store is opened
+        guard(lambda: _check_tiles(tiles))
     uvicorn = guard(lambda: require("uvicorn", "service", "The HTTP API"))
-    settings = Settings(db=db, database_url=database_url, log_key=log_key, **service)
+    settings = Settings(db=db, database_url=database_url, log_key=log_key, tiles=tiles, **service)
     application = guard(lambda: create_app(settings))  # opens and migrates the store once
     where = "PostgreSQL" if database_url else str(db)
     out.print(f"serving {where} on http://{host}:{port} (OpenAPI: /openapi.json)")
     beside = (agreement, live_out, live_webhook)
     with _analyser_beside(live, beside, db, database_url, log_key):
         _serve(uvicorn, application, settings, host, port, workers)
+
+
+def _check_tiles(tiles: Path) -> None:
+    from ..mbtiles import MBTiles
+
+    MBTiles(tiles).close()
 
 
 def _no_agreement(agreement: Path | None) -> None:

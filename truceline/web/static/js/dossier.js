@@ -374,6 +374,8 @@ export async function renderDossier(body, id, ctx) {
   const clauses = Object.fromEntries((ctx.agreement?.clauses || []).map((c) => [c.id, c]));
   const sources = p.sources ? Object.entries(p.sources).map(([k, v]) => `${v} ${k}`).join(", ") : null;
   clear(body);
+  // what the reader does with the incident comes before the long evidence table
+  const acts = actions(p, ctx, () => renderDossier(body, id, ctx));
   append(body, [
     el("h2", { id: "dossier-title", tabindex: "-1" }, `Incident ${p.id}`),
     p.disclosure ? el("p", { class: "note" }, `Public view: ${p.disclosure}.`) : null,
@@ -413,6 +415,7 @@ export async function renderDossier(body, id, ctx) {
           p.violations.map((c) => el("li", {}, el("strong", {}, c), ` — ${clauses[c]?.text || ""}`)),
         )
       : el("p", {}, "No clause broken."),
+    acts,
     el("h3", {}, "Evidence"),
     inc.evidence.length
       ? evidenceTable(inc.evidence, ctx.head)
@@ -429,8 +432,6 @@ export async function renderDossier(body, id, ctx) {
   ]);
   const section = el("section", { "aria-labelledby": "dossier-cases" }, el("h3", { id: "dossier-cases" }, "Cases"));
   body.append(section);
-  const acts = actions(p, ctx, () => renderDossier(body, id, ctx));
-  if (acts) body.append(acts);
   try {
     const cases = (await api("/v1/cases")).filter((c) => c.state.incident === p.id);
     if (!cases.length) section.append(el("p", {}, "No case on this incident (visible to this role)."));

@@ -10,7 +10,7 @@ import { Density } from "./density.js";
 import { renderDossier } from "./dossier.js";
 import { pinMissionKey, setAgreementKey } from "./proof.js";
 import { clear, el } from "./dom.js";
-import { IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
+import { anchorFor, IncidentMap, partyColours, radiusFor, UNDETERMINED } from "./map.js";
 import { Filters, incidentLabel } from "./timeline.js";
 import { keepView, readView, viewHash } from "./urlstate.js";
 
@@ -66,7 +66,10 @@ function openDossier(id) {
   const panel = $("dossier");
   panel.hidden = false;
   const i = state.byId.get(id);
-  if (i !== undefined) map.highlight(i);
+  if (i !== undefined) {
+    map.highlight(i);
+    map.focus(i); // the map, shrunk beside the dossier, shows the selection
+  }
   renderDossier($("dossier-body"), id, ctx()).then(() => {
     const title = $("dossier-title");
     if (title) title.focus();
@@ -130,6 +133,8 @@ function onFilter(mask, started, initial) {
     : emptyText();
   $("count").dataset.shown = String(total);
   $("count").classList.toggle("empty", !state.features.length);
+  // a withdrawal clause is about where the gun stood: draw its incidents at their origins
+  map.setAnchor(anchorFor([...filters.choice.clause.chosen], state.agreement));
   charts.update(mask);
   density.update();
   remember();
@@ -164,14 +169,18 @@ function legend() {
   );
   items.push(el("li", {}, el("span", { class: "dot", style: `background:${UNDETERMINED}` }), "undetermined"));
   items.push(el("li", {}, el("span", { class: "swatch line" }), "line of contact"));
-  items.push(el("li", {}, el("span", { class: "swatch zone" }), "disengagement / withdrawal zone"));
+  items.push(el("li", {}, el("span", { class: "swatch zone" }), "disengagement area"));
+  const widths = [...new Set((state.agreement?.clauses || []).filter((c) => c.kind === "presence" && c.within_km).map((c) => c.within_km))];
+  if (widths.length) {
+    items.push(el("li", {}, el("span", { class: "swatch band" }), `withdrawal bands: ${widths.sort((a, b) => a - b).join(", ")} km from the line, each party's side`));
+  }
   items.push(
     el(
       "li",
       {},
       el("span", { class: "dot", style: `width:${2 * radiusFor(0.3)}px;height:${2 * radiusFor(0.3)}px;background:#9ca3af` }),
       el("span", { class: "dot", style: `width:${2 * radiusFor(1)}px;height:${2 * radiusFor(1)}px;background:#9ca3af` }),
-      "size: confidence; drawn at the impact (else the origin); zoomed in: 95 % ellipses and the line from origin to impact",
+      "size: confidence; drawn at the impact (else the origin), at the origin with a line to the impact for a withdrawal clause; zoomed in: 95 % ellipses and the line from origin to impact",
     ),
   );
   clear($("legend")).append(el("ul", {}, items));
@@ -291,17 +300,20 @@ async function start() {
       : `Signed in as ${who.name} (${who.role}${who.member_state ? `, ${who.member_state}` : ""}).`;
   document.body.dataset.role = who.role;
 
-  const [agreement, topo, head] = await Promise.all([
+  const [agreement, topo, head, layers] = await Promise.all([
     optional(api("/v1/agreement")),
     // the base map under its content-hashed name: the browser keeps it (immutable)
     optional(fetch(document.querySelector("meta[name=truceline-basemap]")?.content || "/static/vendor/world-atlas/countries-50m.json").then((r) => r.json())),
     optional(api("/v1/evidence/sth")),
+    optional(api("/v1/map")), // the mission's tiles (serve --tiles) and place names
   ]);
   state.agreement = agreement;
   await setAgreementKey(agreement);
   state.head = head;
   state.colours = partyColours(agreement?.parties || []);
   if (topo) map.drawBase(topo);
+  map.setTiles(layers?.tiles);
+  map.showPlaces(layers?.places);
   if (agreement) {
     map.drawAgreement(agreement, state.colours);
     $("agreement-title").textContent = agreement.title;
@@ -320,7 +332,7 @@ async function start() {
   state.features.forEach((f, i) => state.byId.set(f.properties.id, i));
   map.setIncidents(state.features, state.colours);
   const view = readView();
-  if (view.at) map.map.setView([view.at[0], view.at[1]], view.at[2]);
+  if (view.at) map.map.setView([view.at[0], view.at[1]], view.at[2], { animate: false });
   filters.setData(state.features, agreement);
   charts.setData(filters, agreement?.sectors);
   charts.update(filters.mask);

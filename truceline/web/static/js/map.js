@@ -7,14 +7,31 @@
 // path per colour, so 50,000 incidents draw and filter in tens of milliseconds. The
 // benchmark's baselines draw them as one Leaflet circleMarker each instead, on Leaflet's
 // canvas renderer (`?renderer=markers`) or as SVG elements (`?renderer=svg`).
+//
+// An incident is drawn at its impact (else its origin); `setAnchor("origin")` draws it where
+// the gun stood instead, with a line to the impact: what a withdrawal clause is about. The
+// map also draws the agreement's withdrawal bands, the gazetteer's place names, a graticule,
+// a scale bar, the cursor's coordinates and MGRS reference (maplayers.js) and, where the
+// server has them (`truceline serve --tiles`), the mission's own tiles under everything.
 
 /* global L, topojson */
+
+import { CursorReadout, Graticule, PlaceLabels } from "./maplayers.js";
 
 export const UNDETERMINED = "#4b5563";
 const PALETTE = ["#1d4ed8", "#c2410c", "#047857", "#7e22ce", "#a16207"];
 const DETAIL_ZOOM = 10;
 const DETAIL_MAX = 2000;
 const K95 = Math.sqrt(5.991); // 95 % of a 2-D normal lies within this many sigmas
+const FOCUS_ZOOM = [DETAIL_ZOOM, 15]; // a selected incident is shown at least, at most this close
+
+/** Where the map should draw incidents for the clauses a filter selects: at the origin
+ * ("origin", where the gun stood) if any of them is a presence clause (a withdrawal line or
+ * an area the equipment must leave), else at the impact ("impact"). */
+export function anchorFor(clauseIds, agreement) {
+  const kinds = Object.fromEntries((agreement?.clauses || []).map((c) => [c.id, c.kind]));
+  return (clauseIds || []).some((id) => kinds[id] === "presence") ? "origin" : "impact";
+}
 
 export function partyColours(parties) {
   const out = {};
@@ -73,18 +90,23 @@ const PointLayer = L.Layer.extend({
     this.n = lon.length;
     this.mx = new Float64Array(this.n);
     this.my = new Float64Array(this.n);
-    for (let i = 0; i < this.n; i++) {
-      // Web Mercator (EPSG:3857) in [0, 1]: Leaflet's own projection, without the objects
-      const s = Math.sin((Math.max(-85.05, Math.min(85.05, lat[i])) * Math.PI) / 180);
-      this.mx[i] = (lon[i] + 180) / 360;
-      this.my[i] = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
-    }
     this.colour = colour;
     this.radius = radius;
     this.colours = colours;
     this.x = new Float32Array(this.n);
     this.y = new Float32Array(this.n);
     this.mask = new Uint8Array(this.n);
+    this.setPositions(lon, lat);
+  },
+
+  /** Move the incidents (lon, lat in degrees), keeping what is shown and selected. */
+  setPositions(lon, lat) {
+    for (let i = 0; i < this.n; i++) {
+      // Web Mercator (EPSG:3857) in [0, 1]: Leaflet's own projection, without the objects
+      const s = Math.sin((Math.max(-85.05, Math.min(85.05, lat[i])) * Math.PI) / 180);
+      this.mx[i] = (lon[i] + 180) / 360;
+      this.my[i] = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+    }
     if (this._map) this._reset();
   },
 
@@ -220,11 +242,20 @@ export class IncidentMap {
       attributionControl: true,
       keyboard: true,
     });
+    this.map.setView([48, 36], 6); // (the controls below read the view)
     this.map.attributionControl.setPrefix(false);
     this.map.attributionControl.addAttribution("Leaflet · Natural Earth (world-atlas)");
-    for (const [name, z] of [["basemap", 200], ["agreement", 300]]) {
+    for (const [name, z] of [["basemap", 200], ["tiles", 250], ["agreement", 300]]) {
       this.map.createPane(name).style.zIndex = z;
     }
+    this.anchor = "impact";
+    container.dataset.anchor = "impact";
+    L.control.scale({ imperial: false, maxWidth: 160 }).addTo(this.map);
+    this.readout = new CursorReadout().addTo(this.map);
+    this.graticule = new Graticule(this.map);
+    this.places = new PlaceLabels(this.map, (near) => this.readout.setNearest(near));
+    // the dossier opens beside the map, which shrinks: Leaflet must learn its new size
+    new ResizeObserver(() => this.map.invalidateSize({ pan: false })).observe(container);
     this.baseRenderer = L.canvas({ pane: "basemap", padding: 0.3 });
     this.agreementRenderer = L.canvas({ pane: "agreement", padding: 0.3 });
     this.renderer = renderer === "svg" ? L.svg({ padding: 0.3 }) : L.canvas({ padding: 0.3 });
@@ -236,7 +267,29 @@ export class IncidentMap {
     this.layer = L.layerGroup().addTo(this.map);
     this.detail = L.layerGroup().addTo(this.map);
     this.map.on("moveend zoomend", () => this.updateDetail());
-    this.map.setView([48, 36], 6);
+    this.graticule.draw();
+  }
+
+  /** The mission's own raster tiles (GET /v1/map's `tiles`), under the agreement and the
+   * incidents; beyond them the country outlines stay. */
+  setTiles(tiles) {
+    if (!tiles) return;
+    this.tiles = L.tileLayer(tiles.url, {
+      pane: "tiles",
+      // below the file's zooms the layer is hidden (the outlines show); above, its
+      // deepest tiles are enlarged
+      minZoom: tiles.minzoom,
+      maxZoom: 18,
+      maxNativeZoom: tiles.maxzoom,
+      bounds: tiles.bounds || undefined,
+      attribution: tiles.attribution || tiles.name,
+      crossOrigin: false,
+    }).addTo(this.map);
+  }
+
+  /** Name the gazetteer's places (when the server has them: GET /v1/map's `places`). */
+  showPlaces(available) {
+    if (available) this.places.enable();
   }
 
   drawBase(topo) {
@@ -261,6 +314,19 @@ export class IncidentMap {
         fillOpacity: 0.07,
       }),
     }).addTo(this.map);
+    // each party's withdrawal bands (the widest first): its own side within a clause's
+    // distance of the line, where that clause's weapons may not stand
+    this.bands = L.geoJSON(agreement.bands || { type: "FeatureCollection", features: [] }, {
+      ...common,
+      style: (f) => ({
+        color: colours[f.properties.party] || UNDETERMINED,
+        weight: 1.2,
+        opacity: 0.8,
+        dashArray: "2 5",
+        fillColor: colours[f.properties.party] || UNDETERMINED,
+        fillOpacity: 0.06,
+      }),
+    }).addTo(this.map);
     L.geoJSON(agreement.zones, {
       ...common,
       style: { color: "#6b21a8", weight: 2, dashArray: "6 4", fillColor: "#6b21a8", fillOpacity: 0.08 },
@@ -270,7 +336,8 @@ export class IncidentMap {
       style: { color: "#111827", weight: 3, opacity: 0.9 },
     }).addTo(this.map);
     const bounds = control.getBounds();
-    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [10, 10] });
+    // not animated: a view set while a zoom animation runs is undone when it ends (Leaflet)
+    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [10, 10], animate: false });
   }
 
   /** Take the incidents (none shown until `show`). */
@@ -279,23 +346,26 @@ export class IncidentMap {
     this.features = features;
     this.shown = new Uint8Array(features.length);
     const n = features.length;
-    this.lon = new Float64Array(n);
+    this.lon = new Float64Array(n); // where each is drawn (its anchor)
     this.lat = new Float64Array(n);
+    this.pointLon = new Float64Array(n); // its point: the impact, else the origin
+    this.pointLat = new Float64Array(n);
     const palette = [...new Set(Object.values(colours)), UNDETERMINED];
     const index = new Uint8Array(n);
     const radius = new Float32Array(n);
     features.forEach((f, i) => {
-      [this.lon[i], this.lat[i]] = f.geometry.coordinates;
+      [this.pointLon[i], this.pointLat[i]] = f.geometry.coordinates;
       index[i] = palette.indexOf(colours[f.properties.attributed_to] || UNDETERMINED);
       radius[i] = radiusFor(f.properties.confidence);
     });
     this.colourOf = (i) => palette[index[i]];
+    this._place();
     if (this.mode === "points") {
       this.points.setData(this.lon, this.lat, index, radius, palette);
       return;
     }
     this.markers = features.map((f, i) => {
-      const [lon, lat] = f.geometry.coordinates;
+      const [lon, lat] = [this.lon[i], this.lat[i]];
       const p = f.properties;
       const colour = colours[p.attributed_to] || UNDETERMINED;
       const m = L.circleMarker([lat, lon], {
@@ -309,6 +379,48 @@ export class IncidentMap {
       m.on("click", () => this.onOpen(i));
       return m;
     });
+  }
+
+  /** Each incident's drawn position for the anchor: its origin, where it has one, when the
+   * anchor is "origin"; else its point. */
+  _place() {
+    for (let i = 0; i < this.features.length; i++) {
+      const o = this.anchor === "origin" ? this.features[i].properties.origin : null;
+      this.lon[i] = o ? o[0] : this.pointLon[i];
+      this.lat[i] = o ? o[1] : this.pointLat[i];
+    }
+  }
+
+  /** Draw incidents at their "origin" (where the gun stood, with a line to the impact: what
+   * a withdrawal clause judges; see `anchorFor`) or at their "impact" (the default). */
+  setAnchor(anchor) {
+    const want = anchor === "origin" ? "origin" : "impact";
+    if (want === this.anchor) return;
+    this.anchor = want;
+    this.map.getContainer().dataset.anchor = want;
+    if (!this.features) return;
+    this._place();
+    if (this.mode === "points") this.points.setPositions(this.lon, this.lat);
+    this.markers.forEach((m, i) => m.setLatLng([this.lat[i], this.lon[i]]));
+    this.updateDetail();
+  }
+
+  /** [lat, lon] where incident `i` is drawn. */
+  position(i) {
+    return [this.lat[i], this.lon[i]];
+  }
+
+  /** Pan and zoom to incident `i`: both its ends in view, close enough for its ellipses,
+   * in the part of the map the dossier leaves visible (the map shrinks beside it). */
+  focus(i) {
+    if (!this.features || !this.features[i]) return;
+    this.map.invalidateSize({ pan: false });
+    const p = this.features[i].properties;
+    const ends = [this.position(i), ...[p.origin, p.impact].filter(Boolean).map((q) => [q[1], q[0]])];
+    const bounds = L.latLngBounds(ends);
+    const fit = this.map.getBoundsZoom(bounds.pad(0.6));
+    const zoom = Math.max(FOCUS_ZOOM[0], Math.min(FOCUS_ZOOM[1], fit));
+    this.map.setView(bounds.getCenter(), zoom, { animate: false });
   }
 
   /** How many incidents are drawn (in view or not). */
@@ -342,7 +454,12 @@ export class IncidentMap {
   updateDetail() {
     this.detail.clearLayers();
     this.tracksDrawn = 0;
-    if (!this.features || this.map.getZoom() < DETAIL_ZOOM) return;
+    this.anchorLines = 0;
+    if (!this.features) return;
+    if (this.map.getZoom() < DETAIL_ZOOM) {
+      if (this.anchor === "origin") this._anchorLines();
+      return;
+    }
     const view = this.map.getBounds().pad(0.2);
     let n = 0;
     for (let i = 0; i < this.features.length && n < DETAIL_MAX; i++) {
@@ -386,14 +503,31 @@ export class IncidentMap {
         }
         this.tracksDrawn++;
       } else if (p.origin && p.impact) {
+        const origin = this.anchor === "origin";
         L.polyline(
           [
             [p.origin[1], p.origin[0]],
             [p.impact[1], p.impact[0]],
           ],
-          { ...opts, color: colour, opacity: 0.7, dashArray: "2 4" },
+          { ...opts, color: colour, opacity: origin ? 0.9 : 0.7, dashArray: origin ? null : "2 4" },
         ).addTo(this.detail);
+        if (origin) this.anchorLines++;
       }
+    }
+  }
+
+  /** Drawn at their origins, zoomed out: the line from each (shown, in view) to its impact. */
+  _anchorLines() {
+    const view = this.map.getBounds().pad(0.2);
+    const opts = { renderer: this.detailRenderer, interactive: false, weight: 1, opacity: 0.8 };
+    for (let i = 0; i < this.features.length && this.anchorLines < DETAIL_MAX; i++) {
+      const p = this.features[i].properties;
+      if (!this.shown[i] || !p.origin || !p.impact) continue;
+      const a = [p.origin[1], p.origin[0]];
+      const b = [p.impact[1], p.impact[0]];
+      if (!view.contains(a) && !view.contains(b)) continue;
+      L.polyline([a, b], { ...opts, color: this.colourOf(i) }).addTo(this.detail);
+      this.anchorLines++;
     }
   }
 
