@@ -601,3 +601,45 @@ def test_hole_12_no_token_of_another_role_bears_a_sensors_name(svc: Svc) -> None
 
     with SqliteStore(svc.db) as store, pytest.raises(UsageError, match="registered sensor"):
         store.create_token("analyst", "AS-N1-0001")  # its holder would write as the sensor
+
+
+# -- holes of the sixth attack (issue 20) ------------------------------------------------------
+
+
+def _analyze(svc: Svc, scenario: Path, tmp: Path) -> None:
+    """A new analysis run of the service's store (as the analysts' next run)."""
+    args = ["analyze", "--db", str(svc.db), "--agreement", str(scenario / "agreement.yaml")]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp)])
+    assert res.exit_code == 0, res.output
+
+
+def _holding(db: Path, refs: list[str]) -> dict[str, Any]:
+    """The latest run's incident holding the most of ``refs``."""
+    return max(_features(db), key=lambda p: len(set(refs) & set(p["observations"])))
+
+
+def _at(p: dict[str, Any]) -> list[float]:
+    return list((p.get("impact") or p["origin"])[:2])
+
+
+def test_hole_16_allegations_do_not_vote_in_the_weapon_class(
+    svc: Svc, scenario: Path, tmp_path: Path
+) -> None:
+    """S files 15 allegations naming MLRS on N's hidden incident: they join it as claims
+    (staff see them), but its weapon class, its clauses and its weapon basis are what the
+    sensors made them, for everyone; N is not told "allegation said mlrs"."""
+    inc = _pick(svc.db, "N")
+    assert inc["weapon"] != "mlrs"
+    sensed = [r for r in inc["observations"] if not r.startswith("party-")]
+    at = {"time": inc["time_start"], "position": _at(inc), "radius_km": 0.3, "object": "mlrs"}
+    flood = [_allegation("S", "N", 100 + k, **at) for k in range(15)]
+    assert svc.call("party_s", "POST", "/v1/observations", json=flood).is_success
+    _analyze(svc, scenario, tmp_path)
+    now = _holding(svc.db, sensed)
+    assert set(sensed) <= set(now["observations"]) and "S" in now["alleged_by"]  # joined
+    for key in ("weapon", "weapon_probabilities", "weapon_basis", "violations", "kind"):
+        assert now[key] == inc[key], key
+    assert "allegation" not in now["weapon_basis"]
+    assert all(kind != "allegation" for kind, _ in now.get("assessments") or [])
+    seen = svc.call("party_n", "GET", f"/v1/incidents/{now['id']}").json()["properties"]
+    assert seen["weapon"] == inc["weapon"] and "allegation" not in seen["weapon_basis"]

@@ -1,6 +1,13 @@
 """The parties' allegations: each joins the incident it fits (read as a 95 % circle of its
 radius, in a window around its time); an allegation that nothing corroborates stays an
-``unlocated`` incident of its own."""
+``unlocated`` incident of its own.
+
+An allegation is joined to an incident as a *claim*, never as evidence of the physical
+event: it moves neither the incident's place, time, kind, confidence or attribution, nor
+its weapon class (a party could otherwise file fifteen allegations naming MLRS and make
+the other side's incident an MLRS one, and with it the MLRS clause). What an allegation
+says of the weapon stays in the allegation itself (its ``object``), for those who may see
+it."""
 
 from __future__ import annotations
 
@@ -46,12 +53,9 @@ def fuse_allegations(
                 m.time,
                 t1,
                 impact=point(x, y, cov, m.time),
-                weapon=m.object or "unknown",
             )
             new.append(d)
         d.add("allegation", o.ref, prm.strength_allegation)
         d.alleged_by.append(m.party)
         d.allegation_parties[o.ref] = (m.party, m.accused)
-        if m.object and m.object != "unknown":
-            d.reports.append(("allegation", m.object))
     return new, {"allegations": len(allegations), "corroborated": matched}
