@@ -370,6 +370,41 @@ class Store(ServiceStore):
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def current_incident(
+        self, incident_id: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The feature a case opened on ``incident_id`` reads now, and None or how it was
+        followed (:func:`truceline.succession.successor`): the incident itself while the
+        latest run has it; else its successor in the latest run (found among the incidents
+        of that run within two days of it), or the incident as its last run found it. (None,
+        None) for an id no run found."""
+        from .._time import parse_time
+        from ..succession import successor
+
+        day = 86_400_000_000
+        feature = self.incident(incident_id)
+        if feature is not None:
+            return feature, None
+        row = self._x(
+            "SELECT feature FROM incidents WHERE id = ? ORDER BY run_id DESC LIMIT 1",
+            (incident_id,),
+        ).fetchone()
+        if row is None:
+            return None, None
+        original = json.loads(row[0])
+        p = original["properties"]
+        refs = list(p.get("observations") or [])
+        bodies = self.observation_bodies(refs)
+        sensed = {r for r in refs if r not in bodies or bodies[r][0].get("type") != "allegation"}
+        run = self.latest_run()
+        near = self._x(
+            "SELECT feature FROM incidents WHERE run_id = ? AND time_start_us <= ? "
+            "AND time_end_us >= ?",
+            (run, parse_time(p["time_end"]) + 2 * day, parse_time(p["time_start"]) - 2 * day),
+        )
+        found, info = successor(original, sensed, (json.loads(f) for (f,) in near), run)
+        return dict(found), info
+
     def has_run(self, run_id: int) -> bool:
         return self._x("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
 
