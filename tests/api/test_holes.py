@@ -643,3 +643,50 @@ def test_hole_16_allegations_do_not_vote_in_the_weapon_class(
     assert all(kind != "allegation" for kind, _ in now.get("assessments") or [])
     seen = svc.call("party_n", "GET", f"/v1/incidents/{now['id']}").json()["properties"]
     assert seen["weapon"] == inc["weapon"] and "allegation" not in seen["weapon_basis"]
+
+
+def _unlocated(svc: Svc, role: str) -> dict[str, dict[str, Any]]:
+    """What ``role`` is shown of unlocated incidents, by their one supporting observation."""
+    res = svc.call(role, "GET", "/v1/incidents", params={"kind": "unlocated", "limit": 1000})
+    assert res.json()["next"] is None
+    return {f["properties"]["observations"][0]: f for f in res.json()["features"]}
+
+
+def test_hole_16_a_party_cannot_tell_that_its_allegation_joined_a_hidden_incident(
+    svc: Svc, scenario: Path, tmp_path: Path
+) -> None:
+    """S files one allegation on N's hidden incident (300 m) and one where nothing happened:
+    the first joins the incident, the second stays unplaced. S reads both alike, in the list
+    and by id: an allegation joined only to an incident hidden from S reads exactly as it
+    would unplaced (its id the one it would have alone), so filing at small radii no longer
+    locates a hidden incident. The staff see where it joined; N sees neither."""
+    inc = _pick(svc.db, "N")
+    near = _allegation("S", "N", 200, time=inc["time_start"], position=_at(inc), radius_km=0.3)
+    far = _allegation("S", "N", 201, time="2026-03-02T20:00:00Z", radius_km=0.3)
+    assert svc.call("party_s", "POST", "/v1/observations", json=[near, far]).is_success
+    _analyze(svc, scenario, tmp_path)
+    held = _holding(svc.db, ["party-S:a200"])
+    assert "party-S:a200" in held["observations"] and held["kind"] != "unlocated"  # joined
+    assert svc.call("party_s", "GET", f"/v1/incidents/{held['id']}").status_code == 404
+    shown = _unlocated(svc, "party_s")
+    a, b = shown["party-S:a200"]["properties"], shown["party-S:a201"]["properties"]
+    assert list(a) == list(b) and a["observations"] == ["party-S:a200"]
+    moved = {"id", "time_start", "time_end", "origin", "impact", "observations", "allegations"}
+    assert {k: v for k, v in a.items() if k not in moved} == {
+        k: v for k, v in b.items() if k not in moved
+    }
+    assert list(a["allegations"].values()) == list(b["allegations"].values())
+    with SqliteStore(svc.db) as store:
+        (_, index) = store.observation_bodies(["party-S:a200"])["party-S:a200"]
+        from truceline.incidents import incident_id
+
+        assert a["id"] == incident_id([leaf_hash(store.entry(index))])
+        assert store.incident(a["id"]) is None  # not an incident of the run
+    for ref, p in (("party-S:a200", a), ("party-S:a201", b)):
+        got = svc.call("party_s", "GET", f"/v1/incidents/{p['id']}")
+        assert got.status_code == 200 and got.json()["properties"] == p
+        assert [e["ref"] for e in got.json()["evidence"]] == [ref]
+        assert svc.call("party_n", "GET", f"/v1/incidents/{p['id']}").status_code == 404
+    assert not {"party-S:a200", "party-S:a201"} & set(_unlocated(svc, "party_n"))
+    staff = _unlocated(svc, "analyst")
+    assert "party-S:a201" in staff and "party-S:a200" not in staff

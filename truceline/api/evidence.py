@@ -113,8 +113,10 @@ def seen_by(ctx: Context, who: Principal) -> tuple[Any, Any]:
 
     def sees_incident(incident: str) -> bool:
         feature = ctx.store.incident(incident)
-        if feature is None:
-            return False
+        if feature is None:  # its own allegation, as it would be unplaced (hole 16c)
+            from .incidents import own_allegations
+
+            return bool(own_allegations(ctx, who, incident))
         rev = ctx.store.reviews([incident]).get(incident)
         return view_incident(who, feature, rev, now, ctx.settings.disclosure) is not None
 

@@ -240,12 +240,15 @@ class Store(ServiceStore):
         features: list[dict[str, Any]],
         agreement: dict[str, str] | None = None,
         tree_size: int | None = None,
+        lone: list[dict[str, Any]] | None = None,
     ) -> int:
         """Store one analysis run and its incidents (GeoJSON features) atomically, and log it.
 
         ``agreement`` is the agreement's files (name → text), logged once so the run can be
         reproduced from the log alone; ``tree_size`` is the log size the run read its
-        observations at (default: now).
+        observations at (default: now). ``lone``: the run's joined allegations as the
+        incidents they would be alone (:attr:`truceline.analysis.AnalysisResult.lone`;
+        derived from what the run found, so not logged).
         """
         now = _now()
         size = self.log_size() if tree_size is None else tree_size
@@ -272,6 +275,7 @@ class Store(ServiceStore):
                 (_incident_row(run_id, f) for f in features),
             )
             self._index_run(run_id)
+            self._add_allegation_views(run_id, features, lone or [])
             entry = {
                 "kind": "run",
                 "run": run_id,

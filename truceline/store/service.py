@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from .._time import format_time
+from .._time import format_time, parse_time
 from ..access import member_state as iso_member_state
 from ..errors import UsageError
 from .log import _now
@@ -269,6 +269,51 @@ class ServiceStore(RegistryStore):
             "review": None if review is None else int(review[0]),
             "case_events": [(int(c), int(q), int(i)) for c, q, i in events],
         }
+
+    def _add_allegation_views(
+        self, run_id: int, features: list[dict[str, Any]], lone: list[dict[str, Any]]
+    ) -> None:
+        """Keep what the filer of each joined allegation reads of it while the incident it
+        joined (``incident``, the run's incident holding it) is hidden from it; kept as the
+        run's incidents are (:func:`truceline.store.records._incident_row`), so that it reads
+        exactly as an unplaced one."""
+        if not lone:
+            return
+        holder = {
+            ref: f["properties"]["id"]
+            for f in features
+            for ref in f["properties"].get("observations") or []
+        }
+        rows = []
+        for f in lone:
+            p = f["properties"]
+            (ref,) = p["observations"]
+            start = parse_time(p["time_start"])
+            (party,) = p["alleged_by"]
+            rows.append((run_id, p["id"], ref, party, holder.get(ref), start,
+                         json.dumps(f, separators=(",", ":"), sort_keys=True)))  # fmt: skip
+        self._many("INSERT INTO allegation_views VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def allegation_views(
+        self, party: str | None = None, incident_id: str | None = None, run: int | None = None
+    ) -> list[tuple[dict[str, Any], str | None]]:
+        """A run's (the latest by default) joined allegations (filed by ``party``, of id
+        ``incident_id``, if given), each as the incident it would be alone with the id of
+        the incident it joined (None if the run holds it nowhere), in (time_start, id)
+        order."""
+        sql = ["SELECT feature, incident FROM allegation_views WHERE run_id = "]
+        args: list[Any] = []
+        if run is None:
+            sql.append("(SELECT max(id) FROM runs)")
+        else:
+            sql.append("?")
+            args.append(run)
+        for column, value in (("party", party), ("id", incident_id)):
+            if value is not None:
+                sql.append(f" AND {column} = ?")
+                args.append(value)
+        cur = self._x("".join(sql) + " ORDER BY time_start_us, id", args)
+        return [(json.loads(f), i) for f, i in cur]
 
     def case_ids(self) -> list[int]:
         """Every case's id, in the order the cases were opened."""
