@@ -690,3 +690,38 @@ def test_hole_16_a_party_cannot_tell_that_its_allegation_joined_a_hidden_inciden
     assert not {"party-S:a200", "party-S:a201"} & set(_unlocated(svc, "party_n"))
     staff = _unlocated(svc, "analyst")
     assert "party-S:a201" in staff and "party-S:a200" not in staff
+
+
+# -- the eighth attack's seq ------------------------------------------------------------------
+
+
+def test_hole_17_a_case_events_entry_does_not_count_the_hidden_events_before_it(
+    svc: Svc,
+) -> None:
+    """After a reopening (its signatures are hidden from the parties) N replies again and
+    proves its reply: the entry named the event by ``seq``, its place in the case's whole
+    history, so ``seq`` minus the events N is shown counted the hidden ones. It names it by
+    a random id now; who may prove it is decided as before (the store maps the entry back
+    to its event)."""
+    case_id, _ = _ruled_case_on(svc, "N")
+    url = f"/v1/cases/{case_id}"
+    for com in ("com_fr", "com_de"):
+        res = svc.call(com, "POST", url + "/reopen", json={"reason": "New imagery."})
+        assert res.status_code == 201
+    res = svc.call("party_n", "POST", url + "/replies", json={"text": "Still no."})
+    assert res.status_code == 201
+    shown = svc.call("party_n", "GET", url).json()["events"]
+    with SqliteStore(svc.db) as store:
+        (index, seq) = store._x(
+            "SELECT log_index, seq FROM case_events WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
+            (case_id,),
+        ).fetchone()
+    assert seq > len(shown) - 1  # hidden events came before it
+    proof = svc.call("party_n", "GET", f"/v1/evidence/proof/{index}")
+    assert proof.status_code == 200
+    logged = json.loads(proof.json()["entry"])  # what N is given, and may show anyone
+    assert logged["kind"] == "case_event" and logged["event"]["text"] == "Still no."
+    assert "seq" not in logged and len(logged["event_id"]) == 32
+    assert f"event {seq}:" not in proof.json()["names"]["entry"]
+    for role in ("party_s", "public"):
+        assert svc.call(role, "GET", f"/v1/evidence/proof/{index}").status_code == 403

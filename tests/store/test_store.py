@@ -228,5 +228,11 @@ def test_a_replys_files_are_kept_with_their_hashes_logged(open_store: Callable[.
         assert kept["data"] == data and kept["seq"] == 1 and kept["name"] == "annex 1.pdf"
         logged = json.loads(store.entry(kept["log_index"]))
         assert logged["kind"] == "attachment" and logged["sha256"] == meta["sha256"]
-        assert (logged["case"], logged["seq"]) == (case, 1)
+        # the file's entry names its event as the event's entry does: by a random id, not
+        # by its place in the case (which counted hidden events); the store maps it back
+        event_entry = json.loads(store.entry(store.log_size() - 1))
+        assert event_entry["kind"] == "case_event" and "seq" not in logged
+        assert (logged["case"], logged["event_id"]) == (case, event_entry["event_id"])
+        assert store.case_event_seq(kept["log_index"]) == 1
+        assert store.case_event_seq(store.log_size() - 1) == 1
         assert store.case_events(case)[1]["attachments"] == [meta]

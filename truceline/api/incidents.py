@@ -28,7 +28,7 @@ from ..access import (
 from ..evidence import inclusion_bundle
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
-from .evidence import seen_by
+from .evidence import addressed, seen_by
 
 __all__ = ["router"]
 
@@ -275,7 +275,7 @@ def _supporting_entries(
         if index is None or index >= head.tree_size:
             continue
         data = ctx.store.entry(index)
-        if not may_prove(who, json.loads(data), *sees):
+        if not may_prove(who, addressed(ctx, index, json.loads(data)), *sees):
             continue
         bundle = inclusion_bundle(ctx.store.tree(), index, data, head)
         out.append(

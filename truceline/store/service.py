@@ -188,16 +188,18 @@ class ServiceStore(RegistryStore):
                     "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
                 ).fetchone()[0]
             )
+            event_id = secrets.token_hex(16)
             for meta, data in zip(described, files or [], strict=True):
                 if hashlib.sha256(data).hexdigest() != meta["sha256"] or len(data) != meta["size"]:
                     raise ValueError("an attachment's bytes are not the ones described")
-                index = self._append([{"kind": "attachment", "case": case_id, "seq": seq, **meta}])
+                entry = {"kind": "attachment", "case": case_id, "event_id": event_id, **meta}
+                index = self._append([entry])
                 self._x(
                     "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (case_id, seq, meta["sha256"], meta["name"], meta["media_type"],
                      meta["size"], data, index),
                 )  # fmt: skip
-            return self._case_event(case_id, seq, event)
+            return self._case_event(case_id, seq, event, event_id)
 
     def attachment_seqs(self, case_id: int, sha256: str) -> list[int]:
         """The events (their ``seq``) of a case that a file of hash ``sha256`` is attached
@@ -234,14 +236,30 @@ class ServiceStore(RegistryStore):
             for q, n, m, d, i in cur
         ]
 
-    def _case_event(self, case_id: int, seq: int, event: dict[str, Any]) -> int:
-        entry = {"kind": "case_event", "case": case_id, "seq": seq, "event": event}
+    def _case_event(
+        self, case_id: int, seq: int, event: dict[str, Any], event_id: str | None = None
+    ) -> int:
+        """Log and keep event ``seq`` of a case. Its log entry names it by a random
+        ``event_id``, not by ``seq``: a party may prove its own reply, and ``seq`` counted
+        every event before it, the hidden ones too (entries logged before carry ``seq``;
+        :meth:`case_event_seq` maps any of them back to its event)."""
+        ident = event_id or secrets.token_hex(16)
+        entry = {"kind": "case_event", "case": case_id, "event_id": ident, "event": event}
         index = self._append([entry])
         self._x(
             "INSERT INTO case_events VALUES (?, ?, ?, ?)",
             (case_id, seq, json.dumps(event, sort_keys=True), index),
         )
         return index
+
+    def case_event_seq(self, index: int) -> int | None:
+        """The place in its case of the event a ``case_event`` or ``attachment`` log entry
+        ``index`` logged (None if it logged none)."""
+        for table in ("case_events", "attachments"):
+            row = self._x(f"SELECT seq FROM {table} WHERE log_index = ?", (index,)).fetchone()
+            if row is not None:
+                return int(row[0])
+        return None
 
     def case_events(self, case_id: int) -> list[dict[str, Any]]:
         return [
