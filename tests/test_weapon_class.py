@@ -126,3 +126,26 @@ def test_a_class_published_at_the_threshold_is_named() -> None:
         lo, hi = (lo, mid) if top(mid) >= 0.9 else (mid, hi)
     (wc,) = classify([_firing(hi)], ag)
     assert max(wc.probabilities.values()) == 0.9 and wc.weapon != "unknown"
+
+
+def test_an_allegation_is_no_report_of_the_weapon() -> None:
+    """A party's claim never votes in the class (hole 16): an incident stored by an older
+    run may still carry ``("allegation", class)`` assessments; they weigh nothing and are
+    not named in the basis, for a fire and for an incident of allegations alone."""
+    ag = demo_agreement()
+    salvo = Fused("fire", 0, 0, firing=FiringEvidence(launches=1, impacts=1))
+    claimed = Fused(
+        "fire",
+        0,
+        0,
+        firing=FiringEvidence(launches=1, impacts=1),
+        reports=(("allegation", "mlrs"),) * 15,
+    )
+    (plain, flooded) = classify([salvo, claimed], ag)
+    assert flooded == plain and "allegation" not in flooded.basis
+    (alone,) = classify([Fused("unlocated", 0, 0, reports=(("allegation", "mlrs"),))], ag)
+    assert (alone.weapon, alone.probabilities, alone.basis) == (
+        "unknown",
+        {},
+        "no report of what it was",
+    )

@@ -465,5 +465,7 @@ def may_prove(
     if kind == "incident_review":
         return sees_incident(str(entry["incident"]))
     if kind in ("case_event", "attachment"):  # a file: for who may see its event
-        return sees_case_event(int(entry["case"]), int(entry["seq"]))
+        # the event's place in its case: entries logged since carry no ``seq`` (it counted
+        # hidden events), and the caller adds it from the store
+        return "seq" in entry and sees_case_event(int(entry["case"]), int(entry["seq"]))
     return False

@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,10 @@ __all__ = [
 class AnalysisResult:
     incidents: list[Incident]
     summary: dict[str, Any]
+    #: each allegation that joined an incident, as the incident it would be alone: what
+    #: the party that filed it reads while that incident is hidden from it (not written to
+    #: the outputs, nor counted in the summary)
+    lone: list[Incident] = field(default_factory=list)
 
 
 def inputs_digest(observations: Sequence[Observation]) -> str:
@@ -112,14 +116,11 @@ def analyze(
         ),
         cm,
     )
-    weapons = classify(found, ag, wm, prm.weapon_threshold, cm.weapon_class)
-    attributions = attribute(found, ag, threshold, ap)
-    judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
-    verdicts = allegation_verdicts(found, attributions, threshold)
-    incidents = [
-        Incident.of(*parts)
-        for parts in zip(found, weapons, attributions, judgements, verdicts, strict=True)
-    ]
+
+    def finished(found: list[Fused]) -> list[Incident]:
+        return _finish(found, ag, prm, threshold, ap, wm, cm)
+
+    incidents = finished(found)
     times = [o.time_us for o in observations]
     summary: dict[str, Any] = {
         "truceline_version": __version__,
@@ -145,7 +146,27 @@ def analyze(
     }
     if evidence is not None:
         summary["evidence"] = evidence
-    return AnalysisResult(incidents, summary)
+    return AnalysisResult(incidents, summary, finished(calibrated(fused.lone, cm)))
+
+
+def _finish(
+    found: list[Fused],
+    ag: Agreement,
+    prm: FusionParams,
+    threshold: float,
+    ap: AttributionParams,
+    wm: WeaponModel,
+    cm: ConfidenceModel,
+) -> list[Incident]:
+    """The fused incidents classed, attributed and judged (each incident on its own)."""
+    weapons = classify(found, ag, wm, prm.weapon_threshold, cm.weapon_class)
+    attributions = attribute(found, ag, threshold, ap)
+    judgements = judge(found, weapons, ag, prm.violation_threshold, wm)
+    verdicts = allegation_verdicts(found, attributions, threshold)
+    return [
+        Incident.of(*parts)
+        for parts in zip(found, weapons, attributions, judgements, verdicts, strict=True)
+    ]
 
 
 def leftover_picks(

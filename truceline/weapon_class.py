@@ -17,8 +17,9 @@ For every incident, Bayes' rule over the classes the evidence allows:
   louder than an 82 mm mortar; one shot differs from another by a few decibels).
 - **Reports**: a patrol's assessment of the weapon (right three times in four, by this
   model), a patrol that saw or heard a drone or an aircraft, a UAV that saw the launcher at
-  the firing position (right 95 % of the time), an allegation that names a weapon (an
-  interested party: little weight). Equipment seen from the air is classed by what was seen.
+  the firing position (right 95 % of the time). Equipment seen from the air is classed by
+  what was seen. A party's allegation is no report: it names what the party says the
+  other fired, and never votes (:mod:`truceline.fusion.allegation`).
 - **P(class)**: the model's prior share of each class (uniform by default; ``truceline
   calibrate`` learns it from data).
 
@@ -71,7 +72,9 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 DEFAULT_THRESHOLD = 0.9
 #: how often each kind of report names the right class (the rest is spread evenly)
-REPORT_RIGHT = {"patrol": 0.75, "uav": 0.95, "allegation": 0.5}
+#: (no ``allegation``: a party's claim is not a report of the event, and a report of a kind
+#: not listed here, as in an incident stored by an older run, is left out)
+REPORT_RIGHT = {"patrol": 0.75, "uav": 0.95}
 #: a patrol reports a drone (or aircraft): P(when it is one), P(when it is something else)
 AIR_EVENT = (0.9, 0.02)
 LAUNCH_WOULD_BE_HEARD = 0.6  # a launch of a class that can be heard, had the network heard it
@@ -196,10 +199,11 @@ def _classify(
     fire = inc.kind in ("fire", "air")
     classes = FIRE_CLASSES if fire else OTHER_CLASSES
     prior = _prior(model, classes) if fire else np.full(len(classes), 1.0 / len(classes))
-    if not fire and not inc.reports:
+    reported = [(k, c) for k, c in inc.reports if k in REPORT_RIGHT or k == "patrol_event"]
+    if not fire and not reported:
         return WeaponClass({}, "unknown", "no report of what it was")
     hypotheses, why = _heard(inc, depth, model, classes)
-    reports = _reports(inc.reports, classes) * _loudness(inc, model, classes)
+    reports = _reports(reported, classes) * _loudness(inc, model, classes)
     post = np.zeros(len(classes))
     for weight, likelihood in hypotheses:  # e.g. "paired" and "the pairing is wrong"
         post += weight * _norm(prior * likelihood * reports)
@@ -213,7 +217,7 @@ def _classify(
     best = classes[int(np.argmax(post))]
     # named by the probability as published: a class stated at 0.9 is named at 0.9
     named = best if probs.get(best, 0.0) >= threshold else "unknown"
-    said = [f"{kind} said {c}" for kind, c in inc.reports]
+    said = [f"{kind} said {c}" for kind, c in reported]
     note = ["top class recalibrated"] if done else []
     basis = "; ".join([*why, *said, *note]) or "prior only"
     return WeaponClass(dict(sorted(probs.items(), key=lambda kv: -kv[1])), named, basis)
@@ -303,8 +307,8 @@ def _reports(reports: Sequence[tuple[str, str]], classes: tuple[str, ...]) -> Fl
                 np.where(np.isin(classes, ["drone", "aircraft"]), 0.1, AIR_EVENT[1]),
             )
             continue
-        right = REPORT_RIGHT.get(kind, 0.5)
-        if said not in classes:
+        right = REPORT_RIGHT.get(kind)
+        if right is None or said not in classes:
             continue
         out = out * np.where(np.array(classes) == said, right, (1.0 - right) / (n - 1))
     return out

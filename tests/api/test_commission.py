@@ -4,13 +4,17 @@ closed early once every party has replied."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from typer.testing import CliRunner
 
 from tests.api import test_api
 from tests.api.test_api import Service, _pick
 from truceline.access import Disclosure, Principal
 from truceline.api.cases import _accused_view
+from truceline.cli import app as cli
 from truceline.store.sqlite import SqliteStore
 
 DAY_US = 86_400_000_000
@@ -310,3 +314,46 @@ def test_a_party_attaches_files_to_its_reply_and_the_log_commits_to_them(svc: Se
     assert proof.status_code == 200, proof.text
     assert digests[1] in proof.text
     assert svc.call("party_n", "GET", f"/v1/evidence/proof/{index}").status_code == 403
+
+
+def test_a_case_follows_its_incident_to_the_next_run(svc: Service, tmp_path: Path) -> None:
+    """N files an allegation that joins the incident S is accused over: the next run gives
+    the incident a new id (ids hash the supporting observations). The card does not go
+    blank: it reads the incident of the latest run sharing the most of the original's
+    sensed observations, and says it was superseded, and by what (hole 16b)."""
+    inc = _pick(svc.db, attributed="S")
+    body = {"incident": inc["id"], "accused": "S", "summary": "Mortar fire on the line."}
+    case = svc.call("analyst", "POST", "/v1/cases", json=body).json()
+    before = {
+        r: svc.call(r, "GET", f"/v1/cases/{case['id']}").json() for r in ("analyst", "party_s")
+    }
+    assert before["analyst"]["accusation"]["succession"] is None
+    at = {"time": inc["time_start"], "position": (inc.get("impact") or inc["origin"])[:2]}
+    blank = test_api._allegation("N", "S", 72) | at | {"radius_km": 0.3}
+    assert svc.call("party_n", "POST", "/v1/observations", json=[blank]).is_success
+    args = ["analyze", "--db", str(svc.db), "--agreement", str(svc.scenario / "agreement.yaml")]
+    assert CliRunner().invoke(cli, [*args, "--out", str(tmp_path)]).exit_code == 0
+    with SqliteStore(svc.db) as store:
+        assert store.incident(inc["id"]) is None  # the id of the run the case was opened in
+        now = max(
+            (f["properties"] for f in store.incidents()),
+            key=lambda p: len(set(p["observations"]) & set(inc["observations"])),
+        )
+    assert now["id"] != inc["id"] and "N" in now["alleged_by"]
+    for role in ("analyst", "party_s"):
+        got = svc.call(role, "GET", f"/v1/cases/{case['id']}").json()["accusation"]
+        was = before[role]["accusation"]
+        assert got["clauses"] == was["clauses"] and got["clauses"], role
+        assert (got["time_start"], got["weapon"], got["place"]) == (
+            was["time_start"],
+            was["weapon"],
+            was["place"],
+        )
+        followed = got["succession"]
+        assert (followed["incident"], followed["superseded_by"]) == (inc["id"], now["id"])
+        assert followed["shared"] == followed["of"] > 0 and followed["tied"] == 0
+    # the case itself still names the incident it was opened on
+    assert (
+        svc.call("analyst", "GET", f"/v1/cases/{case['id']}").json()["state"]["incident"]
+        == inc["id"]
+    )

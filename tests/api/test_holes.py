@@ -601,3 +601,127 @@ def test_hole_12_no_token_of_another_role_bears_a_sensors_name(svc: Svc) -> None
 
     with SqliteStore(svc.db) as store, pytest.raises(UsageError, match="registered sensor"):
         store.create_token("analyst", "AS-N1-0001")  # its holder would write as the sensor
+
+
+# -- holes of the sixth attack (issue 20) ------------------------------------------------------
+
+
+def _analyze(svc: Svc, scenario: Path, tmp: Path) -> None:
+    """A new analysis run of the service's store (as the analysts' next run)."""
+    args = ["analyze", "--db", str(svc.db), "--agreement", str(scenario / "agreement.yaml")]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp)])
+    assert res.exit_code == 0, res.output
+
+
+def _holding(db: Path, refs: list[str]) -> dict[str, Any]:
+    """The latest run's incident holding the most of ``refs``."""
+    return max(_features(db), key=lambda p: len(set(refs) & set(p["observations"])))
+
+
+def _at(p: dict[str, Any]) -> list[float]:
+    return list((p.get("impact") or p["origin"])[:2])
+
+
+def test_hole_16_allegations_do_not_vote_in_the_weapon_class(
+    svc: Svc, scenario: Path, tmp_path: Path
+) -> None:
+    """S files 15 allegations naming MLRS on N's hidden incident: they join it as claims
+    (staff see them), but its weapon class, its clauses and its weapon basis are what the
+    sensors made them, for everyone; N is not told "allegation said mlrs"."""
+    inc = _pick(svc.db, "N")
+    assert inc["weapon"] != "mlrs"
+    sensed = [r for r in inc["observations"] if not r.startswith("party-")]
+    at = {"time": inc["time_start"], "position": _at(inc), "radius_km": 0.3, "object": "mlrs"}
+    flood = [_allegation("S", "N", 100 + k, **at) for k in range(15)]
+    assert svc.call("party_s", "POST", "/v1/observations", json=flood).is_success
+    _analyze(svc, scenario, tmp_path)
+    now = _holding(svc.db, sensed)
+    assert set(sensed) <= set(now["observations"]) and "S" in now["alleged_by"]  # joined
+    for key in ("weapon", "weapon_probabilities", "weapon_basis", "violations", "kind"):
+        assert now[key] == inc[key], key
+    assert "allegation" not in now["weapon_basis"]
+    assert all(kind != "allegation" for kind, _ in now.get("assessments") or [])
+    seen = svc.call("party_n", "GET", f"/v1/incidents/{now['id']}").json()["properties"]
+    assert seen["weapon"] == inc["weapon"] and "allegation" not in seen["weapon_basis"]
+
+
+def _unlocated(svc: Svc, role: str) -> dict[str, dict[str, Any]]:
+    """What ``role`` is shown of unlocated incidents, by their one supporting observation."""
+    res = svc.call(role, "GET", "/v1/incidents", params={"kind": "unlocated", "limit": 1000})
+    assert res.json()["next"] is None
+    return {f["properties"]["observations"][0]: f for f in res.json()["features"]}
+
+
+def test_hole_16_a_party_cannot_tell_that_its_allegation_joined_a_hidden_incident(
+    svc: Svc, scenario: Path, tmp_path: Path
+) -> None:
+    """S files one allegation on N's hidden incident (300 m) and one where nothing happened:
+    the first joins the incident, the second stays unplaced. S reads both alike, in the list
+    and by id: an allegation joined only to an incident hidden from S reads exactly as it
+    would unplaced (its id the one it would have alone), so filing at small radii no longer
+    locates a hidden incident. The staff see where it joined; N sees neither."""
+    inc = _pick(svc.db, "N")
+    near = _allegation("S", "N", 200, time=inc["time_start"], position=_at(inc), radius_km=0.3)
+    far = _allegation("S", "N", 201, time="2026-03-02T20:00:00Z", radius_km=0.3)
+    assert svc.call("party_s", "POST", "/v1/observations", json=[near, far]).is_success
+    _analyze(svc, scenario, tmp_path)
+    held = _holding(svc.db, ["party-S:a200"])
+    assert "party-S:a200" in held["observations"] and held["kind"] != "unlocated"  # joined
+    assert svc.call("party_s", "GET", f"/v1/incidents/{held['id']}").status_code == 404
+    shown = _unlocated(svc, "party_s")
+    a, b = shown["party-S:a200"]["properties"], shown["party-S:a201"]["properties"]
+    assert list(a) == list(b) and a["observations"] == ["party-S:a200"]
+    moved = {"id", "time_start", "time_end", "origin", "impact", "observations", "allegations"}
+    assert {k: v for k, v in a.items() if k not in moved} == {
+        k: v for k, v in b.items() if k not in moved
+    }
+    assert list(a["allegations"].values()) == list(b["allegations"].values())
+    with SqliteStore(svc.db) as store:
+        (_, index) = store.observation_bodies(["party-S:a200"])["party-S:a200"]
+        from truceline.incidents import incident_id
+
+        assert a["id"] == incident_id([leaf_hash(store.entry(index))])
+        assert store.incident(a["id"]) is None  # not an incident of the run
+    for ref, p in (("party-S:a200", a), ("party-S:a201", b)):
+        got = svc.call("party_s", "GET", f"/v1/incidents/{p['id']}")
+        assert got.status_code == 200 and got.json()["properties"] == p
+        assert [e["ref"] for e in got.json()["evidence"]] == [ref]
+        assert svc.call("party_n", "GET", f"/v1/incidents/{p['id']}").status_code == 404
+    assert not {"party-S:a200", "party-S:a201"} & set(_unlocated(svc, "party_n"))
+    staff = _unlocated(svc, "analyst")
+    assert "party-S:a201" in staff and "party-S:a200" not in staff
+
+
+# -- the eighth attack's seq ------------------------------------------------------------------
+
+
+def test_hole_17_a_case_events_entry_does_not_count_the_hidden_events_before_it(
+    svc: Svc,
+) -> None:
+    """After a reopening (its signatures are hidden from the parties) N replies again and
+    proves its reply: the entry named the event by ``seq``, its place in the case's whole
+    history, so ``seq`` minus the events N is shown counted the hidden ones. It names it by
+    a random id now; who may prove it is decided as before (the store maps the entry back
+    to its event)."""
+    case_id, _ = _ruled_case_on(svc, "N")
+    url = f"/v1/cases/{case_id}"
+    for com in ("com_fr", "com_de"):
+        res = svc.call(com, "POST", url + "/reopen", json={"reason": "New imagery."})
+        assert res.status_code == 201
+    res = svc.call("party_n", "POST", url + "/replies", json={"text": "Still no."})
+    assert res.status_code == 201
+    shown = svc.call("party_n", "GET", url).json()["events"]
+    with SqliteStore(svc.db) as store:
+        (index, seq) = store._x(
+            "SELECT log_index, seq FROM case_events WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
+            (case_id,),
+        ).fetchone()
+    assert seq > len(shown) - 1  # hidden events came before it
+    proof = svc.call("party_n", "GET", f"/v1/evidence/proof/{index}")
+    assert proof.status_code == 200
+    logged = json.loads(proof.json()["entry"])  # what N is given, and may show anyone
+    assert logged["kind"] == "case_event" and logged["event"]["text"] == "Still no."
+    assert "seq" not in logged and len(logged["event_id"]) == 32
+    assert f"event {seq}:" not in proof.json()["names"]["entry"]
+    for role in ("party_s", "public"):
+        assert svc.call(role, "GET", f"/v1/evidence/proof/{index}").status_code == 403

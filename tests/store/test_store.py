@@ -181,6 +181,30 @@ def test_reviews_follow_an_incident_whose_support_grew(open_store: Opener) -> No
         assert entries[-1]["by"] == "carried from inc-1"
 
 
+def test_a_case_follows_its_incident_to_the_latest_run(open_store: Opener) -> None:
+    """A case's incident, gone from the latest run, is read as the incident of that run
+    sharing the most of its observations, or as its last run found it (hole 16b)."""
+    old = _feature(1, 36.0, 48.0, "2026-03-01T00:00:00Z")
+    old["properties"]["observations"] = ["AS-1:1", "AS-2:1", "AS-3:1"]
+    grown = _feature(9, 36.0, 48.0, "2026-03-01T00:00:00Z")
+    grown["properties"]["observations"] = ["AS-1:1", "AS-2:1", "AS-3:1", "party-N:a1"]
+    other = _feature(5, 37.0, 48.0, "2026-03-01T00:00:00Z")
+    other["properties"]["observations"] = ["AS-9:1"]
+    with open_store() as store:
+        store.add_run(SUMMARY, [old, other])
+        assert store.current_incident("inc-1") == (old, None)
+        run = store.add_run(SUMMARY, [grown, other])
+        feature, info = store.current_incident("inc-1")
+        assert feature == grown
+        assert info is not None and (info["superseded_by"], info["run"]) == ("inc-9", run)
+        assert (info["shared"], info["of"], info["tied"]) == (3, 3, 0)
+        store.add_run(SUMMARY, [other])  # nothing shares its observations any more
+        feature, info = store.current_incident("inc-1")
+        assert feature == old and info is not None and info["superseded_by"] is None
+        assert info["incident"] == "inc-1"
+        assert store.current_incident("inc-404") == (None, None)
+
+
 def test_a_replys_files_are_kept_with_their_hashes_logged(open_store: Callable[..., Any]) -> None:
     """Both databases keep an attachment's bytes (BLOB, BYTEA) and log its description just
     before the reply; bytes that are not the ones described write nothing."""
@@ -204,5 +228,11 @@ def test_a_replys_files_are_kept_with_their_hashes_logged(open_store: Callable[.
         assert kept["data"] == data and kept["seq"] == 1 and kept["name"] == "annex 1.pdf"
         logged = json.loads(store.entry(kept["log_index"]))
         assert logged["kind"] == "attachment" and logged["sha256"] == meta["sha256"]
-        assert (logged["case"], logged["seq"]) == (case, 1)
+        # the file's entry names its event as the event's entry does: by a random id, not
+        # by its place in the case (which counted hidden events); the store maps it back
+        event_entry = json.loads(store.entry(store.log_size() - 1))
+        assert event_entry["kind"] == "case_event" and "seq" not in logged
+        assert (logged["case"], logged["event_id"]) == (case, event_entry["event_id"])
+        assert store.case_event_seq(kept["log_index"]) == 1
+        assert store.case_event_seq(store.log_size() - 1) == 1
         assert store.case_events(case)[1]["attachments"] == [meta]

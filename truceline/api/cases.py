@@ -128,12 +128,19 @@ def _with_accusation(
     if not may_see_accusation(who, state):
         return out
     first = ctx.store.case_events(case_id)[0]
-    seen, place, count = None, None, None
-    feature = ctx.store.incident(state["incident"]) if state.get("incident") else None
+    seen, place, count, followed = None, None, None, None
+    feature, succession = (
+        ctx.store.current_incident(state["incident"]) if state.get("incident") else (None, None)
+    )
     if feature is not None:
-        rev = ctx.store.reviews([state["incident"]]).get(state["incident"])
+        current = feature["properties"]["id"]
+        rev = ctx.store.reviews([current]).get(current)
         now = ctx.settings.now_us()
         view = view_incident(who, feature, rev, now, ctx.settings.disclosure)
+        # how the case followed its incident to this run, to whoever may see the incident
+        # it reads: the accused reading only its accusation is not told (a new id would tell
+        # it that the other party's withheld allegation joined the incident)
+        followed = succession if who.is_staff or view is not None else None
         # the accused reads its accusation where it may not see the incident, or sees only
         # the public's rounded view of it (once published)
         if _accused_by_the_commission(who, state) and (
@@ -147,7 +154,8 @@ def _with_accusation(
                 refs = feature["properties"].get("observations") or []
                 bodies = ctx.store.observation_bodies(refs)
                 count = sum(may_see_observation(who, seen, b) for b, _ in bodies.values())
-    return {**out, "accusation": review.accusation(first, seen, _clauses(ctx), place, count)}
+    accusation = review.accusation(first, seen, _clauses(ctx), place, count)
+    return {**out, "accusation": {**accusation, "succession": followed}}
 
 
 def _accused_by_the_commission(who: Principal, state: dict[str, Any]) -> bool:

@@ -90,13 +90,23 @@ async def get_proof(
         if head is None or not 0 <= index < head.tree_size:
             raise HTTPException(404, "no such entry under the signed tree head")
         data = ctx.store.entry(index)
-        if not may_prove(who, json.loads(data), *seen_by(ctx, who)):
+        if not may_prove(who, addressed(ctx, index, json.loads(data)), *seen_by(ctx, who)):
             if by_name:
                 raise HTTPException(
                     404, f"no observation {entry} under the signed tree head"
                 ) from None
             raise HTTPException(403, "this entry's proof is not for this caller")
         return dict(inclusion_bundle(ctx.store.tree(), index, data, head))
+
+
+def addressed(ctx: Context, index: int, entry: dict[str, Any]) -> dict[str, Any]:
+    """Log entry ``index`` with, if it is a case event's or a file's, the event's place in
+    its case (``seq``) from the store, for :func:`may_prove` to decide on: the entry itself
+    no longer says it (it counted hidden events)."""
+    if entry.get("kind") not in ("case_event", "attachment") or "seq" in entry:
+        return entry
+    seq = ctx.store.case_event_seq(index)
+    return entry if seq is None else {**entry, "seq": seq}
 
 
 def seen_by(ctx: Context, who: Principal) -> tuple[Any, Any]:
@@ -113,8 +123,10 @@ def seen_by(ctx: Context, who: Principal) -> tuple[Any, Any]:
 
     def sees_incident(incident: str) -> bool:
         feature = ctx.store.incident(incident)
-        if feature is None:
-            return False
+        if feature is None:  # its own allegation, as it would be unplaced (hole 16c)
+            from .incidents import own_allegations
+
+            return bool(own_allegations(ctx, who, incident))
         rev = ctx.store.reviews([incident]).get(incident)
         return view_incident(who, feature, rev, now, ctx.settings.disclosure) is not None
 

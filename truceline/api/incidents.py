@@ -6,8 +6,10 @@
 (No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations.)
 """
 
+import heapq
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -26,7 +28,7 @@ from ..access import (
 from ..evidence import inclusion_bundle
 from .deps import Context, Ctx, Who, locked
 from .errors import unprocessable
-from .evidence import seen_by
+from .evidence import addressed, seen_by
 
 __all__ = ["router"]
 
@@ -94,31 +96,85 @@ def _page(
     visible incident follows). Rows are read in chunks, in SQL order, each decided by
     :func:`view_incident`; one visible row past the page is looked for, so that whether more
     follow is decided by the caller's visible set alone. The cursor is the last *visible*
-    row: nothing in the answer depends on a row the caller may not see."""
+    row: nothing in the answer depends on a row the caller may not see. A party's own
+    allegations joined to incidents hidden from it come in their place in that order, as
+    the incidents they would be unplaced (:func:`own_allegations`)."""
     now = ctx.settings.now_us()
     features: list[dict[str, Any]] = []
-    more = False
-    chunk = limit + 1
-    while not more:
+    own = [
+        (row, review)
+        for row, review in own_allegations(ctx, who)
+        if _passes(row, f) and (after is None or _key(row) > after)
+    ]
+    rows = heapq.merge(_stored(ctx, f, after, limit + 1), own, key=lambda rr: _key(rr[0]))
+    for row, review in rows:
+        seen = view_incident(who, row, review, now, ctx.settings.disclosure)
+        if seen is None or not f.keeps(seen):
+            continue
+        if len(features) == limit:  # a visible row follows the page
+            last = features[-1]["properties"]
+            return features, (parse_time(last["time_start"]), last["id"])
+        features.append(seen)
+    return features, None
+
+
+def _key(row: dict[str, Any]) -> tuple[int, str]:
+    p = row["properties"]
+    return parse_time(p["time_start"]), p["id"]
+
+
+def _stored(
+    ctx: Context, f: _Filter, after: tuple[int, str] | None, chunk: int
+) -> Iterator[tuple[dict[str, Any], tuple[str, bool] | None]]:
+    """The latest run's incidents the filter's SQL part keeps from ``after`` on, in (time
+    start, id) order, each with its review: read in growing chunks, as far as asked."""
+    while True:
         rows = list(ctx.store.query_incidents(None, f.t0, f.t1, f.query_box, f.kind, after, chunk))
         reviews = ctx.store.reviews([r["properties"]["id"] for r in rows])
         for row in rows:
-            p = row["properties"]
-            after = (parse_time(p["time_start"]), p["id"])
-            seen = view_incident(who, row, reviews.get(p["id"]), now, ctx.settings.disclosure)
-            if seen is None or not f.keeps(seen):
-                continue
-            if len(features) == limit:
-                more = True  # a visible row follows the page
-                break
-            features.append(seen)
+            yield row, reviews.get(row["properties"]["id"])
         if len(rows) < chunk:
-            break
+            return
+        after = _key(rows[-1])
         chunk = min(4 * chunk + 50, 5000)
-    if not more or not features:
-        return features, None
-    last = features[-1]["properties"]
-    return features, (parse_time(last["time_start"]), last["id"])
+
+
+def _passes(row: dict[str, Any], f: _Filter) -> bool:
+    """Whether a row the store did not filter passes the filter's SQL part (as
+    :meth:`truceline.store.records.Store.query_incidents` would)."""
+    p = row["properties"]
+    coords = (row.get("geometry") or {}).get("coordinates")
+    box = f.query_box
+    return (
+        (f.t0 is None or parse_time(p["time_end"]) >= f.t0)
+        and (f.t1 is None or parse_time(p["time_start"]) <= f.t1)
+        and (f.kind is None or p["kind"] == f.kind)
+        and (box is None or (bool(coords) and _inside(row, box)))
+    )
+
+
+def own_allegations(
+    ctx: Context, who: Principal, incident_id: str | None = None
+) -> list[tuple[dict[str, Any], tuple[str, bool] | None]]:
+    """A party's own allegations that joined an incident it may not see, each as the
+    incident it would be unplaced (:attr:`truceline.analysis.AnalysisResult.lone`), with
+    its review: what it reads of their placing must not depend on incidents hidden from it
+    (hole 16c). Of id ``incident_id`` only, if given; none for anyone else."""
+    if who.party is None or who.is_staff:
+        return []
+    now = ctx.settings.now_us()
+    out = []
+    for lone, holder in ctx.store.allegation_views(who.party, incident_id):
+        lone_id = lone["properties"]["id"]
+        if ctx.store.incident(lone_id) is not None:
+            continue  # unplaced in this run after all (a live run's merge)
+        held = ctx.store.incident(holder) if holder is not None else None
+        if held is not None:
+            review = ctx.store.reviews([holder]).get(holder)
+            if view_incident(who, held, review, now, ctx.settings.disclosure) is not None:
+                continue  # it reads it where it joined
+        out.append((lone, ctx.store.reviews([lone_id]).get(lone_id)))
+    return out
 
 
 @router.get("/v1/incidents", response_class=JSONResponse, responses=PAGE_SCHEMA)
@@ -175,6 +231,9 @@ async def get_incident(incident_id: str, ctx: Ctx, who: Who) -> dict[str, Any]:
     store = ctx.store
     async with locked(ctx):
         feature = store.incident(incident_id)
+        if feature is None:  # perhaps the caller's allegation, as it would be unplaced
+            own = own_allegations(ctx, who, incident_id)
+            feature = own[0][0] if own else None
         if feature is None:
             raise HTTPException(404, "no such incident")
         review = store.reviews([incident_id]).get(incident_id)
@@ -216,7 +275,7 @@ def _supporting_entries(
         if index is None or index >= head.tree_size:
             continue
         data = ctx.store.entry(index)
-        if not may_prove(who, json.loads(data), *sees):
+        if not may_prove(who, addressed(ctx, index, json.loads(data)), *sees):
             continue
         bundle = inclusion_bundle(ctx.store.tree(), index, data, head)
         out.append(

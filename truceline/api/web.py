@@ -30,6 +30,7 @@ from ..coverage import n_sectors_of
 from ..maplayers import withdrawal_bands
 from ..publish.day_coverage import sector_of
 from .deps import Context, Ctx, Who, locked
+from .incidents import own_allegations
 from .wire import HashedStaticFiles, accepts_gzip, etag_of, gzipped, hashed_page, not_modified
 
 __all__ = ["CSP", "STATIC", "agreement_of", "mount_dashboard", "router"]
@@ -147,8 +148,15 @@ async def _bulk(ctx: Context, who: Principal, run: int | None, now: int) -> list
         if len(rows) < BULK_CHUNK:
             break
         await asyncio.sleep(0)
-    async with locked(ctx):
+    async with locked(ctx):  # a party's allegations joined to incidents hidden from it
+        own = own_allegations(ctx, who) if run is not None else []
         found = agreement_of(ctx)
+    for f, review in own:
+        seen = view_incident(who, f, review, now, ctx.settings.disclosure)
+        if seen is not None:
+            sp = seen["properties"]
+            features.append({**seen, "properties": {k: sp[k] for k in MAP_FIELDS if k in sp}})
+    features.sort(key=lambda f: (parse_time(f["properties"]["time_start"]), f["properties"]["id"]))
     if found is not None:
         _add_sectors(features, found[0])
     return features

@@ -147,6 +147,9 @@ def entry_name(index: int, entry: dict[str, Any]) -> str:
     'entry 7 (observation AS-1:d9)'
     >>> entry_name(9, {"kind": "case_event", "case": 31, "seq": 2, "event": {"kind": "reply"}})
     'entry 9 (case 31, event 2: reply)'
+    >>> entry_name(9, {"kind": "case_event", "case": 31, "event_id": "5e1f" * 8,
+    ...                "event": {"kind": "reply"}})
+    'entry 9 (case 31, event 5e1f5e1f: reply)'
     """
     kind = entry.get("kind")
     what = str(kind)
@@ -159,7 +162,9 @@ def entry_name(index: int, entry: dict[str, Any]) -> str:
         )
     elif kind == "case_event":
         event = entry.get("event") or {}
-        what = f"case {entry.get('case')}, event {entry.get('seq')}: {event.get('kind')}"
+        # entries logged before event ids carry the event's place in its case instead
+        ident = entry["seq"] if "seq" in entry else str(entry.get("event_id", ""))[:8]
+        what = f"case {entry.get('case')}, event {ident}: {event.get('kind')}"
     elif kind == "run":
         what = f"analysis run {entry.get('run')}"
     return f"entry {index} ({what})"

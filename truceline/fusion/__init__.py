@@ -30,7 +30,7 @@ from ..observations import Allegation, EventReport, Observation, Patrol, Thermal
 from ..weapons import DEFAULT_MODEL, WeaponModel
 from .acoustic import acoustic_drafts, acoustic_strength
 from .allegation import fuse_allegations
-from .draft import freeze
+from .draft import Draft, freeze
 from .event_report import fuse_event_reports
 from .params import FusionParams
 from .patrol import fuse_patrols
@@ -45,6 +45,9 @@ class FusionResult:
     incidents: list[Fused]
     acoustic: AcousticEvents | None
     stats: dict[str, Any] = field(default_factory=dict)
+    #: each allegation that joined an incident as the incident it would be alone
+    #: (:func:`.allegation.fuse_allegations`); not among ``incidents``
+    lone: list[Fused] = field(default_factory=list)
 
 
 def fuse(
@@ -76,7 +79,8 @@ def fuse(
     drafts += new
     new, stats["uav"] = uav_drafts(of_type(Uav), drafts, ag, prm, xy)
     drafts += new
-    new, stats["allegation"] = fuse_allegations(of_type(Allegation), drafts, prm, xy)
+    lone: list[Draft] = []
+    new, stats["allegation"] = fuse_allegations(of_type(Allegation), drafts, prm, xy, lone)
     drafts += new
     new, stats["event_report"] = fuse_event_reports(of_type(EventReport), drafts, prm, xy)
     drafts += new
@@ -86,4 +90,5 @@ def fuse(
         key=lambda i: (i.time_start_us, i.id),
     )
     stats["incidents"] = len(incidents)
-    return FusionResult(incidents, acoustic, stats)
+    alone = [freeze(d, prm, lambda r: by_ref[r].leaf_hash) for d in lone]
+    return FusionResult(incidents, acoustic, stats, alone)

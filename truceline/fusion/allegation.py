@@ -1,6 +1,13 @@
 """The parties' allegations: each joins the incident it fits (read as a 95 % circle of its
 radius, in a window around its time); an allegation that nothing corroborates stays an
-``unlocated`` incident of its own."""
+``unlocated`` incident of its own.
+
+An allegation is joined to an incident as a *claim*, never as evidence of the physical
+event: it moves neither the incident's place, time, kind, confidence or attribution, nor
+its weapon class (a party could otherwise file fifteen allegations naming MLRS and make
+the other side's incident an MLRS one, and with it the MLRS clause). What an allegation
+says of the weapon stays in the allegation itself (its ``object``), for those who may see
+it."""
 
 from __future__ import annotations
 
@@ -23,8 +30,13 @@ def fuse_allegations(
     drafts: list[Draft],
     prm: FusionParams,
     xy: Callable[[list[float]], tuple[float, float]],
+    lone: list[Draft] | None = None,
 ) -> tuple[list[Draft], dict[str, int]]:
-    """Join each allegation to the incident it fits; return drafts of the rest."""
+    """Join each allegation to the incident it fits; return drafts of the rest. Into
+    ``lone`` go the drafts the joined allegations would have made had they fitted nothing:
+    what the party that filed one reads of it while the incident it joined is hidden from
+    it (:func:`truceline.access.view_incident`; the join must not tell it the incident is
+    there)."""
     pts = Candidates.of(drafts, ("impact", "origin"))
     matched = 0
     slack = int(prm.allegation_slack_s * S)
@@ -37,21 +49,22 @@ def fuse_allegations(
         cov = np.diag([sd**2, sd**2])
         t1 = m.time_end if m.time_end is not None else m.time
         best = pts.best(x, y, cov, (m.time - slack, t1 + slack), prm.gate_chi2)
+        alone = Draft("unlocated", m.time, t1, impact=point(x, y, cov, m.time))
         if best >= 0:
-            d = drafts[best]
             matched += 1
+            _claim(alone, o, m, prm)
+            if lone is not None:
+                lone.append(alone)
+            d = drafts[best]
         else:
-            d = Draft(
-                "unlocated",
-                m.time,
-                t1,
-                impact=point(x, y, cov, m.time),
-                weapon=m.object or "unknown",
-            )
+            d = alone
             new.append(d)
-        d.add("allegation", o.ref, prm.strength_allegation)
-        d.alleged_by.append(m.party)
-        d.allegation_parties[o.ref] = (m.party, m.accused)
-        if m.object and m.object != "unknown":
-            d.reports.append(("allegation", m.object))
+        _claim(d, o, m, prm)
     return new, {"allegations": len(allegations), "corroborated": matched}
+
+
+def _claim(d: Draft, o: Observation, m: Allegation, prm: FusionParams) -> None:
+    """The allegation joined to ``d`` as a claim."""
+    d.add("allegation", o.ref, prm.strength_allegation)
+    d.alleged_by.append(m.party)
+    d.allegation_parties[o.ref] = (m.party, m.accused)

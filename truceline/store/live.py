@@ -63,6 +63,7 @@ class LiveAnalyser:
     window: LiveWindow = field(init=False)
     seen: int = field(init=False, default=0)  # log entries read
     shown: list[dict[str, Any]] = field(init=False, default_factory=list)
+    lone: list[dict[str, Any]] = field(init=False, default_factory=list)  # joined allegations
     final: list[dict[str, Any]] | None = field(init=False, default=None)
     clock_us: int = field(init=False, default=0)  # the latest observation's time
     pending: bool = field(init=False, default=False)  # provisional incidents are shown
@@ -76,6 +77,7 @@ class LiveAnalyser:
             entry = self.store.run_entry(run)
             self.seen = int(entry["tree_size"])
             self.shown = self.store.incidents(run)
+            self.lone = [f for f, _ in self.store.allegation_views(run=run)]
             summary = self._summary(run)
             self.pending = bool(summary.get("live", {}).get("provisional"))
             if not self.pending:
@@ -127,6 +129,8 @@ class LiveAnalyser:
         )
         fresh = json.loads(dumps(feature_collection(result.incidents, self.ag.frame)))["features"]
         self.shown = merge(self.shown, fresh, span)
+        lone = json.loads(dumps(feature_collection(result.lone, self.ag.frame)))["features"]
+        self.lone = merge(self.lone, lone, span)  # as an unplaced allegation would be
         text = dumps({"features": self.shown})
         summary = {
             **result.summary,
@@ -138,7 +142,7 @@ class LiveAnalyser:
             },
             "outputs": {"incidents_sha256": hashlib.sha256(text.encode()).hexdigest()},
         }
-        run_id = self.store.add_run(summary, self.shown, tree_size=size)
+        run_id = self.store.add_run(summary, self.shown, tree_size=size, lone=self.lone)
         self.pending = True
         return Step("provisional", run_id, len(new), span)
 
@@ -163,6 +167,7 @@ class LiveAnalyser:
             else:
                 rev = None
         self.shown = self.final = features
+        self.lone = [f for f, _ in self.store.allegation_views(run=run_id)]
         self.pending = False
         self.backlog = []  # the batch run read them
         self.seen = max(self.seen, int(outputs.summary["evidence"]["tree_size"]))

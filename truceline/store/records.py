@@ -240,12 +240,15 @@ class Store(ServiceStore):
         features: list[dict[str, Any]],
         agreement: dict[str, str] | None = None,
         tree_size: int | None = None,
+        lone: list[dict[str, Any]] | None = None,
     ) -> int:
         """Store one analysis run and its incidents (GeoJSON features) atomically, and log it.
 
         ``agreement`` is the agreement's files (name → text), logged once so the run can be
         reproduced from the log alone; ``tree_size`` is the log size the run read its
-        observations at (default: now).
+        observations at (default: now). ``lone``: the run's joined allegations as the
+        incidents they would be alone (:attr:`truceline.analysis.AnalysisResult.lone`;
+        derived from what the run found, so not logged).
         """
         now = _now()
         size = self.log_size() if tree_size is None else tree_size
@@ -272,6 +275,7 @@ class Store(ServiceStore):
                 (_incident_row(run_id, f) for f in features),
             )
             self._index_run(run_id)
+            self._add_allegation_views(run_id, features, lone or [])
             entry = {
                 "kind": "run",
                 "run": run_id,
@@ -369,6 +373,41 @@ class Store(ServiceStore):
             "SELECT feature FROM incidents WHERE run_id = ? AND id = ?", (run, incident_id)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def current_incident(
+        self, incident_id: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The feature a case opened on ``incident_id`` reads now, and None or how it was
+        followed (:func:`truceline.succession.successor`): the incident itself while the
+        latest run has it; else its successor in the latest run (found among the incidents
+        of that run within two days of it), or the incident as its last run found it. (None,
+        None) for an id no run found."""
+        from .._time import parse_time
+        from ..succession import successor
+
+        day = 86_400_000_000
+        feature = self.incident(incident_id)
+        if feature is not None:
+            return feature, None
+        row = self._x(
+            "SELECT feature FROM incidents WHERE id = ? ORDER BY run_id DESC LIMIT 1",
+            (incident_id,),
+        ).fetchone()
+        if row is None:
+            return None, None
+        original = json.loads(row[0])
+        p = original["properties"]
+        refs = list(p.get("observations") or [])
+        bodies = self.observation_bodies(refs)
+        sensed = {r for r in refs if r not in bodies or bodies[r][0].get("type") != "allegation"}
+        run = self.latest_run()
+        near = self._x(
+            "SELECT feature FROM incidents WHERE run_id = ? AND time_start_us <= ? "
+            "AND time_end_us >= ?",
+            (run, parse_time(p["time_end"]) + 2 * day, parse_time(p["time_start"]) - 2 * day),
+        )
+        found, info = successor(original, sensed, (json.loads(f) for (f,) in near), run)
+        return dict(found), info
 
     def has_run(self, run_id: int) -> bool:
         return self._x("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None

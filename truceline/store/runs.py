@@ -20,7 +20,7 @@ from ..attribution import DEFAULT_THRESHOLD, AttributionParams
 from ..confidence import ConfidenceModel
 from ..evidence import entry_json
 from ..fusion import FusionParams
-from ..incidents import legacy_incident_id
+from ..incidents import dumps, feature_collection, legacy_incident_id
 from ..localize.partitions import Partitioning
 from ..observations import ObservationBatch, check_parties
 from ..tracking.flights import FlightParams
@@ -79,7 +79,9 @@ def analyze_logged(
     )
     outputs = write_outputs(result, ag, out)
     features = json.loads(outputs.text)["features"]
-    run_id = store.add_run(outputs.summary, features, agreement_files, tree_size=size)
+    # written as the incidents are, so that each reads as its allegation would unplaced
+    lone = json.loads(dumps(feature_collection(result.lone, ag.frame)))["features"]
+    run_id = store.add_run(outputs.summary, features, agreement_files, tree_size=size, lone=lone)
     return outputs, run_id
 
 

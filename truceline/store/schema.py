@@ -239,6 +239,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     )
     """
     ),
+    Migration(  # 7: what the filer reads of an allegation joined to an incident hidden from it
+        """
+    CREATE TABLE allegation_views (
+        run_id        {BIG} NOT NULL REFERENCES runs (id),
+        id            TEXT{KEY} NOT NULL,
+        ref           TEXT{KEY} NOT NULL,
+        party         TEXT{KEY} NOT NULL,
+        incident      TEXT{KEY},
+        time_start_us {BIG} NOT NULL,
+        feature       TEXT NOT NULL,
+        PRIMARY KEY (run_id, id)
+    );
+    CREATE INDEX allegation_views_party ON allegation_views (run_id, party, time_start_us)
+    """
+    ),
 )
 
 

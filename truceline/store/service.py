@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from .._time import format_time
+from .._time import format_time, parse_time
 from ..access import member_state as iso_member_state
 from ..errors import UsageError
 from .log import _now
@@ -188,16 +188,18 @@ class ServiceStore(RegistryStore):
                     "SELECT count(*) FROM case_events WHERE case_id = ?", (case_id,)
                 ).fetchone()[0]
             )
+            event_id = secrets.token_hex(16)
             for meta, data in zip(described, files or [], strict=True):
                 if hashlib.sha256(data).hexdigest() != meta["sha256"] or len(data) != meta["size"]:
                     raise ValueError("an attachment's bytes are not the ones described")
-                index = self._append([{"kind": "attachment", "case": case_id, "seq": seq, **meta}])
+                entry = {"kind": "attachment", "case": case_id, "event_id": event_id, **meta}
+                index = self._append([entry])
                 self._x(
                     "INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (case_id, seq, meta["sha256"], meta["name"], meta["media_type"],
                      meta["size"], data, index),
                 )  # fmt: skip
-            return self._case_event(case_id, seq, event)
+            return self._case_event(case_id, seq, event, event_id)
 
     def attachment_seqs(self, case_id: int, sha256: str) -> list[int]:
         """The events (their ``seq``) of a case that a file of hash ``sha256`` is attached
@@ -234,14 +236,30 @@ class ServiceStore(RegistryStore):
             for q, n, m, d, i in cur
         ]
 
-    def _case_event(self, case_id: int, seq: int, event: dict[str, Any]) -> int:
-        entry = {"kind": "case_event", "case": case_id, "seq": seq, "event": event}
+    def _case_event(
+        self, case_id: int, seq: int, event: dict[str, Any], event_id: str | None = None
+    ) -> int:
+        """Log and keep event ``seq`` of a case. Its log entry names it by a random
+        ``event_id``, not by ``seq``: a party may prove its own reply, and ``seq`` counted
+        every event before it, the hidden ones too (entries logged before carry ``seq``;
+        :meth:`case_event_seq` maps any of them back to its event)."""
+        ident = event_id or secrets.token_hex(16)
+        entry = {"kind": "case_event", "case": case_id, "event_id": ident, "event": event}
         index = self._append([entry])
         self._x(
             "INSERT INTO case_events VALUES (?, ?, ?, ?)",
             (case_id, seq, json.dumps(event, sort_keys=True), index),
         )
         return index
+
+    def case_event_seq(self, index: int) -> int | None:
+        """The place in its case of the event a ``case_event`` or ``attachment`` log entry
+        ``index`` logged (None if it logged none)."""
+        for table in ("case_events", "attachments"):
+            row = self._x(f"SELECT seq FROM {table} WHERE log_index = ?", (index,)).fetchone()
+            if row is not None:
+                return int(row[0])
+        return None
 
     def case_events(self, case_id: int) -> list[dict[str, Any]]:
         return [
@@ -269,6 +287,51 @@ class ServiceStore(RegistryStore):
             "review": None if review is None else int(review[0]),
             "case_events": [(int(c), int(q), int(i)) for c, q, i in events],
         }
+
+    def _add_allegation_views(
+        self, run_id: int, features: list[dict[str, Any]], lone: list[dict[str, Any]]
+    ) -> None:
+        """Keep what the filer of each joined allegation reads of it while the incident it
+        joined (``incident``, the run's incident holding it) is hidden from it; kept as the
+        run's incidents are (:func:`truceline.store.records._incident_row`), so that it reads
+        exactly as an unplaced one."""
+        if not lone:
+            return
+        holder = {
+            ref: f["properties"]["id"]
+            for f in features
+            for ref in f["properties"].get("observations") or []
+        }
+        rows = []
+        for f in lone:
+            p = f["properties"]
+            (ref,) = p["observations"]
+            start = parse_time(p["time_start"])
+            (party,) = p["alleged_by"]
+            rows.append((run_id, p["id"], ref, party, holder.get(ref), start,
+                         json.dumps(f, separators=(",", ":"), sort_keys=True)))  # fmt: skip
+        self._many("INSERT INTO allegation_views VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def allegation_views(
+        self, party: str | None = None, incident_id: str | None = None, run: int | None = None
+    ) -> list[tuple[dict[str, Any], str | None]]:
+        """A run's (the latest by default) joined allegations (filed by ``party``, of id
+        ``incident_id``, if given), each as the incident it would be alone with the id of
+        the incident it joined (None if the run holds it nowhere), in (time_start, id)
+        order."""
+        sql = ["SELECT feature, incident FROM allegation_views WHERE run_id = "]
+        args: list[Any] = []
+        if run is None:
+            sql.append("(SELECT max(id) FROM runs)")
+        else:
+            sql.append("?")
+            args.append(run)
+        for column, value in (("party", party), ("id", incident_id)):
+            if value is not None:
+                sql.append(f" AND {column} = ?")
+                args.append(value)
+        cur = self._x("".join(sql) + " ORDER BY time_start_us, id", args)
+        return [(json.loads(f), i) for f, i in cur]
 
     def case_ids(self) -> list[int]:
         """Every case's id, in the order the cases were opened."""

@@ -108,7 +108,7 @@ export function entryName(index, entryText) {
   if (e.kind === "observation") what = `observation ${e.observation?.source}:${e.observation?.id}`;
   else if (e.kind === "incident_review")
     what = `review of incident ${e.incident}: ${e.status}${e.published ? ", published" : ""}`;
-  else if (e.kind === "case_event") what = `case ${e.case}, event ${e.seq}: ${e.event?.kind}`;
+  else if (e.kind === "case_event") what = `case ${e.case}, event ${e.seq ?? String(e.event_id ?? "").slice(0, 8)}: ${e.event?.kind}`;
   else if (e.kind === "run") what = `analysis run ${e.run}`;
   return `entry ${index} (${what})`;
 }
